@@ -1,0 +1,69 @@
+"""Durations written the way people write them: ``90s``, ``10m``, ``1h30m``, ``250ms``, ``5``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+__all__ = ["Duration", "format_duration", "parse_duration"]
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+
+
+def parse_duration(value: Any) -> float:
+    """Return seconds for ``value``; raise ValueError with a message a user can act on."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as '90s' or '10m', got a boolean")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if not text:
+            raise ValueError("expected a duration such as '90s' or '10m', got an empty string")
+        try:
+            seconds = float(text)
+        except ValueError:
+            pos = 0
+            seconds = 0.0
+            for match in _PART.finditer(text):
+                if match.start() != pos:
+                    break
+                seconds += float(match.group(1)) * _UNITS[match.group(2)]
+                pos = match.end()
+            if pos != len(text) or pos == 0:
+                raise ValueError(
+                    f"invalid duration {value!r}: use a number with a unit "
+                    "(ms, s, m, h, d), e.g. '90s', '10m' or '1h30m'"
+                ) from None
+    else:
+        raise ValueError(f"expected a duration such as '90s' or '10m', got {type(value).__name__}")
+    if seconds < 0:
+        raise ValueError(f"invalid duration {value!r}: must not be negative")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """Short human form: ``850ms``, ``12.3s``, ``4m05s``, ``2h03m``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _serialize(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+# A pydantic field type: accepts "90s"/"10m"/numbers, holds float seconds, dumps "90s".
+Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(_serialize)]

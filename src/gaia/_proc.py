@@ -1,0 +1,217 @@
+"""Child processes: spawned in their own process group, awaited, and killed as a tree.
+
+Exits are awaited through a pidfd registered with the event loop (a thread blocked in
+``waitpid`` where pidfds are missing), never polled. Every child gets an environment
+cookie (``GAIA_PROC_COOKIE``) so that a stop can also find descendants that left the
+process group (``setsid``, double forks): Jenkins' process-tree killer uses the same
+trick. Stopping is SIGTERM to the group and the strays, a grace period, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from gaia.errors import GaiaError
+
+__all__ = [
+    "COOKIE_ENV",
+    "ProcessError",
+    "ProcessHandle",
+    "find_by_cookie",
+    "kill_cookie_holders",
+    "spawn",
+]
+
+COOKIE_ENV = "GAIA_PROC_COOKIE"
+_HAS_PIDFD = hasattr(os, "pidfd_open")
+
+
+class ProcessError(GaiaError):
+    code = "process_error"
+
+
+@dataclass
+class ProcessHandle:
+    """A running child: its pid (also its process group id) and its cookie."""
+
+    pid: int
+    cookie: str
+    popen: subprocess.Popen[bytes]
+    started: float = field(default_factory=time.monotonic)
+    _exit: asyncio.Future[int] | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.returncode
+
+    async def wait(self) -> int:
+        """The exit status: the exit code, or minus the signal number that killed it."""
+        if self.popen.returncode is not None:
+            return self.popen.returncode
+        if self._exit is None:
+            self._exit = _watch_exit(self.popen)
+        return await asyncio.shield(self._exit)
+
+    def group_alive(self) -> bool:
+        try:
+            os.killpg(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signum)
+
+    async def kill_tree(self, grace: float) -> int:
+        """SIGTERM the group and strays, wait up to ``grace``, SIGKILL what is left."""
+        strays = _strays(self.pid, self.cookie)
+        self.signal_group(signal.SIGTERM)
+        _signal_all(strays, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wait(), timeout=max(grace, 0))
+        # The leader may exit at once while a member that ignores SIGTERM lives on.
+        while time.monotonic() < deadline and (self.group_alive() or _any_alive(strays)):
+            await asyncio.sleep(0.05)
+        self.signal_group(signal.SIGKILL)
+        _signal_all(strays, signal.SIGKILL)
+        return await self.wait()
+
+    async def reap_leftovers(self, grace: float) -> None:
+        """After the leader exited: stop anything it left running in its group."""
+        if not self.group_alive():
+            return
+        await self.kill_tree(grace)
+
+
+def _watch_exit(popen: subprocess.Popen[bytes]) -> asyncio.Future[int]:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[int] = loop.create_future()
+
+    def finish() -> None:
+        if not future.done():
+            future.set_result(popen.wait())
+
+    if _HAS_PIDFD:
+        try:
+            pidfd = os.pidfd_open(popen.pid)
+        except OSError:
+            pidfd = -1
+        if pidfd >= 0:
+
+            def on_readable() -> None:
+                loop.remove_reader(pidfd)
+                os.close(pidfd)
+                finish()
+
+            loop.add_reader(pidfd, on_readable)
+            return future
+    waiter = loop.run_in_executor(None, popen.wait)
+    waiter.add_done_callback(lambda _f: finish())
+    return future
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    cookie: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    output: Path | int | None = None,
+) -> ProcessHandle:
+    """Start ``argv`` in a new session (so it leads its own process group).
+
+    ``output`` is a file to write stdout and stderr to (created 0600, truncated), an open
+    file descriptor, or None to discard. Standard input is always /dev/null.
+    """
+    child_env = dict(os.environ if env is None else env)
+    child_env[COOKIE_ENV] = cookie
+    if cwd is not None and not cwd.is_dir():
+        raise ProcessError(f"working directory {cwd} does not exist or is not a directory")
+    if isinstance(output, Path):
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    elif output is None:
+        fd = subprocess.DEVNULL
+    else:
+        fd = output
+    try:
+        popen = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=subprocess.STDOUT if fd != subprocess.DEVNULL else subprocess.DEVNULL,
+            cwd=cwd,
+            env=child_env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as exc:
+        raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
+    finally:
+        if isinstance(output, Path):
+            os.close(fd)
+    return ProcessHandle(pid=popen.pid, cookie=cookie, popen=popen)
+
+
+def find_by_cookie(cookie: str, *, prefix: bool = False) -> list[psutil.Process]:
+    """Every process of ours whose environment carries ``cookie`` (or a cookie it begins)."""
+    found = []
+    me = os.getpid()
+    for proc in psutil.process_iter():
+        if proc.pid == me:
+            continue
+        try:
+            value = proc.environ().get(COOKIE_ENV)
+            if value == cookie or (prefix and value is not None and value.startswith(cookie)):
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def _strays(pid: int, cookie: str) -> list[psutil.Process]:
+    strays = {p.pid: p for p in find_by_cookie(cookie)}
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(pid).children(recursive=True):
+            strays.setdefault(child.pid, child)
+    strays.pop(pid, None)
+    return list(strays.values())
+
+
+def _signal_all(procs: Sequence[psutil.Process], signum: int) -> None:
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(signum)
+
+
+def _any_alive(procs: Sequence[psutil.Process]) -> bool:
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.Error:
+            continue
+    return False
+
+
+def kill_cookie_holders(cookie_prefix: str) -> int:
+    """SIGKILL every process whose cookie begins with ``cookie_prefix``.
+
+    Used when the process that owned those children died without stopping them.
+    """
+    procs = find_by_cookie(cookie_prefix, prefix=True)
+    _signal_all(procs, signal.SIGKILL)
+    return len(procs)

@@ -1,0 +1,134 @@
+"""Settings: ``$GAIA_HOME/config.toml`` with ``GAIA_<KEY>`` environment overrides.
+
+Precedence, highest first: keyword arguments, environment variables, config.toml,
+defaults. There is no import-time instance: call ``load_settings()``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from gaia._duration import Duration
+from gaia.errors import ConfigError
+from gaia.home import GaiaHome, default_home
+
+__all__ = ["Settings", "load_settings"]
+
+ENV_PREFIX = "GAIA_"
+
+
+class Settings(BaseSettings):
+    """Every configuration key gaia reads. Each one may be set as ``GAIA_<KEY>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, frozen=True
+    )
+
+    home: Path = Field(default_factory=default_home, exclude=True)
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite at $GAIA_HOME/gaia.db"
+    )
+    host: str = Field(default="127.0.0.1", description="address `gaia serve` binds")
+    port: int = Field(default=8765, ge=0, le=65535, description="port `gaia serve` binds")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    tmux_socket: str = Field(default="gaia", min_length=1, description="tmux -L socket name")
+    session_idle_timeout: Duration = Field(default=24 * 3600.0)
+    workflow_max_parallel: int = Field(
+        default=16, ge=1, description="default max_parallel for workflows that set none"
+    )
+    kill_grace_period: Duration = Field(
+        default=5.0, description="time between SIGTERM and SIGKILL when stopping a process tree"
+    )
+    heartbeat_interval: Duration = Field(
+        default=2.0, gt=0, description="how often a run's owner proves it is alive"
+    )
+    stale_heartbeat: Duration = Field(
+        default=30.0, gt=0, description="a run whose heartbeat is older than this is interrupted"
+    )
+
+    @property
+    def gaia_home(self) -> GaiaHome:
+        return GaiaHome(self.home)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.gaia_home.database_file}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() merges config.toml and the environment itself and passes the
+        # result as init values, so that an error can name the file or variable it came from.
+        return (init_settings,)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    if "home" in data:
+        raise ConfigError.invalid_key(
+            "home", str(path), "the home directory is chosen with $GAIA_HOME, not in config.toml"
+        )
+    return data
+
+
+def load_settings(
+    home: Path | None = None, environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Read config.toml under ``home`` (default $GAIA_HOME or ~/.gaia) and the environment."""
+    env = dict(os.environ if environ is None else environ)
+    root = (home or (Path(env["GAIA_HOME"]) if env.get("GAIA_HOME") else default_home()))
+    root = root.expanduser().resolve()
+    config_file = GaiaHome(root).config_file
+    file_values = _read_toml(config_file)
+    env_keys = {
+        name: f"{ENV_PREFIX}{name.upper()}"
+        for name in Settings.model_fields
+        if f"{ENV_PREFIX}{name.upper()}" in env
+    }
+    values: dict[str, Any] = dict(file_values)
+    values.update({name: env[var] for name, var in env_keys.items() if name != "home"})
+    values.update(overrides)
+    values["home"] = root
+    try:
+        return Settings(**values)
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"]) or "?"
+        top = str(error["loc"][0]) if error["loc"] else ""
+        if top in overrides:
+            where = "arguments"
+        elif top in env_keys:
+            where = f"environment variable {env_keys[top]}"
+        else:
+            where = str(config_file)
+        reason = error["msg"]
+        if error["type"] == "extra_forbidden":
+            known = ", ".join(sorted(k for k in Settings.model_fields if k != "home"))
+            reason = f"unknown key (known keys: {known})"
+        raise ConfigError.invalid_key(key, where, reason) from None
+

@@ -1,0 +1,137 @@
+"""gaia's exceptions.
+
+Every error gaia raises on purpose is a ``GaiaError``; foreign errors (SQLAlchemy,
+OS, YAML) are translated at the boundary where they happen. The API maps these
+classes to HTTP status codes in one handler, the CLI maps them to exit codes.
+
+    GaiaError
+    ├── ConfigError              invalid config.toml or GAIA_* override
+    ├── StorageError             the database could not be opened or written
+    ├── NotFoundError            an id that does not exist (HTTP 404)
+    ├── ConflictError            an operation that the current state forbids (HTTP 409)
+    ├── ValidationError          input that is malformed, with a list of problems (HTTP 422)
+    │   └── WorkflowValidationError
+    └── WorkflowError            a workflow could not be run
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "ConflictError",
+    "GaiaError",
+    "NotFoundError",
+    "Problem",
+    "StorageError",
+    "ValidationError",
+    "WorkflowError",
+    "WorkflowValidationError",
+]
+
+
+class GaiaError(Exception):
+    """Base of every error gaia raises on purpose."""
+
+    code = "gaia_error"
+    http_status = 500
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(GaiaError):
+    code = "config_error"
+
+    @classmethod
+    def invalid_key(cls, key: str, where: str, reason: str) -> ConfigError:
+        return cls(f"invalid configuration: {key!r} in {where}: {reason}")
+
+
+class StorageError(GaiaError):
+    code = "storage_error"
+
+
+class NotFoundError(GaiaError):
+    code = "not_found"
+    http_status = 404
+
+    @classmethod
+    def of(cls, kind: str, ident: str) -> NotFoundError:
+        return cls(f"{kind} {ident!r} not found", details={"kind": kind, "id": ident})
+
+
+class ConflictError(GaiaError):
+    code = "conflict"
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, and where it is."""
+
+    message: str
+    source: str = "<input>"
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+    hint: str | None = None
+
+    def location(self) -> str:
+        if self.line is None:
+            return self.source
+        return f"{self.source}:{self.line}:{self.column or 1}"
+
+    def __str__(self) -> str:
+        text = f"{self.location()}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "source": self.source,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "hint": self.hint,
+        }
+
+
+class ValidationError(GaiaError):
+    """Input that is malformed; ``problems`` lists every issue found at once."""
+
+    code = "validation_error"
+    http_status = 422
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        self.problems = list(problems)
+        super().__init__(message, details=[p.as_dict() for p in self.problems])
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return self.message
+        return "\n".join([self.message, *(str(p) for p in self.problems)])
+
+
+class WorkflowValidationError(ValidationError):
+    code = "workflow_invalid"
+
+    @classmethod
+    def from_problems(cls, source: str, problems: Sequence[Problem]) -> WorkflowValidationError:
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        return cls(f"workflow {source} is invalid: {count} {noun}", problems)
+
+
+class WorkflowError(GaiaError):
+    code = "workflow_error"

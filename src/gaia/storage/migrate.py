@@ -1,0 +1,47 @@
+"""Alembic migrations, run automatically when gaia opens its database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+
+from gaia.storage.db import Database
+
+__all__ = ["HEAD_REVISION", "upgrade"]
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# The newest revision. A database already there skips Alembic entirely, which keeps
+# short CLI commands fast; tests check this matches Alembic's own head.
+HEAD_REVISION = "011_gaia_workflows"
+
+
+def current_revision(db: Database) -> str | None:
+    with db.read() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def alembic_config(db: Database) -> object:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+def upgrade(db: Database) -> None:
+    """Bring the schema to the newest revision (safe when several processes race)."""
+    if current_revision(db) == HEAD_REVISION:
+        return
+    from alembic import command
+
+    config = alembic_config(db)
+    # One write transaction around the whole upgrade: a second process waits here and
+    # then finds the schema current, instead of racing through the same DDL.
+    with db.write() as conn:
+        config.attributes["connection"] = conn  # type: ignore[attr-defined]
+        command.upgrade(config, "head")

@@ -1,0 +1,132 @@
+"""Tables. Each component adds its own; all share ``Base.metadata`` for migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from gaia.storage.types import UTCDateTime, utcnow
+
+__all__ = [
+    "Base",
+    "WorkflowExecutionRow",
+    "WorkflowRow",
+    "WorkflowTaskDependencyRow",
+    "WorkflowTaskRow",
+]
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class _Timestamps:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class WorkflowRow(_Timestamps, Base):
+    """One run of a workflow definition (the original calls it a workflow)."""
+
+    __tablename__ = "gaia_workflows"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    definition: Mapped[str] = mapped_column(Text)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    base_dir: Mapped[str] = mapped_column(Text)
+    max_parallel: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    owner_host: Mapped[str | None] = mapped_column(String(255))
+    owner_started_at: Mapped[float | None] = mapped_column()
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    stop_requested_at: Mapped[datetime | None] = mapped_column()
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+    __table_args__ = (Index("ix_gaia_workflows_created_at", "created_at"),)
+
+
+class WorkflowTaskRow(_Timestamps, Base):
+    __tablename__ = "gaia_workflow_tasks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(
+        ForeignKey("gaia_workflows.id", ondelete="CASCADE"), index=True
+    )
+    task_key: Mapped[str] = mapped_column(String(128))
+    position: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(20))
+    agent: Mapped[str] = mapped_column(String(100))
+    command: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    log_path: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "task_key", name="uq_gaia_workflow_tasks_key"),
+    )
+
+
+class WorkflowTaskDependencyRow(Base):
+    __tablename__ = "gaia_workflow_task_dependencies"
+
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("gaia_workflow_tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    depends_on_id: Mapped[str] = mapped_column(
+        ForeignKey("gaia_workflow_tasks.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    workflow_id: Mapped[str] = mapped_column(
+        ForeignKey("gaia_workflows.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WorkflowExecutionRow(Base):
+    """One attempt of one task: the execution history."""
+
+    __tablename__ = "gaia_workflow_executions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(
+        ForeignKey("gaia_workflows.id", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[str] = mapped_column(ForeignKey("gaia_workflow_tasks.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    log_path: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+    __table_args__ = (
+        UniqueConstraint("task_id", "attempt", name="uq_gaia_workflow_executions_attempt"),
+    )

@@ -1,0 +1,377 @@
+"""The scheduler: runs one workflow run's tasks as their dependencies complete.
+
+Each ready task gets a coroutine; a semaphore of ``max_parallel`` slots caps how many
+attempts run at once (a task waiting out its retry backoff gives its slot back).
+Finished tasks report through a queue, so the main loop does O(1) work per completion
+and a 2,000-task graph schedules as fast as processes can start.
+
+Failure policy (``on_error``): ``fail`` cancels running tasks, skips the rest and fails
+the run; ``continue`` records the failure and lets dependents run; ``retry`` retries
+up to ``max_attempts`` (default 3) and then fails like ``fail``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from gaia._duration import format_duration
+from gaia.storage.models import WorkflowExecutionRow, WorkflowTaskRow
+from gaia.storage.recorder import Recorder
+from gaia.storage.types import utcnow
+from gaia.workflows.backoff import retry_delay
+from gaia.workflows.executors import TaskExecutor, TaskOutcome, TaskRun
+from gaia.workflows.spec import TaskSpec, WorkflowSpec
+
+__all__ = ["RunEvent", "RunStatus", "TaskState", "TaskStatus", "WorkflowRunner"]
+
+log = logging.getLogger("gaia.workflows")
+
+_TASKS = WorkflowTaskRow.__table__
+_EXECUTIONS = WorkflowExecutionRow.__table__
+
+
+class RunStatus(StrEnum):
+    pending = "pending"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+    interrupted = "interrupted"
+
+
+class TaskStatus(StrEnum):
+    pending = "pending"
+    running = "running"
+    retrying = "retrying"
+    completed = "completed"
+    failed = "failed"
+    skipped = "skipped"
+    cancelled = "cancelled"
+
+
+TERMINAL_RUN = frozenset({RunStatus.completed, RunStatus.failed, RunStatus.cancelled})
+
+
+@dataclass
+class TaskState:
+    """The scheduler's view of one task."""
+
+    spec: TaskSpec
+    row_id: str
+    status: TaskStatus = TaskStatus.pending
+    attempts: int = 0  # executions so far, across resumes: numbers the next attempt
+    error: str | None = None
+    exit_code: int | None = None
+    duration: float | None = None
+
+    @property
+    def key(self) -> str:
+        return self.spec.id
+
+    @property
+    def satisfies_dependents(self) -> bool:
+        if self.status is TaskStatus.completed:
+            return True
+        return self.status is TaskStatus.failed and self.spec.on_error == "continue"
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """What a progress display needs to know; ``kind`` names the transition."""
+
+    kind: str  # started | finished | retrying | skipped | cancelled
+    task: str
+    status: TaskStatus
+    attempt: int = 0
+    duration: float | None = None
+    error: str | None = None
+    delay: float | None = None
+    log_path: str | None = None
+
+
+Listener = Callable[[RunEvent], None]
+
+
+@dataclass
+class RunOptions:
+    max_parallel: int
+    kill_grace: float
+    log_dir: Path
+    base_dir: Path
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+class _Stop:
+    def __init__(self, status: RunStatus, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+
+
+class WorkflowRunner:
+    """Runs the not-yet-completed tasks of one run to an end state."""
+
+    def __init__(
+        self,
+        run_id: str,
+        spec: WorkflowSpec,
+        states: dict[str, TaskState],
+        executors: Mapping[str, TaskExecutor],
+        recorder: Recorder,
+        options: RunOptions,
+        listener: Listener | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.spec = spec
+        self.states = states
+        self.executors = executors
+        self.recorder = recorder
+        self.options = options
+        self.listener = listener
+        self.error: str | None = None
+        self._slots = asyncio.Semaphore(options.max_parallel)
+        self._done: asyncio.Queue[str | _Stop] = asyncio.Queue()
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
+        self._base_env = {**options.environ, **spec.env}
+
+    # -- control ---------------------------------------------------------------------
+
+    def request_stop(self, status: RunStatus = RunStatus.cancelled, reason: str = "") -> None:
+        """Stop the run: running tasks are killed, pending ones cancelled. Idempotent."""
+        if not self._stopping:
+            self._done.put_nowait(_Stop(status, reason or f"run was {status.value}"))
+
+    # -- main loop -------------------------------------------------------------------
+
+    async def run(self) -> RunStatus:
+        graph = {key: list(st.spec.dependencies) for key, st in self.states.items()}
+        dependents: dict[str, list[str]] = {key: [] for key in graph}
+        remaining: dict[str, int] = {}
+        for key, deps in graph.items():
+            for dep in deps:
+                dependents[dep].append(key)
+            remaining[key] = sum(1 for d in deps if not self.states[d].satisfies_dependents)
+
+        for key, st in self.states.items():
+            if st.status is not TaskStatus.completed and remaining[key] == 0:
+                self._launch(st)
+
+        outcome: RunStatus = RunStatus.completed
+        while self._active:
+            item = await self._done.get()
+            if isinstance(item, _Stop):
+                outcome, self.error = item.status, item.reason
+                await self._cancel_active()
+                break
+            self._active.pop(item)
+            st = self.states[item]
+            if st.status is TaskStatus.failed and st.spec.on_error != "continue":
+                outcome = RunStatus.failed
+                self.error = f"task {st.key!r} failed: {st.error}"
+                await self._cancel_active()
+                break
+            for child in dependents[item]:
+                remaining[child] -= 1
+                if remaining[child] == 0:
+                    self._launch(self.states[child])
+
+        self._stopping = True
+        leftover = TaskStatus.skipped if outcome is RunStatus.failed else TaskStatus.cancelled
+        for st in self.states.values():
+            if st.status in (TaskStatus.pending, TaskStatus.retrying):
+                self._set_final(st, leftover, "not run: " + (self.error or "run ended"))
+        if outcome is RunStatus.completed and any(
+            st.status is not TaskStatus.completed and not st.satisfies_dependents
+            for st in self.states.values()
+        ):
+            outcome = RunStatus.failed  # unreachable unless the graph lied; never say completed
+        return outcome
+
+    def _launch(self, st: TaskState) -> None:
+        self._active[st.key] = asyncio.create_task(self._run_task(st), name=f"task:{st.key}")
+
+    async def _cancel_active(self) -> None:
+        self._stopping = True
+        tasks = list(self._active.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._active.clear()
+
+    # -- one task --------------------------------------------------------------------
+
+    async def _run_task(self, st: TaskState) -> None:
+        failures = 0
+        try:
+            while True:
+                async with self._slots:
+                    outcome = await self._attempt(st)
+                if outcome.ok:
+                    self._set_final(st, TaskStatus.completed, None, outcome.exit_code)
+                    break
+                failures += 1
+                if failures >= st.spec.max_attempts or self._stopping:
+                    self._set_final(st, TaskStatus.failed, outcome.error, outcome.exit_code)
+                    break
+                delay = retry_delay(st.spec.backoff, failures)
+                st.status = TaskStatus.retrying
+                self.recorder.update(_TASKS, st.row_id, status=st.status, error=outcome.error)
+                self._emit("retrying", st, error=outcome.error, delay=delay)
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            if st.status in (TaskStatus.running, TaskStatus.retrying, TaskStatus.pending):
+                self._set_final(st, TaskStatus.cancelled, "cancelled: " + (self.error or ""))
+            raise
+        self._done.put_nowait(st.key)
+
+    async def _attempt(self, st: TaskState) -> TaskOutcome:
+        st.attempts += 1
+        attempt = st.attempts
+        execution_id = uuid.uuid4().hex
+        log_path = self.options.log_dir / f"{st.key}.{attempt}.log"
+        started_at = utcnow()
+        started = time.monotonic()
+        st.status = TaskStatus.running
+        self.recorder.insert(
+            _EXECUTIONS,
+            {
+                "id": execution_id,
+                "workflow_id": self.run_id,
+                "task_id": st.row_id,
+                "attempt": attempt,
+                "status": "running",
+                "log_path": str(log_path),
+                "started_at": started_at,
+                "metadata": {},
+            },
+        )
+        self.recorder.update(
+            _TASKS,
+            st.row_id,
+            status=st.status,
+            attempts=attempt,
+            log_path=str(log_path),
+            started_at=started_at,
+            finished_at=None,
+            error=None,
+            exit_code=None,
+            updated_at=started_at,
+        )
+        self._emit("started", st, attempt=attempt, log_path=str(log_path))
+        run = TaskRun(
+            workflow_id=self.run_id,
+            task=st.spec,
+            attempt=attempt,
+            execution_id=execution_id,
+            working_dir=self._working_dir(st.spec),
+            env=self._task_env(st, attempt),
+            log_path=log_path,
+            kill_grace=self.options.kill_grace,
+        )
+
+        def on_start(pid: int | None) -> None:
+            if pid is not None:
+                self.recorder.update(_EXECUTIONS, execution_id, pid=pid)
+
+        executor = self.executors[st.spec.effective_agent]
+        try:
+            async with asyncio.timeout(st.spec.timeout):
+                outcome = await executor.execute(run, on_start)
+        except TimeoutError:
+            limit = format_duration(st.spec.timeout or 0)
+            outcome = TaskOutcome(ok=False, error=f"timed out after {limit}")
+        except asyncio.CancelledError:
+            self._finish_execution(st, execution_id, started, "cancelled", None, "cancelled")
+            raise
+        except Exception as exc:  # an executor bug must fail the task, not the scheduler
+            log.exception("executor for task %s crashed", st.key)
+            outcome = TaskOutcome(ok=False, error=f"executor error: {exc}")
+        status = "completed" if outcome.ok else "failed"
+        self._finish_execution(st, execution_id, started, status, outcome.exit_code, outcome.error)
+        return outcome
+
+    def _finish_execution(
+        self,
+        st: TaskState,
+        execution_id: str,
+        started: float,
+        status: str,
+        exit_code: int | None,
+        error: str | None,
+    ) -> None:
+        st.duration = time.monotonic() - started
+        self.recorder.update(
+            _EXECUTIONS,
+            execution_id,
+            status=status,
+            exit_code=exit_code,
+            error=error,
+            finished_at=utcnow(),
+            duration_ms=int(st.duration * 1000),
+        )
+
+    def _set_final(
+        self, st: TaskState, status: TaskStatus, error: str | None, exit_code: int | None = None
+    ) -> None:
+        st.status, st.error, st.exit_code = status, error, exit_code
+        now = utcnow()
+        self.recorder.update(
+            _TASKS,
+            st.row_id,
+            status=status,
+            error=error,
+            exit_code=exit_code,
+            finished_at=now,
+            updated_at=now,
+        )
+        kind = {
+            TaskStatus.skipped: "skipped",
+            TaskStatus.cancelled: "cancelled",
+        }.get(status, "finished")
+        self._emit(kind, st, error=error)
+
+    def _emit(
+        self,
+        kind: str,
+        st: TaskState,
+        *,
+        attempt: int | None = None,
+        error: str | None = None,
+        delay: float | None = None,
+        log_path: str | None = None,
+    ) -> None:
+        if self.listener is None:
+            return
+        event = RunEvent(
+            kind=kind,
+            task=st.key,
+            status=st.status,
+            attempt=attempt if attempt is not None else st.attempts,
+            duration=st.duration if kind == "finished" else None,
+            error=error,
+            delay=delay,
+            log_path=log_path,
+        )
+        try:
+            self.listener(event)
+        except Exception:  # a broken display must not break the run
+            log.exception("progress listener failed")
+
+    def _working_dir(self, spec: TaskSpec) -> Path:
+        path = Path(spec.working_dir or self.spec.working_dir or ".").expanduser()
+        return path if path.is_absolute() else self.options.base_dir / path
+
+    def _task_env(self, st: TaskState, attempt: int) -> dict[str, str]:
+        env = {**self._base_env, **st.spec.env}
+        env["GAIA_WORKFLOW_ID"] = self.run_id
+        env["GAIA_TASK_ID"] = st.key
+        env["GAIA_TASK_ATTEMPT"] = str(attempt)
+        return env

@@ -1,0 +1,276 @@
+"""WorkflowManager: the workflows component's public face.
+
+It creates runs from definitions, runs them in the current event loop (``gaia workflow
+run`` and the daemon both do), stops them in this process or, through the database, in
+another one, resumes them, and recovers runs whose owning process died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from gaia._proc import kill_cookie_holders
+from gaia.config import Settings
+from gaia.errors import ConflictError
+from gaia.storage.db import Database
+from gaia.storage.models import WorkflowRow
+from gaia.storage.recorder import Recorder
+from gaia.storage.types import utcnow
+from gaia.workflows.engine import (
+    Listener,
+    RunOptions,
+    RunStatus,
+    TaskState,
+    WorkflowRunner,
+)
+from gaia.workflows.executors import ShellExecutor, TaskExecutor
+from gaia.workflows.loader import LoadedWorkflow, load_workflow, load_workflow_file
+from gaia.workflows.spec import SHELL_AGENT, WorkflowSpec
+from gaia.workflows.store import Owner, WorkflowStore
+from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
+
+__all__ = ["RunResult", "WorkflowManager"]
+
+log = logging.getLogger("gaia.workflows")
+
+_W = WorkflowRow.__table__
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    status: RunStatus
+    error: str | None
+    tasks: dict[str, TaskState] = field(default_factory=dict)
+
+
+def _current_owner() -> Owner:
+    me = psutil.Process()
+    return Owner(pid=me.pid, host=socket.gethostname(), started_at=me.create_time())
+
+
+class WorkflowManager:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        executors: Mapping[str, TaskExecutor] | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.store = WorkflowStore(db)
+        self.executors: dict[str, TaskExecutor] = {SHELL_AGENT: ShellExecutor()}
+        self.executors.update(executors or {})
+        self._owner = _current_owner()
+        self._runners: dict[str, WorkflowRunner] = {}
+        self._background: dict[str, asyncio.Task[RunResult]] = {}
+        self._recorder: Recorder | None = None
+
+    # -- definitions -----------------------------------------------------------------
+
+    @property
+    def known_agents(self) -> Collection[str]:
+        return set(self.executors)
+
+    def load_file(self, path: Path, overrides: Mapping[str, str] | None = None) -> LoadedWorkflow:
+        return load_workflow_file(path, overrides=overrides, known_agents=self.known_agents)
+
+    def load_text(
+        self, text: str, *, source: str = "<api>", overrides: Mapping[str, str] | None = None,
+        base_dir: Path | None = None,
+    ) -> LoadedWorkflow:
+        return load_workflow(
+            text, source=source, overrides=overrides, known_agents=self.known_agents,
+            base_dir=base_dir,
+        )
+
+    def create(self, loaded: LoadedWorkflow) -> str:
+        """Store a validated workflow as a pending run; return the run id."""
+        max_parallel = loaded.spec.max_parallel or self.settings.workflow_max_parallel
+        return self.store.create(loaded, max_parallel)
+
+    # -- running ---------------------------------------------------------------------
+
+    @property
+    def recorder(self) -> Recorder:
+        if self._recorder is None:
+            self._recorder = Recorder(self.db, name="gaia-workflow-recorder")
+        return self._recorder
+
+    async def execute(
+        self, run_id: str, *, resume: bool = False, listener: Listener | None = None
+    ) -> RunResult:
+        """Run (or resume) ``run_id`` in this event loop until it ends."""
+        row, task_rows = await asyncio.to_thread(
+            self.store.claim, run_id, self._owner, resume=resume
+        )
+        spec = WorkflowSpec.model_validate(row.spec)
+        states = self.store.task_states(spec, task_rows)
+        log_dir = self.settings.gaia_home.workflow_logs / run_id
+        log_dir.mkdir(parents=True, exist_ok=True)
+        runner = WorkflowRunner(
+            run_id,
+            spec,
+            states,
+            self.executors,
+            self.recorder,
+            RunOptions(
+                max_parallel=row.max_parallel,
+                kill_grace=self.settings.kill_grace_period,
+                log_dir=log_dir,
+                base_dir=Path(row.base_dir),
+                environ=dict(os.environ),
+            ),
+            listener,
+        )
+        self._runners[run_id] = runner
+        log.info("workflow %s (%s) %s", spec.name, run_id, "resumed" if resume else "started")
+        heartbeat = asyncio.create_task(self._heartbeat(run_id, runner))
+        try:
+            status = await runner.run()
+        finally:
+            heartbeat.cancel()
+            self._runners.pop(run_id, None)
+        now = utcnow()
+        self.recorder.update(
+            _W, run_id, status=status, error=runner.error, finished_at=now, updated_at=now,
+            heartbeat_at=now,
+        )
+        await asyncio.to_thread(self.recorder.flush)
+        log.info("workflow %s (%s) %s", spec.name, run_id, status.value)
+        return RunResult(run_id, status, runner.error, states)
+
+    def start(self, run_id: str, *, resume: bool = False) -> asyncio.Task[RunResult]:
+        """Run in the background of the current loop (the daemon's way)."""
+        if run_id in self._background:
+            raise ConflictError(f"workflow {run_id!r} is already running in this process")
+        task = asyncio.create_task(self.execute(run_id, resume=resume), name=f"workflow:{run_id}")
+        self._background[run_id] = task
+        task.add_done_callback(lambda t: self._background_done(run_id, t))
+        return task
+
+    def _background_done(self, run_id: str, task: asyncio.Task[RunResult]) -> None:
+        self._background.pop(run_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("workflow %s ended with an error: %s", run_id, task.exception())
+
+    async def _heartbeat(self, run_id: str, runner: WorkflowRunner) -> None:
+        interval = self.settings.heartbeat_interval
+        while True:
+            await asyncio.sleep(interval)
+            self.recorder.update(_W, run_id, heartbeat_at=utcnow())
+            try:
+                if await asyncio.to_thread(self.store.stop_requested, run_id):
+                    runner.request_stop(RunStatus.cancelled, "stopped by request")
+            except Exception as exc:  # a missed check is retried next beat
+                log.warning("could not check stop flag of %s: %s", run_id, exc)
+
+    def stop(self, run_id: str) -> str:
+        """Stop a run wherever it runs. Returns how: 'stopping', 'requested' or 'cancelled'."""
+        runner = self._runners.get(run_id)
+        if runner is not None:
+            runner.request_stop(RunStatus.cancelled, "stopped by request")
+            return "stopping"
+        status = self.store.status(run_id)
+        if status == RunStatus.pending and self.store.cancel_pending(run_id):
+            return "cancelled"
+        if status == RunStatus.running:
+            self.store.request_stop(run_id)
+            return "requested"
+        raise ConflictError(f"cannot stop workflow {run_id!r}: it is not running (status: {status})")
+
+    async def shutdown(self, grace: float = 30.0) -> None:
+        """Interrupt every run of this process (daemon stop): resumable later."""
+        for runner in list(self._runners.values()):
+            runner.request_stop(RunStatus.interrupted, "the gaia daemon stopped")
+        tasks = list(self._background.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        self.close()
+
+    def close(self) -> None:
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+
+    # -- recovery --------------------------------------------------------------------
+
+    def recover_interrupted(self) -> list[str]:
+        """Mark runs whose owner died as interrupted and kill what they left running."""
+        recovered = []
+        now = utcnow()
+        for run in self.store.running_owners():
+            if run.id in self._runners or not self._owner_dead(run, now):
+                continue
+            reason = f"interrupted: the gaia process that ran it (pid {run.owner_pid}) died"
+            if self.store.mark_interrupted(run.id, run.owner_pid, reason):
+                killed = kill_cookie_holders(f"{run.id}/")
+                log.warning("workflow run %s %s; killed %d leftover processes",
+                            run.id, reason, killed)
+                recovered.append(run.id)
+        return recovered
+
+    def _owner_dead(self, run: Any, now: Any) -> bool:
+        if run.owner_pid is None:
+            return True
+        if run.owner_host == self._owner.host:
+            if run.owner_pid == self._owner.pid and run.owner_started_at == self._owner.started_at:
+                return False  # ours, though not in _runners: starting right now
+            try:
+                proc = psutil.Process(run.owner_pid)
+                return abs(proc.create_time() - (run.owner_started_at or 0)) > 1.0
+            except psutil.NoSuchProcess:
+                return True
+            except psutil.Error:
+                pass
+        if run.heartbeat_at is None:
+            return True
+        return bool((now - run.heartbeat_at).total_seconds() > self.settings.stale_heartbeat)
+
+    # -- views -----------------------------------------------------------------------
+
+    def resolve(self, ident: str) -> str:
+        return self.store.resolve(ident)
+
+    def list(self, status: str | None = None, limit: int = 100) -> list[WorkflowSummary]:
+        self.recover_interrupted()
+        return self.store.list(status, limit)
+
+    def get(self, run_id: str) -> WorkflowDetail:
+        self.recover_interrupted()
+        return self.store.detail(run_id)
+
+    def task(self, run_id: str, task_key: str) -> TaskDetail:
+        return self.store.task(run_id, task_key)
+
+    def log_path(self, run_id: str, task_key: str, attempt: int | None = None) -> Path | None:
+        """The log file of an attempt (default: the latest); None if it never ran."""
+        detail = self.store.task(run_id, task_key)
+        if attempt is None:
+            return Path(detail.log_path) if detail.log_path else None
+        for execution in detail.executions:
+            if execution.attempt == attempt and execution.log_path:
+                return Path(execution.log_path)
+        return None
+
+    def is_running_here(self, run_id: str) -> bool:
+        return run_id in self._runners
+
+    async def wait(self, run_id: str) -> RunResult | None:
+        task = self._background.get(run_id)
+        if task is None:
+            return None
+        with contextlib.suppress(asyncio.CancelledError):
+            return await asyncio.shield(task)
+        return None
+
