@@ -84,6 +84,7 @@ class ProcessHandle:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wait(), timeout=max(grace, 0))
         # The leader may exit at once while a member that ignores SIGTERM lives on.
+        # Nothing signals the exit of a grandchild we are not the parent of: poll briefly.
         while time.monotonic() < deadline and (self.group_alive() or _any_alive(strays)):
             await asyncio.sleep(0.05)
         self.signal_group(signal.SIGKILL)

@@ -65,8 +65,8 @@ class Positions:
                 line = self.text.count("\n", 0, absolute) + 1
                 column = absolute - (self.text.rfind("\n", 0, absolute) + 1) + 1
                 return line, column
-        line, column = self.locate(path)
-        return line or 1, column or 1
+        found_line, found_column = self.locate(path)
+        return found_line or 1, found_column or 1
 
     def problem(self, path: Path, message: str, hint: str | None = None) -> Problem:
         line, column = self.locate(path)

@@ -101,7 +101,7 @@ def load_settings(
 ) -> Settings:
     """Read config.toml under ``home`` (default $GAIA_HOME or ~/.gaia) and the environment."""
     env = dict(os.environ if environ is None else environ)
-    root = (home or (Path(env["GAIA_HOME"]) if env.get("GAIA_HOME") else default_home()))
+    root = home or (Path(env["GAIA_HOME"]) if env.get("GAIA_HOME") else default_home())
     root = root.expanduser().resolve()
     config_file = GaiaHome(root).config_file
     file_values = _read_toml(config_file)
@@ -131,4 +131,3 @@ def load_settings(
             known = ", ".join(sorted(k for k in Settings.model_fields if k != "home"))
             reason = f"unknown key (known keys: {known})"
         raise ConfigError.invalid_key(key, where, reason) from None
-

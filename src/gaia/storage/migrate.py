@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from gaia.storage.db import Database
@@ -24,9 +25,7 @@ def current_revision(db: Database) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def alembic_config(db: Database) -> object:
-    from alembic.config import Config
-
+def alembic_config(db: Database) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -43,5 +42,5 @@ def upgrade(db: Database) -> None:
     # One write transaction around the whole upgrade: a second process waits here and
     # then finds the schema current, instead of racing through the same DDL.
     with db.write() as conn:
-        config.attributes["connection"] = conn  # type: ignore[attr-defined]
+        config.attributes["connection"] = conn
         command.upgrade(config, "head")

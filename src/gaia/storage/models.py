@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -24,11 +25,18 @@ __all__ = [
     "WorkflowRow",
     "WorkflowTaskDependencyRow",
     "WorkflowTaskRow",
+    "workflow_dependencies_table",
+    "workflow_executions_table",
+    "workflow_tasks_table",
+    "workflows_table",
 ]
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
 
 
 class _Timestamps:
@@ -130,3 +138,16 @@ class WorkflowExecutionRow(Base):
     __table_args__ = (
         UniqueConstraint("task_id", "attempt", name="uq_gaia_workflow_executions_attempt"),
     )
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# Core tables, for the hot paths that skip the ORM.
+workflows_table = _table(WorkflowRow)
+workflow_tasks_table = _table(WorkflowTaskRow)
+workflow_dependencies_table = _table(WorkflowTaskDependencyRow)
+workflow_executions_table = _table(WorkflowExecutionRow)

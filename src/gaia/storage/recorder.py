@@ -59,7 +59,9 @@ class _Batch:
         for table, rows in self.updates.items():
             keyed = [{"_key": key, **values} for key, values in rows.items()]
             for group in _group_by_keys(keyed):
-                columns = {name: bindparam(name) for name in group[0] if name != "_key"}
+                columns: dict[str, Any] = {
+                    name: bindparam(name) for name in group[0] if name != "_key"
+                }
                 stmt = update(table).where(table.c.id == bindparam("_key")).values(columns)
                 conn.execute(stmt, group)
         for call in self.calls:

@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from gaia._duration import format_duration
-from gaia.storage.models import WorkflowExecutionRow, WorkflowTaskRow
+from gaia.storage.models import workflow_executions_table, workflow_tasks_table
 from gaia.storage.recorder import Recorder
 from gaia.storage.types import utcnow
 from gaia.workflows.backoff import retry_delay
@@ -34,8 +34,8 @@ __all__ = ["RunEvent", "RunStatus", "TaskState", "TaskStatus", "WorkflowRunner"]
 
 log = logging.getLogger("gaia.workflows")
 
-_TASKS = WorkflowTaskRow.__table__
-_EXECUTIONS = WorkflowExecutionRow.__table__
+_TASKS = workflow_tasks_table
+_EXECUTIONS = workflow_executions_table
 
 
 class RunStatus(StrEnum):
@@ -165,35 +165,45 @@ class WorkflowRunner:
                 self._launch(st)
 
         outcome: RunStatus = RunStatus.completed
-        while self._active:
-            item = await self._done.get()
-            if isinstance(item, _Stop):
-                outcome, self.error = item.status, item.reason
-                await self._cancel_active()
-                break
-            self._active.pop(item)
-            st = self.states[item]
-            if st.status is TaskStatus.failed and st.spec.on_error != "continue":
-                outcome = RunStatus.failed
-                self.error = f"task {st.key!r} failed: {st.error}"
-                await self._cancel_active()
-                break
-            for child in dependents[item]:
-                remaining[child] -= 1
-                if remaining[child] == 0:
-                    self._launch(self.states[child])
+        try:
+            while self._active:
+                item = await self._done.get()
+                if isinstance(item, _Stop):
+                    outcome, self.error = item.status, item.reason
+                    await self._cancel_active()
+                    break
+                self._active.pop(item)
+                st = self.states[item]
+                if st.status is TaskStatus.failed and st.spec.on_error != "continue":
+                    outcome = RunStatus.failed
+                    self.error = f"task {st.key!r} failed: {st.error}"
+                    await self._cancel_active()
+                    break
+                for child in dependents[item]:
+                    remaining[child] -= 1
+                    if remaining[child] == 0:
+                        self._launch(self.states[child])
+        except asyncio.CancelledError:
+            self.error = "interrupted: gaia was stopped"
+            await asyncio.shield(self._cancel_active())
+            self._finish_leftovers(TaskStatus.cancelled)
+            raise
 
-        self._stopping = True
-        leftover = TaskStatus.skipped if outcome is RunStatus.failed else TaskStatus.cancelled
-        for st in self.states.values():
-            if st.status in (TaskStatus.pending, TaskStatus.retrying):
-                self._set_final(st, leftover, "not run: " + (self.error or "run ended"))
+        self._finish_leftovers(
+            TaskStatus.skipped if outcome is RunStatus.failed else TaskStatus.cancelled
+        )
         if outcome is RunStatus.completed and any(
             st.status is not TaskStatus.completed and not st.satisfies_dependents
             for st in self.states.values()
         ):
             outcome = RunStatus.failed  # unreachable unless the graph lied; never say completed
         return outcome
+
+    def _finish_leftovers(self, status: TaskStatus) -> None:
+        self._stopping = True
+        for st in self.states.values():
+            if st.status in (TaskStatus.pending, TaskStatus.retrying):
+                self._set_final(st, status, "not run: " + (self.error or "run ended"))
 
     def _launch(self, st: TaskState) -> None:
         self._active[st.key] = asyncio.create_task(self._run_task(st), name=f"task:{st.key}")

@@ -48,8 +48,9 @@ class TaskOutcome:
 class TaskExecutor(Protocol):
     """Runs one task attempt. ``on_start(pid)`` is called once the task is under way."""
 
-    async def execute(self, run: TaskRun, on_start: Callable[[int | None], None]) -> TaskOutcome:
-        ...
+    async def execute(
+        self, run: TaskRun, on_start: Callable[[int | None], None]
+    ) -> TaskOutcome: ...
 
 
 def describe_exit(code: int) -> str:

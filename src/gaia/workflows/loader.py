@@ -219,9 +219,11 @@ class _Checker:
                 continue
             ids[task_id] = index
             deps = task.get("dependencies")
-            graph[task_id] = [d for d in deps if isinstance(d, str)] if isinstance(deps, list) else []
+            graph[task_id] = (
+                [d for d in deps if isinstance(d, str)] if isinstance(deps, list) else []
+            )
 
-        for task_id, index in ids.items():
+        for index in ids.values():
             problems.extend(self._check_task(tasks[index], index, ids, defined))
 
         # Self-loops are reported above as self-dependencies, not again as cycles.
@@ -349,4 +351,3 @@ class _Checker:
                 )
             )
         return problems
-

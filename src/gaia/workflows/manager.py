@@ -23,7 +23,7 @@ from gaia._proc import kill_cookie_holders
 from gaia.config import Settings
 from gaia.errors import ConflictError
 from gaia.storage.db import Database
-from gaia.storage.models import WorkflowRow
+from gaia.storage.models import workflows_table
 from gaia.storage.recorder import Recorder
 from gaia.storage.types import utcnow
 from gaia.workflows.engine import (
@@ -43,7 +43,7 @@ __all__ = ["RunResult", "WorkflowManager"]
 
 log = logging.getLogger("gaia.workflows")
 
-_W = WorkflowRow.__table__
+_W = workflows_table
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,18 @@ class WorkflowManager:
         return load_workflow_file(path, overrides=overrides, known_agents=self.known_agents)
 
     def load_text(
-        self, text: str, *, source: str = "<api>", overrides: Mapping[str, str] | None = None,
+        self,
+        text: str,
+        *,
+        source: str = "<api>",
+        overrides: Mapping[str, str] | None = None,
         base_dir: Path | None = None,
     ) -> LoadedWorkflow:
         return load_workflow(
-            text, source=source, overrides=overrides, known_agents=self.known_agents,
+            text,
+            source=source,
+            overrides=overrides,
+            known_agents=self.known_agents,
             base_dir=base_dir,
         )
 
@@ -111,17 +118,32 @@ class WorkflowManager:
         self, run_id: str, *, resume: bool = False, listener: Listener | None = None
     ) -> RunResult:
         """Run (or resume) ``run_id`` in this event loop until it ends."""
+        runner = await self._claim(run_id, resume=resume, listener=listener)
+        return await self._drive(runner, resume=resume)
+
+    async def start(self, run_id: str, *, resume: bool = False) -> asyncio.Task[RunResult]:
+        """Claim the run now (errors surface here), then run it in the background."""
+        runner = await self._claim(run_id, resume=resume, listener=None)
+        task = asyncio.create_task(self._drive(runner, resume=resume), name=f"workflow:{run_id}")
+        self._background[run_id] = task
+        task.add_done_callback(lambda t: self._background_done(run_id, t))
+        return task
+
+    async def _claim(
+        self, run_id: str, *, resume: bool, listener: Listener | None
+    ) -> WorkflowRunner:
+        if run_id in self._runners:
+            raise ConflictError(f"workflow {run_id!r} is already running in this process")
         row, task_rows = await asyncio.to_thread(
             self.store.claim, run_id, self._owner, resume=resume
         )
         spec = WorkflowSpec.model_validate(row.spec)
-        states = self.store.task_states(spec, task_rows)
         log_dir = self.settings.gaia_home.workflow_logs / run_id
         log_dir.mkdir(parents=True, exist_ok=True)
         runner = WorkflowRunner(
             run_id,
             spec,
-            states,
+            self.store.task_states(spec, task_rows),
             self.executors,
             self.recorder,
             RunOptions(
@@ -134,30 +156,41 @@ class WorkflowManager:
             listener,
         )
         self._runners[run_id] = runner
-        log.info("workflow %s (%s) %s", spec.name, run_id, "resumed" if resume else "started")
+        return runner
+
+    async def _drive(self, runner: WorkflowRunner, *, resume: bool) -> RunResult:
+        run_id, name = runner.run_id, runner.spec.name
+        log.info("workflow %s (%s) %s", name, run_id, "resumed" if resume else "started")
         heartbeat = asyncio.create_task(self._heartbeat(run_id, runner))
         try:
             status = await runner.run()
+        except asyncio.CancelledError:
+            # Cancelled from outside (the loop is going away): leave it resumable.
+            self.recorder.update(
+                _W,
+                run_id,
+                status=RunStatus.interrupted,
+                error="interrupted: gaia was stopped",
+                finished_at=utcnow(),
+            )
+            self.recorder.flush()
+            raise
         finally:
             heartbeat.cancel()
             self._runners.pop(run_id, None)
         now = utcnow()
         self.recorder.update(
-            _W, run_id, status=status, error=runner.error, finished_at=now, updated_at=now,
+            _W,
+            run_id,
+            status=status,
+            error=runner.error,
+            finished_at=now,
+            updated_at=now,
             heartbeat_at=now,
         )
         await asyncio.to_thread(self.recorder.flush)
-        log.info("workflow %s (%s) %s", spec.name, run_id, status.value)
-        return RunResult(run_id, status, runner.error, states)
-
-    def start(self, run_id: str, *, resume: bool = False) -> asyncio.Task[RunResult]:
-        """Run in the background of the current loop (the daemon's way)."""
-        if run_id in self._background:
-            raise ConflictError(f"workflow {run_id!r} is already running in this process")
-        task = asyncio.create_task(self.execute(run_id, resume=resume), name=f"workflow:{run_id}")
-        self._background[run_id] = task
-        task.add_done_callback(lambda t: self._background_done(run_id, t))
-        return task
+        log.info("workflow %s (%s) %s", name, run_id, status.value)
+        return RunResult(run_id, status, runner.error, runner.states)
 
     def _background_done(self, run_id: str, task: asyncio.Task[RunResult]) -> None:
         self._background.pop(run_id, None)
@@ -175,11 +208,11 @@ class WorkflowManager:
             except Exception as exc:  # a missed check is retried next beat
                 log.warning("could not check stop flag of %s: %s", run_id, exc)
 
-    def stop(self, run_id: str) -> str:
+    def stop(self, run_id: str, reason: str = "stopped by request") -> str:
         """Stop a run wherever it runs. Returns how: 'stopping', 'requested' or 'cancelled'."""
         runner = self._runners.get(run_id)
         if runner is not None:
-            runner.request_stop(RunStatus.cancelled, "stopped by request")
+            runner.request_stop(RunStatus.cancelled, reason)
             return "stopping"
         status = self.store.status(run_id)
         if status == RunStatus.pending and self.store.cancel_pending(run_id):
@@ -187,7 +220,9 @@ class WorkflowManager:
         if status == RunStatus.running:
             self.store.request_stop(run_id)
             return "requested"
-        raise ConflictError(f"cannot stop workflow {run_id!r}: it is not running (status: {status})")
+        raise ConflictError(
+            f"cannot stop workflow {run_id!r}: it is not running (status: {status})"
+        )
 
     async def shutdown(self, grace: float = 30.0) -> None:
         """Interrupt every run of this process (daemon stop): resumable later."""
@@ -215,8 +250,9 @@ class WorkflowManager:
             reason = f"interrupted: the gaia process that ran it (pid {run.owner_pid}) died"
             if self.store.mark_interrupted(run.id, run.owner_pid, reason):
                 killed = kill_cookie_holders(f"{run.id}/")
-                log.warning("workflow run %s %s; killed %d leftover processes",
-                            run.id, reason, killed)
+                log.warning(
+                    "workflow run %s %s; killed %d leftover processes", run.id, reason, killed
+                )
                 recovered.append(run.id)
         return recovered
 
@@ -273,4 +309,3 @@ class WorkflowManager:
         with contextlib.suppress(asyncio.CancelledError):
             return await asyncio.shield(task)
         return None
-

@@ -14,10 +14,10 @@ from sqlalchemy import Connection, func, select, update
 from gaia.errors import ConflictError, NotFoundError
 from gaia.storage.db import Database
 from gaia.storage.models import (
-    WorkflowExecutionRow,
-    WorkflowRow,
-    WorkflowTaskDependencyRow,
-    WorkflowTaskRow,
+    workflow_dependencies_table,
+    workflow_executions_table,
+    workflow_tasks_table,
+    workflows_table,
 )
 from gaia.storage.types import utcnow
 from gaia.workflows.engine import RunStatus, TaskState, TaskStatus
@@ -34,10 +34,10 @@ from gaia.workflows.views import (
 
 __all__ = ["Owner", "WorkflowStore"]
 
-W = WorkflowRow.__table__
-T = WorkflowTaskRow.__table__
-D = WorkflowTaskDependencyRow.__table__
-E = WorkflowExecutionRow.__table__
+W = workflows_table
+T = workflow_tasks_table
+D = workflow_dependencies_table
+E = workflow_executions_table
 
 RESUMABLE = (RunStatus.failed, RunStatus.cancelled, RunStatus.interrupted)
 ACTIVE_TASK = (TaskStatus.running, TaskStatus.retrying)
@@ -91,7 +91,9 @@ class WorkflowStore:
                         "position": position,
                         "type": task.type.value,
                         "agent": task.effective_agent,
-                        "command": loaded.written.task(task.id).command,  # as written: no env values
+                        "command": loaded.written.task(
+                            task.id
+                        ).command,  # as written: no env values
                         "description": task.description,
                         "status": TaskStatus.pending,
                         "attempts": 0,
@@ -184,7 +186,7 @@ class WorkflowStore:
             tasks = conn.execute(
                 select(T).where(T.c.workflow_id == run_id).order_by(T.c.position)
             ).all()
-        return row, tasks
+        return row, list(tasks)
 
     @staticmethod
     def task_states(spec: WorkflowSpec, task_rows: Iterable[Any]) -> dict[str, TaskState]:
@@ -215,8 +217,12 @@ class WorkflowStore:
             result = conn.execute(
                 update(W)
                 .where(W.c.id == run_id, W.c.status == RunStatus.pending)
-                .values(status=RunStatus.cancelled, finished_at=now, updated_at=now,
-                        error="cancelled before it started")
+                .values(
+                    status=RunStatus.cancelled,
+                    finished_at=now,
+                    updated_at=now,
+                    error="cancelled before it started",
+                )
             )
             if result.rowcount:
                 conn.execute(
@@ -253,16 +259,14 @@ class WorkflowStore:
                     W.c.status == RunStatus.running,
                     W.c.owner_pid == owner_pid,
                 )
-                .values(status=RunStatus.interrupted, error=reason, finished_at=now,
-                        updated_at=now)
+                .values(status=RunStatus.interrupted, error=reason, finished_at=now, updated_at=now)
             )
             if not result.rowcount:
                 return False
             conn.execute(
                 update(T)
                 .where(T.c.workflow_id == run_id, T.c.status.in_(ACTIVE_TASK))
-                .values(status=TaskStatus.cancelled, error=reason, finished_at=now,
-                        updated_at=now)
+                .values(status=TaskStatus.cancelled, error=reason, finished_at=now, updated_at=now)
             )
             conn.execute(
                 update(E)

@@ -1,0 +1,81 @@
+"""The FastAPI application, built by a factory around a Runtime (nothing at import time)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+
+from gaia import __version__
+from gaia.api import workflows
+from gaia.api.errors import install_error_handlers
+from gaia.api.security import SecurityMiddleware
+from gaia.runtime import Runtime
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("gaia.api")
+
+RECOVERY_INTERVAL = 15.0
+
+
+async def _recover_periodically(runtime: Runtime) -> None:
+    """Runs owned by processes that died become 'interrupted' without anyone asking."""
+    while True:
+        await asyncio.sleep(RECOVERY_INTERVAL)
+        try:
+            await asyncio.to_thread(runtime.workflows.recover_interrupted)
+        except Exception:
+            log.exception("periodic recovery failed")
+
+
+def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
+    """Build the API; on shutdown it stops this process's runs (and closes the runtime)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        recovery = asyncio.create_task(_recover_periodically(runtime))
+        try:
+            yield
+        finally:
+            recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recovery
+            await runtime.workflows.shutdown()
+            if close_runtime:
+                runtime.close()
+
+    app = FastAPI(
+        title="gaia",
+        version=__version__,
+        description="Local-first orchestration: workflows, agents, services, sessions.",
+        lifespan=lifespan,
+        docs_url=None,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    # A wildcard bind has no single name to allow; a named address is allowed as Host.
+    wildcard = runtime.settings.host in ("0.0.0.0", "::")  # noqa: S104
+    extra_hosts = [] if wildcard else [runtime.settings.host]
+    app.add_middleware(SecurityMiddleware, token=runtime.token(), extra_hosts=extra_hosts)
+
+    @app.get("/api/orchestration/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        """Liveness probe; the only route that needs no token."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        token = request.query_params.get("token", "")
+        url = f"/openapi.json?token={token}" if token else "/openapi.json"
+        return get_swagger_ui_html(openapi_url=url, title="gaia API")
+
+    app.include_router(workflows.router)
+    return app

@@ -1,0 +1,87 @@
+"""Token auth and Host/Origin checks, as one ASGI middleware in front of every route.
+
+Binding 127.0.0.1 is not enough on its own: a web page in the user's browser can reach
+localhost (CSRF) and DNS rebinding can make an attacker's host name resolve to it. So
+the Host header must name localhost, any Origin must be a localhost origin, and every
+request except the health probe must carry the token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Iterable
+from urllib.parse import parse_qs, urlsplit
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["LOCAL_HOSTS", "SecurityMiddleware"]
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+PUBLIC_PATHS = frozenset(
+    {("GET", "/api/orchestration/health"), ("HEAD", "/api/orchestration/health")}
+)
+# Browsers cannot put a header on a link or an EventSource: these GETs may pass ?token=.
+QUERY_TOKEN_PATHS = ("/docs", "/openapi.json", "/redoc")
+
+
+def _hostname(value: str) -> str:
+    if value.startswith("["):
+        return value[: value.find("]") + 1].lower()
+    return value.rsplit(":", 1)[0].lower() if value.count(":") == 1 else value.lower()
+
+
+class SecurityMiddleware:
+    def __init__(self, app: ASGIApp, token: str, extra_hosts: Iterable[str] = ()) -> None:
+        self.app = app
+        self.token = token.encode()
+        self.hosts = LOCAL_HOSTS | {h.lower() for h in extra_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        if _hostname(host) not in self.hosts:
+            await _deny(send, 403, "forbidden_host", f"host {host!r} is not allowed")
+            return
+        origin = headers.get("origin")
+        if origin and origin != "null":
+            origin_host = urlsplit(origin).hostname or ""
+            if origin_host.lower() not in self.hosts and f"[{origin_host}]" not in self.hosts:
+                await _deny(send, 403, "forbidden_origin", f"origin {origin!r} is not allowed")
+                return
+        method, path = scope["method"], scope["path"]
+        if (method, path) in PUBLIC_PATHS or self._authorized(scope, headers):
+            await self.app(scope, receive, send)
+            return
+        await _deny(
+            send,
+            401,
+            "unauthorized",
+            "missing or invalid API token: send 'Authorization: Bearer <token>' "
+            "(the token is in $GAIA_HOME/token)",
+        )
+
+    def _authorized(self, scope: Scope, headers: dict[str, str]) -> bool:
+        auth = headers.get("authorization", "")
+        scheme, _, credentials = auth.partition(" ")
+        if scheme.lower() == "bearer" and credentials:
+            return hmac.compare_digest(credentials.strip().encode(), self.token)
+        if scope["method"] == "GET" and (
+            scope["path"].startswith(QUERY_TOKEN_PATHS) or scope["path"].endswith("/logs")
+        ):
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            given = query.get("token", [""])[0]
+            return bool(given) and hmac.compare_digest(given.encode(), self.token)
+        return False
+
+
+async def _deny(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

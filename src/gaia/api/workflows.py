@@ -1,0 +1,192 @@
+"""Workflow routes (the original ``/api/orchestration/workflows`` API)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel
+
+from gaia.api.deps import Auth, WorkflowsDep
+from gaia.errors import Problem, ValidationError
+from gaia.workflows.loader import parse_var_overrides
+from gaia.workflows.logs import follow_log, read_log
+from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/orchestration/workflows", tags=["workflows"], dependencies=[Auth])
+
+MAX_DEFINITION_BYTES = 1_000_000
+_TEXT_TYPES = (
+    "application/json",
+    "application/yaml",
+    "application/x-yaml",
+    "text/yaml",
+    "text/x-yaml",
+    "text/plain",
+    "",
+)
+
+
+class Created(BaseModel):
+    id: str
+    name: str
+    status: str
+    tasks: int
+
+
+class Accepted(BaseModel):
+    id: str
+    status: str
+    detail: str
+
+
+class StatusView(BaseModel):
+    id: str
+    name: str
+    status: str
+    error: str | None
+    task_counts: dict[str, int]
+    tasks: dict[str, str]
+    duration_seconds: float | None
+
+
+def _body_problem(message: str) -> ValidationError:
+    return ValidationError(message, [Problem(message, source="<request body>")])
+
+
+@router.post("", status_code=201, response_model=Created)
+async def create_workflow(
+    request: Request,
+    workflows: WorkflowsDep,
+    var: Annotated[list[str] | None, Query(description="variable override, key=value")] = None,
+    base_dir: Annotated[str | None, Query(description="absolute dir for relative paths")] = None,
+    start: Annotated[bool, Query(description="start the run at once")] = False,
+) -> Created:
+    """Create a run from a YAML (or JSON) workflow definition in the body."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in _TEXT_TYPES:
+        raise _body_problem(
+            f"unsupported content type {content_type!r}: send the workflow as YAML or JSON"
+        )
+    body = await request.body()
+    if len(body) > MAX_DEFINITION_BYTES:
+        raise _body_problem(f"workflow definition is larger than {MAX_DEFINITION_BYTES} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _body_problem("workflow definition is not UTF-8 text") from None
+    if not text.strip():
+        raise _body_problem("empty body: send a workflow definition (YAML or JSON)")
+    try:
+        overrides = parse_var_overrides(var or [])
+    except ValueError as exc:
+        raise _body_problem(str(exc)) from None
+    base = Path(base_dir) if base_dir else Path.home()
+    if not base.is_absolute() or not base.is_dir():
+        raise _body_problem(f"base_dir {base_dir!r} must be an absolute path to a directory")
+    loaded = workflows.load_text(text, source="<request body>", overrides=overrides, base_dir=base)
+    run_id = await asyncio.to_thread(workflows.create, loaded)
+    status = "pending"
+    if start:
+        await workflows.start(run_id)
+        status = "running"
+    return Created(id=run_id, name=loaded.spec.name, status=status, tasks=len(loaded.spec.tasks))
+
+
+@router.get("", response_model=list[WorkflowSummary])
+def list_workflows(
+    workflows: WorkflowsDep,
+    status: Annotated[str | None, Query(description="only runs in this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[WorkflowSummary]:
+    return workflows.list(status=status, limit=limit)
+
+
+@router.get("/{workflow_id}", response_model=WorkflowDetail)
+def get_workflow(workflow_id: str, workflows: WorkflowsDep) -> WorkflowDetail:
+    return workflows.get(workflows.resolve(workflow_id))
+
+
+@router.get("/{workflow_id}/status", response_model=StatusView)
+def workflow_status(workflow_id: str, workflows: WorkflowsDep) -> StatusView:
+    detail = workflows.get(workflows.resolve(workflow_id))
+    return StatusView(
+        id=detail.id,
+        name=detail.name,
+        status=detail.status,
+        error=detail.error,
+        task_counts=detail.task_counts,
+        tasks={t.id: t.status for t in detail.tasks},
+        duration_seconds=detail.duration_seconds,
+    )
+
+
+@router.post("/{workflow_id}/start", status_code=202, response_model=Accepted)
+async def start_workflow(workflow_id: str, workflows: WorkflowsDep) -> Accepted:
+    run_id = await asyncio.to_thread(workflows.resolve, workflow_id)
+    await workflows.start(run_id)
+    return Accepted(id=run_id, status="running", detail="started")
+
+
+@router.post("/{workflow_id}/resume", status_code=202, response_model=Accepted)
+async def resume_workflow(workflow_id: str, workflows: WorkflowsDep) -> Accepted:
+    run_id = await asyncio.to_thread(workflows.resolve, workflow_id)
+    await workflows.start(run_id, resume=True)
+    return Accepted(id=run_id, status="running", detail="resumed")
+
+
+@router.post("/{workflow_id}/stop", status_code=202, response_model=Accepted)
+async def stop_workflow(workflow_id: str, workflows: WorkflowsDep) -> Accepted:
+    run_id = await asyncio.to_thread(workflows.resolve, workflow_id)
+    how = workflows.stop(run_id)
+    status = await asyncio.to_thread(workflows.store.status, run_id)
+    return Accepted(id=run_id, status=status, detail=how)
+
+
+@router.get("/{workflow_id}/tasks/{task_id}", response_model=TaskDetail)
+def get_task(workflow_id: str, task_id: str, workflows: WorkflowsDep) -> TaskDetail:
+    return workflows.task(workflows.resolve(workflow_id), task_id)
+
+
+@router.get(
+    "/{workflow_id}/tasks/{task_id}/logs",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}, "text/event-stream": {}}}},
+)
+async def task_logs(
+    workflow_id: str,
+    task_id: str,
+    workflows: WorkflowsDep,
+    follow: bool = False,
+    attempt: Annotated[int | None, Query(ge=1)] = None,
+    tail: Annotated[int | None, Query(ge=0)] = None,
+) -> Any:
+    """The task's output (latest attempt by default); ``follow=true`` streams it as SSE."""
+    run_id = await asyncio.to_thread(workflows.resolve, workflow_id)
+    if not follow:
+        path = await asyncio.to_thread(workflows.log_path, run_id, task_id, attempt)
+        return PlainTextResponse(read_log(path, tail))
+    await asyncio.to_thread(workflows.task, run_id, task_id)  # 404 before streaming
+
+    async def events() -> AsyncIterator[bytes]:
+        partial = ""  # a chunk may end mid-line; SSE data is sent a whole line at a time
+        async for chunk in follow_log(workflows, run_id, task_id):
+            *lines, partial = (partial + chunk).split("\n")
+            for line in lines:
+                yield f"event: log\ndata: {line.rstrip(chr(13))}\n\n".encode()
+        if partial:
+            yield f"event: log\ndata: {partial}\n\n".encode()
+        final = await asyncio.to_thread(workflows.task, run_id, task_id)
+        payload = json.dumps({"status": final.status, "exit_code": final.exit_code})
+        yield f"event: end\ndata: {payload}\n\n".encode()
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )

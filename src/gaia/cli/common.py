@@ -1,0 +1,71 @@
+"""What every command shares: settings and runtime, errors turned into exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+
+from gaia.config import Settings, load_settings
+from gaia.errors import ConfigError, GaiaError, ValidationError
+from gaia.runtime import Runtime
+
+__all__ = ["EXIT_FAILED", "EXIT_INVALID", "GaiaGroup", "console", "err_console", "open_runtime"]
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def open_settings(**overrides: Any) -> Settings:
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def open_runtime(**overrides: Any) -> Runtime:
+    return Runtime(open_settings(**overrides))
+
+
+def print_problems(error: ValidationError) -> None:
+    err_console.print(f"[bold red]error:[/] {error.message}", markup=True)
+    for problem in error.problems:
+        line = f"  {problem.location()}: {problem.message}"
+        err_console.print(line, markup=False)
+        if problem.hint:
+            err_console.print(f"      hint: {problem.hint}", markup=False, style="dim")
+
+
+class GaiaGroup(click.Group):
+    """A group whose commands report gaia errors as one clear line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            print_problems(exc)
+            ctx.exit(EXIT_INVALID)
+        except ConfigError as exc:
+            err_console.print(f"error: {exc}", markup=False)
+            ctx.exit(EXIT_INVALID)
+        except GaiaError as exc:
+            err_console.print(f"error: {exc}", markup=False)
+            ctx.exit(EXIT_FAILED)
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            ctx.exit(130)
+
+
+def short_id(run_id: str) -> str:
+    return run_id[:8]
+
+
+def run_cli(command: click.Command, args: Sequence[str] | None = None, prog: str = "gaia") -> None:
+    try:
+        command.main(args=args, prog_name=prog, standalone_mode=True)
+    except BrokenPipeError:  # `gaia workflow list | head`
+        sys.stderr.close()
+        sys.exit(EXIT_FAILED)

@@ -1,0 +1,72 @@
+"""``gaia serve``: the daemon (REST API, and the components that run inside it)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import click
+import uvicorn
+
+from gaia import __version__
+from gaia.api import create_app
+from gaia.cli.common import EXIT_FAILED, console, err_console, open_runtime
+
+__all__ = ["serve"]
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        hint = " (is another `gaia serve` running? try --port)" if exc.errno == 98 else ""
+        err_console.print(f"error: cannot listen on {host}:{port}: {exc.strerror}{hint}")
+        sys.exit(EXIT_FAILED)
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to bind (default from config: 127.0.0.1).")
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Port (default from config: 8765; 0 picks a free one).",
+)
+def serve(host: str | None, port: int | None) -> None:
+    """Start the gaia daemon: REST API under /api/orchestration, docs at /docs."""
+    runtime = open_runtime(host=host, port=port)
+    settings = runtime.settings
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"warning: binding {settings.host}: the API is reachable from other machines; "
+            "anyone with the token controls gaia"
+        )
+    sock = _listen(settings.host, settings.port)
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{shown_host}:{bound_port}"
+    runtime.token()
+    console.print(
+        f"gaia {__version__} serving {url}  (API {url}/api/orchestration, docs {url}/docs)"
+    )
+    console.print(f"token: {runtime.home.token_file}  (send 'Authorization: Bearer <token>')")
+    console.print(f"home: {runtime.home.root}  database: {runtime.db.url.render_as_string()}")
+    console.print("press Ctrl-C to stop")
+    sys.stdout.flush()
+    config = uvicorn.Config(
+        create_app(runtime),
+        log_level=settings.log_level if settings.log_level != "info" else "warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+    )
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    console.print("gaia stopped")

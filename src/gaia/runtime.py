@@ -1,0 +1,61 @@
+"""Builds gaia's components from Settings and wires them together (the only place that does)."""
+
+from __future__ import annotations
+
+import logging
+from logging.handlers import RotatingFileHandler
+
+from gaia.config import Settings
+from gaia.home import GaiaHome
+from gaia.storage.db import Database
+from gaia.storage.migrate import upgrade
+from gaia.workflows.manager import WorkflowManager
+
+__all__ = ["Runtime"]
+
+# One file per component under $GAIA_HOME/logs; storage problems surface with workflows.
+_COMPONENT_LOGS = {"workflows.log": ("gaia.workflows", "gaia.storage")}
+
+
+class Runtime:
+    """Everything a gaia process needs: home, database, component managers."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home: GaiaHome = settings.gaia_home.ensure()
+        self.db = Database(settings.resolved_database_url)
+        upgrade(self.db)
+        self.workflows = WorkflowManager(self.db, settings)
+        self._handlers: list[tuple[logging.Logger, logging.Handler]] = []
+        self._attach_logs()
+        self.workflows.recover_interrupted()
+
+    def token(self) -> str:
+        return self.home.read_or_create_token()
+
+    async def aclose(self) -> None:
+        await self.workflows.shutdown()
+        self.close()
+
+    def close(self) -> None:
+        self.workflows.close()
+        for logger, handler in self._handlers:
+            logger.removeHandler(handler)
+            handler.close()  # closing twice (shared handler) is harmless
+        self._handlers.clear()
+        self.db.dispose()
+
+    def _attach_logs(self) -> None:
+        level = getattr(logging, self.settings.log_level.upper())
+        formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for filename, names in _COMPONENT_LOGS.items():
+            handler = RotatingFileHandler(
+                self.home.logs / filename, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+            )
+            handler.setFormatter(formatter)
+            handler.setLevel(level)
+            for name in names:
+                logger = logging.getLogger(name)
+                logger.setLevel(min(level, logger.level or level))
+                logger.addHandler(handler)
+                self._handlers.append((logger, handler))
