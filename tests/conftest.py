@@ -1,0 +1,66 @@
+"""Shared fixtures: every test gets its own GAIA_HOME and SQLite file."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from gaia.config import Settings, load_settings
+from gaia.runtime import Runtime
+
+GAIA_BIN = Path(sys.executable).parent / "gaia"
+
+
+@pytest.fixture
+def gaia_home(tmp_path: Path) -> Path:
+    home = tmp_path / "gaia-home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def settings(gaia_home: Path) -> Settings:
+    """Settings with short grace and heartbeat so stop/recovery tests run quickly."""
+    return load_settings(
+        home=gaia_home,
+        environ={},
+        kill_grace_period=1.0,
+        heartbeat_interval=0.2,
+        stale_heartbeat=5.0,
+    )
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = Runtime(settings)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def write_workflow(tmp_path: Path) -> Callable[..., Path]:
+    """Write a dedented YAML workflow to a file and return its path."""
+    counter = iter(range(1_000_000))
+
+    def write(text: str, name: str | None = None) -> Path:
+        path = tmp_path / (name or f"workflow-{next(counter)}.yaml")
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def cli_env(gaia_home: Path) -> dict[str, str]:
+    """Environment for running the `gaia` CLI as a subprocess against this test's home."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
+    env["GAIA_HOME"] = str(gaia_home)
+    env["GAIA_KILL_GRACE_PERIOD"] = "1s"
+    env["GAIA_HEARTBEAT_INTERVAL"] = "0.2s"
+    env["COLUMNS"] = "200"
+    return env
