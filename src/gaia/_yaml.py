@@ -19,6 +19,9 @@ __all__ = ["Path", "Positions", "Span", "YamlSyntaxError", "load_located"]
 
 Path = tuple[str | int, ...]
 
+# libyaml's parser is ~10x faster and keeps the same marks (line, column, index).
+_COMPOSER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class Span:
@@ -144,7 +147,7 @@ def load_located(text: str, source: str) -> tuple[Any, Positions, list[Problem]]
     """
     positions = Positions(source=source, text=text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "invalid YAML"

@@ -78,6 +78,9 @@ class Progress:
 
     def _line(self, event: RunEvent, text: str) -> None:
         symbol, style = SYMBOLS[event.status]
+        if self.live is None:  # plain output (CI logs, pipes): cheap enough for 10k tasks
+            self.console.file.write(f"  {symbol} {event.task:<24} {text}\n")
+            return
         line = Text.assemble((f"  {symbol} ", style), (f"{event.task:<24}", "bold"), " ", text)
         self.console.print(line)
 

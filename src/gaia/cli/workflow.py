@@ -130,8 +130,9 @@ def resume(run_id: str, as_json: bool) -> None:
 
 def _drive(runtime: Runtime, run_id: str, *, resume: bool, as_json: bool) -> RunResult:
     manager = runtime.workflows
-    detail = manager.get(run_id)
-    already = sum(1 for t in detail.tasks if t.status == "completed") if resume else 0
+    counts = manager.store.counts(run_id)
+    total = sum(counts.values())
+    already = counts.get("completed", 0) if resume else 0
     started = time.monotonic()
 
     async def main() -> RunResult:
@@ -140,18 +141,16 @@ def _drive(runtime: Runtime, run_id: str, *, resume: bool, as_json: bool) -> Run
             loop.add_signal_handler(signum, _stop_on_signal, manager, run_id, signum)
         if as_json:
             return await manager.execute(run_id, resume=resume)
-        with Progress(console, total=len(detail.tasks), done=already) as progress:
+        with Progress(console, total=total, done=already) as progress:
             return await manager.execute(run_id, resume=resume, listener=progress)
 
     result = asyncio.run(main())
     elapsed = time.monotonic() - started
     if as_json:
-        final = manager.get(run_id)
-        console.print_json(final.model_dump_json())
+        sys.stdout.write(manager.get(run_id).model_dump_json(indent=2) + "\n")
     else:
-        print_summary(
-            console, detail.name, run_id, result.status, result.error, result.tasks, elapsed
-        )
+        name = manager.store.name(run_id)
+        print_summary(console, name, run_id, result.status, result.error, result.tasks, elapsed)
     return result
 
 
@@ -174,7 +173,7 @@ def list_runs(status: str | None, limit: int, as_json: bool) -> None:
     finally:
         runtime.close()
     if as_json:
-        console.print_json(json.dumps([r.model_dump(mode="json") for r in runs]))
+        sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in runs], indent=2) + "\n")
         return
     if not runs:
         console.print("no workflow runs" + (f" with status {status}" if status else ""))
@@ -217,7 +216,7 @@ def show(run_id: str, as_json: bool) -> None:
     finally:
         runtime.close()
     if as_json:
-        console.print_json(detail.model_dump_json())
+        sys.stdout.write(detail.model_dump_json(indent=2) + "\n")
         return
     console.print(Text.assemble((detail.name, "bold cyan"), "  ", _status_text(detail.status)))
     console.print(f"id: {detail.id}\nsource: {detail.source}")

@@ -78,8 +78,11 @@ def _group_by_keys(rows: Any) -> list[list[Row]]:
 class Recorder:
     """Queue writes from any thread; a daemon thread commits them in merged batches."""
 
-    def __init__(self, db: Database, *, name: str = "gaia-recorder") -> None:
+    def __init__(self, db: Database, *, name: str = "gaia-recorder", linger: float = 0.05) -> None:
         self._db = db
+        # Waiting a little after the first write of a batch lets a short task's start and
+        # end merge into one row write, and keeps the writer off the GIL meanwhile.
+        self._linger = linger
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -120,6 +123,8 @@ class Recorder:
     def _loop(self) -> None:
         while True:
             item = self._queue.get()
+            if self._linger and not (isinstance(item, tuple) and item[0] == "flush"):
+                time.sleep(self._linger)
             batch = _Batch()
             waiters: list[Future[None]] = []
             stop = False

@@ -78,6 +78,7 @@ class ShellExecutor:
         except ProcessError as exc:
             run.log_path.write_text(f"gaia: {exc}\n", encoding="utf-8")
             return TaskOutcome(ok=False, error=str(exc))
+        # On cancellation the kill is shielded: a second cancel must not leave it half done.
         on_start(handle.pid)
         try:
             code = await handle.wait()

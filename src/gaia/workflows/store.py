@@ -326,6 +326,15 @@ class WorkflowStore:
             executions=[ExecutionView.model_validate(e, from_attributes=True) for e in executions],
         )
 
+    def counts(self, run_id: str) -> dict[str, int]:
+        """Task counts by status."""
+        with self.db.read() as conn:
+            return self._counts(conn, [run_id]).get(run_id, {})
+
+    def name(self, run_id: str) -> str:
+        with self.db.read() as conn:
+            return str(self.row(conn, run_id).name)
+
     def status(self, run_id: str) -> str:
         with self.db.read() as conn:
             return str(self.row(conn, run_id).status)
