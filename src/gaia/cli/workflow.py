@@ -165,13 +165,17 @@ def _stop_on_signal(manager: WorkflowManager, run_id: str, signum: int) -> None:
 @click.option("--status", type=click.Choice([s.value for s in RunStatus]), help="Only this status.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_runs(status: str | None, limit: int, as_json: bool) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print only run ids, one per line.")
+def list_runs(status: str | None, limit: int, as_json: bool, quiet: bool) -> None:
     """List workflow runs, newest first."""
     runtime = open_runtime()
     try:
         runs = runtime.workflows.list(status=status, limit=limit)
     finally:
         runtime.close()
+    if quiet:
+        sys.stdout.write("".join(f"{r.id}\n" for r in runs))
+        return
     if as_json:
         sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in runs], indent=2) + "\n")
         return
