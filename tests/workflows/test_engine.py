@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from collections.abc import Callable
@@ -81,7 +82,7 @@ async def test_max_parallel_one_serialises(runtime: Runtime, write_workflow: Wri
     )
     result = await run_file(runtime, path)
     spans = sorted((t.started_at, t.finished_at) for t in detail(runtime, result.run_id).tasks)
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert end is not None and start is not None and start >= end
 
 
@@ -203,7 +204,7 @@ async def test_retry_waits_exponential_backoff(
     executions = runtime.workflows.task(result.run_id, "t").executions
     gaps = [
         (later.started_at - earlier.finished_at).total_seconds()  # type: ignore[operator]
-        for earlier, later in zip(executions, executions[1:], strict=False)
+        for earlier, later in itertools.pairwise(executions)
     ]
     assert len(gaps) == 2
     assert 0.3 <= gaps[0] < 0.6 + 1.0
@@ -397,11 +398,14 @@ async def test_task_states_in_memory_match_the_database(
     runtime: Runtime, write_workflow: WriteWorkflow
 ) -> None:
     """What the scheduler ends with is exactly what the database holds after the run."""
-    tasks = "\n".join(
-        f"  - {{id: t{i}, command: 'exit {i % 3 == 0 and i > 0 and 1 or 0}', "
-        f"on_error: continue, dependencies: [{', '.join(f't{j}' for j in range(max(0, i - 2), i))}]}}"
-        for i in range(30)
-    )
+
+    def task(i: int) -> str:
+        code = 1 if i % 3 == 0 and i > 0 else 0
+        deps = ", ".join(f"t{j}" for j in range(max(0, i - 2), i))
+        return f"  - {{id: t{i}, command: 'exit {code}', on_error: continue, "
+        f"dependencies: [{deps}]}}"
+
+    tasks = "\n".join(task(i) for i in range(30))
     path = write_workflow(f"name: many\nmax_parallel: 4\ntasks:\n{tasks}\n")
     result = await run_file(runtime, path)
     stored = statuses(runtime, result.run_id)
