@@ -402,8 +402,9 @@ async def test_task_states_in_memory_match_the_database(
     def task(i: int) -> str:
         code = 1 if i % 3 == 0 and i > 0 else 0
         deps = ", ".join(f"t{j}" for j in range(max(0, i - 2), i))
-        return f"  - {{id: t{i}, command: 'exit {code}', on_error: continue, "
-        f"dependencies: [{deps}]}}"
+        return (
+            f"  - {{id: t{i}, command: 'exit {code}', on_error: continue, dependencies: [{deps}]}}"
+        )
 
     tasks = "\n".join(task(i) for i in range(30))
     path = write_workflow(f"name: many\nmax_parallel: 4\ntasks:\n{tasks}\n")
