@@ -62,6 +62,8 @@ class ProcessHandle:
                 self.capture.close()
             return self.popen.returncode
         if self._exit is None:
+            if self.capture is not None:
+                self.capture.attach()
             self._exit = _watch_exit(self.popen)
         code = await asyncio.shield(self._exit)
         if self.capture is not None:
@@ -146,11 +148,18 @@ class OutputCapture:
         self._file_fd: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    def release_write_end(self) -> None:
+        """Close our copy of the write end once the child holds it (any thread)."""
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
     def attach(self) -> None:
-        """Start copying (call once the child holds the write end)."""
-        os.close(self.write_fd)
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(self._read_fd, self._pump)
+        """Start copying in the running event loop."""
+        self.release_write_end()
+        if self._read_fd >= 0 and self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop.add_reader(self._read_fd, self._pump)
 
     def _pump(self) -> None:
         while True:
@@ -178,13 +187,16 @@ class OutputCapture:
 
     def close(self) -> None:
         """Drain what is buffered and stop; later writes by stray children are dropped."""
+        self.release_write_end()
         if self._loop is not None:
             loop, self._loop = self._loop, None
             loop.remove_reader(self._read_fd)
+        if self._read_fd >= 0:
             with contextlib.suppress(OSError):
                 while data := os.read(self._read_fd, 65536):
                     self._write(data)
             os.close(self._read_fd)
+            self._read_fd = -1
         if self._file_fd is not None:
             os.close(self._file_fd)
             self._file_fd = None
@@ -199,6 +211,8 @@ def spawn(
     output: Path | None = None,
 ) -> ProcessHandle:
     """Start ``argv`` in a new session (so it leads its own process group).
+
+    Safe to call from a worker thread; output capture starts at the first ``wait()``.
 
     ``output`` is the file that receives stdout and stderr (created 0600 when the child
     first writes), or None to discard them. Standard input is always /dev/null.
@@ -220,13 +234,12 @@ def spawn(
         )
     except OSError as exc:
         if capture is not None:
-            capture.attach()
             capture.close()
         if cwd is not None and exc.filename in (str(cwd), cwd) and not cwd.is_dir():
             raise ProcessError(f"working directory {cwd} does not exist") from exc
         raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
     if capture is not None:
-        capture.attach()
+        capture.release_write_end()
     return ProcessHandle(pid=popen.pid, cookie=cookie, popen=popen, capture=capture)
 
 
