@@ -67,7 +67,7 @@ class Database:
             yield
         except SQLAlchemyError as exc:
             reason = getattr(exc, "orig", None) or exc
-            raise StorageError(f"database error ({self.url.render_as_string()}): {reason}") from exc
+            raise StorageError(f"database error ({self.url.render_as_string(hide_password=True)}): {reason}") from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
