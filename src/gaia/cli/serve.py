@@ -57,7 +57,8 @@ def serve(host: str | None, port: int | None) -> None:
         f"gaia {__version__} serving {url}  (API {url}/api/orchestration, docs {url}/docs)"
     )
     console.print(f"token: {runtime.home.token_file}  (send 'Authorization: Bearer <token>')")
-    console.print(f"home: {runtime.home.root}  database: {runtime.db.url.render_as_string(hide_password=True)}")
+    database = runtime.db.url.render_as_string(hide_password=True)
+    console.print(f"home: {runtime.home.root}  database: {database}")
     console.print("press Ctrl-C to stop")
     sys.stdout.flush()
     config = uvicorn.Config(

@@ -67,7 +67,8 @@ class Database:
             yield
         except SQLAlchemyError as exc:
             reason = getattr(exc, "orig", None) or exc
-            raise StorageError(f"database error ({self.url.render_as_string(hide_password=True)}): {reason}") from exc
+            where = self.url.render_as_string(hide_password=True)
+            raise StorageError(f"database error ({where}): {reason}") from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
