@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
 import sys
+from collections.abc import Iterator
 
 import click
 import uvicorn
@@ -13,6 +16,20 @@ from gaia.api import create_app
 from gaia.cli.common import EXIT_FAILED, console, err_console, open_runtime
 
 __all__ = ["serve"]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus re-raising SIGTERM after shutdown: a daemon stopped on request exits 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {signum: signal.signal(signum, self.handle_exit) for signum in signals}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -68,6 +85,6 @@ def serve(host: str | None, port: int | None) -> None:
         lifespan="on",
         timeout_graceful_shutdown=30,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     server.run(sockets=[sock])
     console.print("gaia stopped")
