@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from typing import Annotated, Any
@@ -43,6 +44,8 @@ def parse_duration(value: Any) -> float:
                 ) from None
     else:
         raise ValueError(f"expected a duration such as '90s' or '10m', got {type(value).__name__}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"invalid duration {value!r}: must be a finite number of seconds")
     if seconds < 0:
         raise ValueError(f"invalid duration {value!r}: must not be negative")
     return seconds
@@ -52,9 +55,9 @@ def format_duration(seconds: float) -> str:
     """Short human form: ``850ms``, ``12.3s``, ``4m05s``, ``2h03m``."""
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
+    if seconds < 59.95:  # would round to "60.0s"
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)

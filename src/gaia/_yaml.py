@@ -61,6 +61,9 @@ class Positions:
             index = -1
             for _ in range(occurrence + 1):
                 index = raw.find(needle, index + 1)
+                # "$${x}" is an escape, not a reference: skip matches inside one.
+                while index > 0 and needle.startswith("$") and raw[index - 1] == "$":
+                    index = raw.find(needle, index + 1)
                 if index < 0:
                     break
             if index >= 0:
@@ -150,6 +153,10 @@ def load_located(text: str, source: str) -> tuple[Any, Positions, list[Problem]]
         node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and mark is not None and mark.index >= len(text) - 1:
+            # "found unexpected end of stream" points past the text; where the unclosed
+            # quote or bracket began is what the user needs to see.
+            mark = exc.context_mark
         reason = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             reason = f"{exc.problem} ({exc.context})"

@@ -126,7 +126,7 @@ def load_settings(
             where = f"environment variable {env_keys[top]}"
         else:
             where = str(config_file)
-        reason = error["msg"]
+        reason = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             known = ", ".join(sorted(k for k in Settings.model_fields if k != "home"))
             reason = f"unknown key (known keys: {known})"

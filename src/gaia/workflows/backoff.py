@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 from gaia.workflows.spec import BackoffSpec
@@ -12,9 +13,15 @@ __all__ = ["backoff_ceiling", "retry_delay"]
 def backoff_ceiling(spec: BackoffSpec, failures: int) -> float:
     """The longest wait after the ``failures``-th failed attempt (1-based)."""
     exponent = max(failures - 1, 0)
-    # Cap the exponent before computing: multiplier ** 1000 overflows a float.
-    ceiling = spec.initial * spec.multiplier ** min(exponent, 64)
-    return float(min(spec.max, ceiling))
+    if spec.initial <= 0 or spec.max <= 0:
+        return 0.0
+    # Compare in log space: multiplier ** exponent overflows a float long before any
+    # sensible cap is reached, and capping the exponent instead would stop growth early.
+    if spec.multiplier > 1 and (
+        math.log(spec.initial) + exponent * math.log(spec.multiplier) >= math.log(spec.max)
+    ):
+        return float(spec.max)
+    return float(min(spec.max, spec.initial * spec.multiplier**exponent))
 
 
 def retry_delay(spec: BackoffSpec, failures: int, rng: random.Random | None = None) -> float:

@@ -19,7 +19,14 @@ import pydantic
 from gaia._yaml import Positions, YamlSyntaxError, load_located
 from gaia.errors import Problem, WorkflowValidationError
 from gaia.workflows.dag import find_cycles
-from gaia.workflows.spec import AUTO_AGENT, SHELL_AGENT, SHELL_TYPES, TaskSpec, WorkflowSpec
+from gaia.workflows.spec import (
+    AUTO_AGENT,
+    SHELL_AGENT,
+    SHELL_TYPES,
+    TaskSpec,
+    TaskType,
+    WorkflowSpec,
+)
 from gaia.workflows.variables import references, substitute
 
 __all__ = ["LoadedWorkflow", "load_workflow", "load_workflow_file", "parse_var_overrides"]
@@ -288,6 +295,8 @@ class _Checker:
         agent = task.get("agent")
         if not isinstance(task_type, str) or (agent is not None and not isinstance(agent, str)):
             return []
+        if task_type not in {t.value for t in TaskType}:
+            return []  # the schema pass reports the bad type; no agent to check
         shell_type = task_type in {t.value for t in SHELL_TYPES}
         path = ("tasks", index, "agent") if agent is not None else ("tasks", index)
         if shell_type and agent not in (None, SHELL_AGENT):
