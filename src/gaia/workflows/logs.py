@@ -12,6 +12,7 @@ __all__ = ["ACTIVE", "follow_log", "read_log"]
 
 ACTIVE = frozenset({"pending", "running", "retrying"})
 CHUNK = 64 * 1024
+RECOVERY_EVERY = 5  # polls between checks that the run's owner is alive
 
 
 def read_log(path: Path | None, tail: int | None = None) -> str:
@@ -41,7 +42,13 @@ async def follow_log(
     path: Path | None = None
     offset = 0
     idle = 0.0
+    polls = 0
     while True:
+        polls += 1
+        if polls % RECOVERY_EVERY == 0:
+            # The process running the task may have died: without recovery its task
+            # would stay "running" and this loop would follow it forever.
+            await asyncio.to_thread(manager.recover_interrupted)
         task = await asyncio.to_thread(manager.task, run_id, task_key)
         latest = Path(task.log_path) if task.log_path else None
         if latest != path:
