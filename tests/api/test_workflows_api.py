@@ -14,7 +14,7 @@ import textwrap
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import psutil
 import pytest
+
+from tests.helpers import proc_gone, wait_until
 
 GAIA_BIN = Path(sys.executable).parent / "gaia"
 API = "/api/orchestration"
@@ -31,28 +33,6 @@ SERVING = re.compile(r"serving (http://127\.0\.0\.1:(\d+))")
 
 
 # -- helpers -------------------------------------------------------------------------
-
-
-def wait_until(
-    predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = ""
-) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        time.sleep(interval)
-
-
-def proc_gone(proc: psutil.Process) -> bool:
-    """True once the process has exited (a zombie nobody reaped counts as gone)."""
-    try:
-        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def task_processes(run_id: str, name: str | None = None) -> list[psutil.Process]:
