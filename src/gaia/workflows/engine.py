@@ -57,9 +57,6 @@ class TaskStatus(StrEnum):
     cancelled = "cancelled"
 
 
-TERMINAL_RUN = frozenset({RunStatus.completed, RunStatus.failed, RunStatus.cancelled})
-
-
 @dataclass
 class TaskState:
     """The scheduler's view of one task."""

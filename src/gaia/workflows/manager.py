@@ -8,7 +8,6 @@ another one, resumes them, and recovers runs whose owning process died.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -297,15 +296,4 @@ class WorkflowManager:
         for execution in detail.executions:
             if execution.attempt == attempt and execution.log_path:
                 return Path(execution.log_path)
-        return None
-
-    def is_running_here(self, run_id: str) -> bool:
-        return run_id in self._runners
-
-    async def wait(self, run_id: str) -> RunResult | None:
-        task = self._background.get(run_id)
-        if task is None:
-            return None
-        with contextlib.suppress(asyncio.CancelledError):
-            return await asyncio.shield(task)
         return None
