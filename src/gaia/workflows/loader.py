@@ -106,13 +106,13 @@ def load_workflow(
         raise WorkflowValidationError.from_problems(source, [problem])
 
     checker = _Checker(positions, known_agents, env, dict(overrides or {}))
-    problems.extend(checker.schema(data))
+    spec, schema_problems = checker.schema(data)
+    problems.extend(schema_problems)
     problems.extend(checker.semantics(data))
-    if problems:
+    if problems or spec is None:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise WorkflowValidationError.from_problems(source, problems)
 
-    spec = WorkflowSpec.model_validate(data)
     variables = {**spec.variables, **checker.overrides}
     resolved = _resolve(spec, variables, env)
     return LoadedWorkflow(resolved, source, text, variables, base_dir or Path.cwd(), spec)
@@ -155,12 +155,11 @@ class _Checker:
         self.environ = environ
         self.overrides = overrides
 
-    def schema(self, data: dict[str, Any]) -> list[Problem]:
+    def schema(self, data: dict[str, Any]) -> tuple[WorkflowSpec | None, list[Problem]]:
         try:
-            WorkflowSpec.model_validate(data)
+            return WorkflowSpec.model_validate(data), []
         except pydantic.ValidationError as exc:
-            return [self._schema_problem(error) for error in exc.errors()]
-        return []
+            return None, [self._schema_problem(error) for error in exc.errors()]
 
     def _schema_problem(self, error: Any) -> Problem:
         loc = tuple(error["loc"])
