@@ -23,15 +23,38 @@ def gaia_home(tmp_path: Path) -> Path:
     return home
 
 
+# Set GAIA_TEST_DATABASE_URL (e.g. postgresql+psycopg://gaia@127.0.0.1:55432/gaia_test)
+# to run the in-process tests against another database; each test starts from empty.
+TEST_DATABASE_URL = os.environ.get("GAIA_TEST_DATABASE_URL")
+
+
+def _empty_database(url: str) -> None:
+    from sqlalchemy import text
+
+    from gaia.storage.db import Database
+    from gaia.storage.models import Base
+
+    db = Database(url)
+    with db.write() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    db.dispose()
+
+
 @pytest.fixture
 def settings(gaia_home: Path) -> Settings:
     """Settings with short grace and heartbeat so stop/recovery tests run quickly."""
+    extra: dict[str, str] = {}
+    if TEST_DATABASE_URL:
+        _empty_database(TEST_DATABASE_URL)
+        extra["database_url"] = TEST_DATABASE_URL
     return load_settings(
         home=gaia_home,
         environ={},
         kill_grace_period=1.0,
         heartbeat_interval=0.2,
         stale_heartbeat=5.0,
+        **extra,
     )
 
 
