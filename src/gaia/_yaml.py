@@ -8,6 +8,8 @@ which PyYAML silently overwrites, are reported as problems.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +17,15 @@ import yaml
 
 from gaia.errors import Problem
 
-__all__ = ["Path", "Positions", "Span", "YamlSyntaxError", "load_located"]
+__all__ = [
+    "Path",
+    "Positions",
+    "Span",
+    "YamlSyntaxError",
+    "dotted",
+    "load_located",
+    "schema_problem",
+]
 
 Path = tuple[str | int, ...]
 
@@ -77,7 +87,7 @@ class Positions:
     def problem(self, path: Path, message: str, hint: str | None = None) -> Problem:
         line, column = self.locate(path)
         return Problem(
-            message, source=self.source, line=line, column=column, path=_dotted(path), hint=hint
+            message, source=self.source, line=line, column=column, path=dotted(path), hint=hint
         )
 
 
@@ -89,11 +99,46 @@ class YamlSyntaxError(Exception):
         self.problem = problem
 
 
-def _dotted(path: Path) -> str:
+def dotted(path: Sequence[str | int]) -> str:
+    """``("tasks", 2, "timeout")`` -> ``tasks[2].timeout``."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def schema_problem(
+    error: Any,
+    positions: Positions,
+    *,
+    known_fields: Callable[[Path], Sequence[str] | None],
+    describe: Callable[[Path], str],
+    hints: Mapping[str, str],
+) -> Problem:
+    """Turn one pydantic error into a located Problem a person can act on.
+
+    ``known_fields(path_of_mapping)`` lists the fields allowed where an unknown one was
+    found, ``describe(path)`` names the object missing a field ("task #2"), and ``hints``
+    maps a field name to advice shown when its value is invalid.
+    """
+    loc: Path = tuple(error["loc"])
+    kind = error["type"]
+    field = str(loc[-1]) if loc else "document"
+    if kind == "extra_forbidden":
+        known = known_fields(loc[:-1])
+        hint = f"known fields: {', '.join(known)}" if known else None
+        return positions.problem(loc, f"unknown field {field!r}", hint)
+    if kind == "missing":
+        where = loc[:-1]
+        return positions.problem(
+            where, f"{describe(where)} is missing required field {field!r}", f"add '{field}: ...'"
+        )
+    value = error.get("input")
+    shown = json.dumps(value, default=str) if not isinstance(value, dict | list) else None
+    message = f"{dotted(loc)}: {error['msg'].removeprefix('Value error, ')}"
+    if shown is not None and len(shown) < 60:
+        message += f" (got {shown})"
+    return positions.problem(loc, message, hints.get(field))
 
 
 def _span(node: yaml.Node) -> Span:
@@ -125,7 +170,7 @@ class _Builder:
                             source=self.positions.source,
                             line=key_node.start_mark.line + 1,
                             column=key_node.start_mark.column + 1,
-                            path=_dotted(child),
+                            path=dotted(child),
                             hint="remove one of the two",
                         )
                     )

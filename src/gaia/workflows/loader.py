@@ -7,7 +7,6 @@ still gets its cycle reported). Each problem carries ``file:line:column`` and a 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import Any
 
 import pydantic
 
-from gaia._yaml import Positions, YamlSyntaxError, load_located
+from gaia._yaml import Positions, YamlSyntaxError, dotted, load_located, schema_problem
 from gaia.errors import Problem, WorkflowValidationError
 from gaia.workflows.dag import find_cycles
 from gaia.workflows.spec import (
@@ -33,6 +32,24 @@ __all__ = ["LoadedWorkflow", "load_workflow", "load_workflow_file", "parse_var_o
 
 _TASK_FIELDS = sorted(TaskSpec.model_fields)
 _WORKFLOW_FIELDS = sorted(WorkflowSpec.model_fields)
+_FIELD_HINTS = {
+    "type": "use one of: shell, code, test, review, refactor",
+    "on_error": "use one of: retry, continue, fail",
+}
+
+
+def _known_fields(mapping: tuple[Any, ...]) -> list[str] | None:
+    if mapping == ():
+        return _WORKFLOW_FIELDS
+    if len(mapping) == 2 and mapping[0] == "tasks":
+        return _TASK_FIELDS
+    return None
+
+
+def _describe(loc: tuple[Any, ...]) -> str:
+    if len(loc) == 2 and loc[0] == "tasks":
+        return f"task #{int(loc[1]) + 1}"
+    return "the workflow" if not loc else dotted(loc)
 
 
 @dataclass(frozen=True)
@@ -162,43 +179,13 @@ class _Checker:
             return None, [self._schema_problem(error) for error in exc.errors()]
 
     def _schema_problem(self, error: Any) -> Problem:
-        loc = tuple(error["loc"])
-        kind = error["type"]
-        field = str(loc[-1]) if loc else "document"
-        in_task = len(loc) >= 2 and loc[0] == "tasks"
-        if kind == "extra_forbidden":
-            known = _TASK_FIELDS if in_task and len(loc) == 3 else _WORKFLOW_FIELDS
-            hint = f"known fields: {', '.join(known)}" if len(loc) <= 3 else None
-            return self.positions.problem(loc, f"unknown field {field!r}", hint)
-        if kind == "missing":
-            where = loc[:-1]
-            owner = self._describe(where)
-            return self.positions.problem(
-                where, f"{owner} is missing required field {field!r}", f"add '{field}: ...'"
-            )
-        value = error.get("input")
-        shown = json.dumps(value, default=str) if not isinstance(value, dict | list) else None
-        message = f"{self._dotted(loc)}: {error['msg'].removeprefix('Value error, ')}"
-        if shown is not None and len(shown) < 60:
-            message += f" (got {shown})"
-        hint = None
-        if field == "type" and in_task:
-            hint = "use one of: shell, code, test, review, refactor"
-        elif field == "on_error":
-            hint = "use one of: retry, continue, fail"
-        return self.positions.problem(loc, message, hint)
-
-    def _describe(self, loc: tuple[Any, ...]) -> str:
-        if len(loc) == 2 and loc[0] == "tasks":
-            return f"task #{int(loc[1]) + 1}"
-        return "the workflow" if not loc else self._dotted(loc)
-
-    @staticmethod
-    def _dotted(loc: tuple[Any, ...]) -> str:
-        out = ""
-        for part in loc:
-            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-        return out
+        return schema_problem(
+            error,
+            self.positions,
+            known_fields=_known_fields,
+            describe=_describe,
+            hints=_FIELD_HINTS,
+        )
 
     def semantics(self, data: dict[str, Any]) -> list[Problem]:
         problems: list[Problem] = []
@@ -354,7 +341,7 @@ class _Checker:
                     source=self.positions.source,
                     line=line,
                     column=column,
-                    path=self._dotted(path),
+                    path=dotted(path),
                     hint=hint,
                 )
             )
