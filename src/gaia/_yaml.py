@@ -118,7 +118,8 @@ def schema_problem(
     """Turn one pydantic error into a located Problem a person can act on.
 
     ``known_fields(path_of_mapping)`` lists the fields allowed where an unknown one was
-    found, ``describe(path)`` names the object missing a field ("task #2"), and ``hints``
+    found, ``describe(path)`` names a place for a person ("task #2", "tasks[1].timeout"),
+    and ``hints``
     maps a field name to advice shown when its value is invalid.
     """
     loc: Path = tuple(error["loc"])
@@ -135,7 +136,7 @@ def schema_problem(
         )
     value = error.get("input")
     shown = json.dumps(value, default=str) if not isinstance(value, dict | list) else None
-    message = f"{dotted(loc)}: {error['msg'].removeprefix('Value error, ')}"
+    message = f"{describe(loc)}: {error['msg'].removeprefix('Value error, ')}"
     if shown is not None and len(shown) < 60:
         message += f" (got {shown})"
     return positions.problem(loc, message, hints.get(field))

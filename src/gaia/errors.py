@@ -10,8 +10,10 @@ classes to HTTP status codes in one handler, the CLI maps them to exit codes.
     ├── NotFoundError            an id that does not exist (HTTP 404)
     ├── ConflictError            an operation that the current state forbids (HTTP 409)
     ├── ValidationError          input that is malformed, with a list of problems (HTTP 422)
-    │   └── WorkflowValidationError
-    └── WorkflowError            a workflow could not be run
+    │   ├── WorkflowValidationError
+    │   └── ServiceValidationError
+    ├── WorkflowError            a workflow could not be run
+    └── ServiceError             a service could not be started, stopped or registered
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ __all__ = [
     "GaiaError",
     "NotFoundError",
     "Problem",
+    "ServiceError",
+    "ServiceValidationError",
     "StorageError",
     "ValidationError",
     "WorkflowError",
@@ -135,3 +139,17 @@ class WorkflowValidationError(ValidationError):
 
 class WorkflowError(GaiaError):
     code = "workflow_error"
+
+
+class ServiceValidationError(ValidationError):
+    code = "service_invalid"
+
+    @classmethod
+    def from_problems(cls, source: str, problems: Sequence[Problem]) -> ServiceValidationError:
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        return cls(f"service definition {source} is invalid: {count} {noun}", problems)
+
+
+class ServiceError(GaiaError):
+    code = "service_error"

@@ -15,7 +15,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # The newest revision. A database already there skips Alembic entirely, which keeps
 # short CLI commands fast; tests check this matches Alembic's own head.
-HEAD_REVISION = "011_gaia_workflows"
+HEAD_REVISION = "012_gaia_services"
 
 
 def current_revision(db: Database) -> str | None:

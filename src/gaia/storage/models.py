@@ -21,10 +21,18 @@ from gaia.storage.types import UTCDateTime, utcnow
 
 __all__ = [
     "Base",
+    "ServiceEventRow",
+    "ServiceHealthRow",
+    "ServiceMetricRow",
+    "ServiceRow",
     "WorkflowExecutionRow",
     "WorkflowRow",
     "WorkflowTaskDependencyRow",
     "WorkflowTaskRow",
+    "service_events_table",
+    "service_health_table",
+    "service_metrics_table",
+    "services_table",
     "workflow_dependencies_table",
     "workflow_executions_table",
     "workflow_tasks_table",
@@ -140,6 +148,70 @@ class WorkflowExecutionRow(Base):
     )
 
 
+class ServiceRow(_Timestamps, Base):
+    """A registered service, its definition and its last known runtime state."""
+
+    __tablename__ = "gaia_services"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    health: Mapped[str] = mapped_column(String(20), default="unknown")
+    desired_state: Mapped[str] = mapped_column(String(20), default="stopped")
+    pid: Mapped[int | None] = mapped_column(Integer)
+    pid_started_at: Mapped[float | None] = mapped_column()
+    restart_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_exit_code: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime | None] = mapped_column()
+    stopped_at: Mapped[datetime | None] = mapped_column()
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+
+class ServiceHealthRow(Base):
+    __tablename__ = "gaia_service_health_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("gaia_services.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ok: Mapped[bool] = mapped_column()
+    health: Mapped[str] = mapped_column(String(20))
+    latency_ms: Mapped[float | None] = mapped_column()
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_gaia_service_health_service_time", "service_id", "checked_at"),)
+
+
+class ServiceEventRow(Base):
+    __tablename__ = "gaia_service_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("gaia_services.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+    __table_args__ = (Index("ix_gaia_service_events_service_time", "service_id", "at"),)
+
+
+class ServiceMetricRow(Base):
+    __tablename__ = "gaia_service_metrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("gaia_services.id", ondelete="CASCADE"))
+    sampled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cpu_percent: Mapped[float] = mapped_column()
+    rss_bytes: Mapped[int] = mapped_column(Integer)
+    uptime_seconds: Mapped[float] = mapped_column()
+    restart_count: Mapped[int] = mapped_column(Integer)
+    process_count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_gaia_service_metrics_service_time", "service_id", "sampled_at"),)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -151,3 +223,7 @@ workflows_table = _table(WorkflowRow)
 workflow_tasks_table = _table(WorkflowTaskRow)
 workflow_dependencies_table = _table(WorkflowTaskDependencyRow)
 workflow_executions_table = _table(WorkflowExecutionRow)
+services_table = _table(ServiceRow)
+service_health_table = _table(ServiceHealthRow)
+service_events_table = _table(ServiceEventRow)
+service_metrics_table = _table(ServiceMetricRow)

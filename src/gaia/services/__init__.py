@@ -1,0 +1,1 @@
+"""Services: dev servers supervised with health checks, restarts, logs and metrics."""

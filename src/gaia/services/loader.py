@@ -1,0 +1,105 @@
+"""Load service definitions: one service or a list, JSON or YAML, every problem at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from gaia._yaml import Path as DataPath
+from gaia._yaml import Positions, YamlSyntaxError, dotted, load_located, schema_problem
+from gaia.errors import Problem, ServiceValidationError
+from gaia.services.spec import HealthCheckSpec, RestartSpec, ServiceSpec, StopSpec
+
+__all__ = ["load_service_file", "load_services"]
+
+_FIELDS: dict[str, list[str]] = {
+    "": sorted(ServiceSpec.model_fields),
+    "health_check": sorted(HealthCheckSpec.model_fields),
+    "restart": sorted(RestartSpec.model_fields),
+    "stop": sorted(StopSpec.model_fields),
+}
+_HINTS = {
+    "type": "use one of: http, tcp, exec",
+    "policy": "use one of: no, on_failure, always",
+}
+
+
+def load_service_file(path: Path) -> list[ServiceSpec]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = Problem(f"cannot read service file: {exc.strerror}", source=str(path))
+        raise ServiceValidationError.from_problems(str(path), [problem]) from None
+    return load_services(text, source=str(path))
+
+
+def load_services(text: str, *, source: str = "<services>") -> list[ServiceSpec]:
+    """Parse and validate; raise ServiceValidationError listing every problem."""
+    try:
+        data, positions, problems = load_located(text, source)
+    except YamlSyntaxError as exc:
+        raise ServiceValidationError.from_problems(source, [exc.problem]) from None
+    prefix: DataPath = ()
+    if isinstance(data, dict) and isinstance(data.get("services"), list) and len(data) == 1:
+        data, prefix = data["services"], ("services",)
+    items: list[tuple[DataPath, Any]]
+    if isinstance(data, list):
+        items = [((*prefix, i), item) for i, item in enumerate(data)]
+    elif isinstance(data, dict):
+        items = [(prefix, data)]
+    else:
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        problem = Problem(
+            f"expected a service (a mapping with 'name' and 'command') or a list of them, "
+            f"but the document is {kind}",
+            source=source,
+            line=1,
+            column=1,
+        )
+        raise ServiceValidationError.from_problems(source, [problem])
+
+    specs: list[ServiceSpec] = []
+    seen: dict[str, DataPath] = {}
+    for path, item in items:
+        if not isinstance(item, dict):
+            problems.append(positions.problem(path, "each service must be a mapping"))
+            continue
+        try:
+            spec = ServiceSpec.model_validate(item)
+        except pydantic.ValidationError as exc:
+            problems.extend(_problem(error, path, positions) for error in exc.errors())
+            continue
+        if spec.name in seen:
+            first, _ = positions.locate((*seen[spec.name], "name"))
+            problems.append(
+                positions.problem(
+                    (*path, "name"),
+                    f"service {spec.name!r} is defined twice (first at line {first})",
+                    "give every service a unique name",
+                )
+            )
+            continue
+        seen[spec.name] = path
+        specs.append(spec)
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+        raise ServiceValidationError.from_problems(source, problems)
+    return specs
+
+
+def _problem(error: Any, item: DataPath, positions: Positions) -> Problem:
+    """``item`` is where the service sits: () for a lone one, ("services", 2) in a list."""
+    located = {**error, "loc": (*item, *error["loc"])}
+    in_list = bool(item) and isinstance(item[-1], int)
+
+    def known(mapping: DataPath) -> list[str] | None:
+        return _FIELDS.get(".".join(str(p) for p in mapping[len(item) :]))
+
+    def describe(where: DataPath) -> str:
+        head = f"service #{int(item[-1]) + 1}" if in_list else "the service"
+        rest = dotted(where[len(item) :])
+        return f"{head} {rest}" if rest else head
+
+    return schema_problem(located, positions, known_fields=known, describe=describe, hints=_HINTS)
