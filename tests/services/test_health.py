@@ -1,0 +1,114 @@
+"""Health probes against real sockets on 127.0.0.1 and real processes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from gaia.services.health import probe
+from gaia.services.spec import ServiceSpec
+from tests.helpers import proc_gone, wait_until
+
+
+def service(**check: Any) -> ServiceSpec:
+    port = check.pop("service_port", None)
+    return ServiceSpec.model_validate(
+        {"name": "svc", "command": "true", "port": port, "health_check": check}
+    )
+
+
+@pytest.fixture
+async def http_server() -> AsyncIterator[int]:
+    """A tiny HTTP server: /ok -> 200, /missing -> 404, /broken -> 500, /hang never answers."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readline()
+        path = request.split()[1].decode()
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        if path == "/hang":
+            await asyncio.sleep(30)
+        status = {"/ok": "200 OK", "/missing": "404 Not Found"}.get(path, "500 Oops")
+        writer.write(f"HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n".encode())
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield port
+        server.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_http_probe_reads_the_status(http_server: int) -> None:
+    """2xx/3xx is healthy, an error status is not, and expected_status is matched exactly."""
+    base = f"http://127.0.0.1:{http_server}"
+    ok = await probe(service(type="http", endpoint=f"{base}/ok"))
+    assert (ok.ok, ok.detail) == (True, "HTTP 200")
+    broken = await probe(service(type="http", endpoint=f"{base}/broken"))
+    assert (broken.ok, broken.detail) == (False, "HTTP 500")
+    expected = await probe(service(type="http", endpoint=f"{base}/missing", expected_status=404))
+    assert (expected.ok, expected.detail) == (True, "HTTP 404")
+
+
+async def test_http_probe_defaults_to_the_service_port(http_server: int) -> None:
+    """Without an endpoint the probe asks http://127.0.0.1:<port>/ of the service."""
+    result = await probe(service(type="http", service_port=http_server))
+    assert result.detail == "HTTP 500"  # "/" is not a route of the test server
+
+
+async def test_http_probe_times_out_and_refused_connections_fail(http_server: int) -> None:
+    """A server that never answers times out; a closed port is reported as refused."""
+    hang = await probe(
+        service(type="http", endpoint=f"http://127.0.0.1:{http_server}/hang", timeout="200ms")
+    )
+    assert (hang.ok, hang.detail) == (False, "timed out after 0.2s")
+    refused = await probe(service(type="http", endpoint=f"http://127.0.0.1:{free_port()}/"))
+    assert not refused.ok
+    assert "refused" in refused.detail.lower() or "connect call failed" in refused.detail.lower()
+
+
+async def test_tcp_probe(http_server: int) -> None:
+    """A listening port is healthy; a closed one is not."""
+    ok = await probe(service(type="tcp", port=http_server))
+    assert (ok.ok, ok.detail) == (True, f"connected to 127.0.0.1:{http_server}")
+    closed = await probe(service(type="tcp", service_port=free_port()))
+    assert not closed.ok
+
+
+async def test_exec_probe_and_its_timeout_kills_the_command(tmp_path: Path) -> None:
+    """An exec probe passes on exit 0, fails otherwise, and a hung one is killed."""
+    assert (await probe(service(type="exec", command="exit 0"))).ok
+    failed = await probe(service(type="exec", command="exit 3"))
+    assert (failed.ok, failed.detail) == (False, "exit status 3")
+    pidfile = tmp_path / "probe.pid"
+    hung = await probe(
+        service(type="exec", command=f"echo $$ > {pidfile}; exec sleep 30", timeout="300ms"),
+        kill_grace=0.5,
+    )
+    assert (hung.ok, hung.detail) == (False, "timed out after 0.3s")
+    pid = int(pidfile.read_text())
+    try:
+        proc = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return  # already gone, as it should be
+    wait_until(lambda: proc_gone(proc), timeout=5, what="the timed-out probe command to die")
+
+
+async def test_no_health_check_counts_as_healthy() -> None:
+    """A service without a health check is healthy as long as it runs."""
+    spec = ServiceSpec(name="plain", command="true")
+    assert (await probe(spec)).ok
