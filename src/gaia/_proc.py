@@ -83,11 +83,11 @@ class ProcessHandle:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signum)
 
-    async def kill_tree(self, grace: float) -> int:
-        """SIGTERM the group and strays, wait up to ``grace``, SIGKILL what is left."""
+    async def kill_tree(self, grace: float, signum: int = signal.SIGTERM) -> int:
+        """Send ``signum`` to the group and strays, wait up to ``grace``, SIGKILL the rest."""
         strays = _strays(self.pid, self.cookie)
-        self.signal_group(signal.SIGTERM)
-        _signal_all(strays, signal.SIGTERM)
+        self.signal_group(signum)
+        _signal_all(strays, signum)
         deadline = time.monotonic() + grace
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wait(), timeout=max(grace, 0))
@@ -140,9 +140,15 @@ class OutputCapture:
     more than starting a short process; an attempt that prints nothing creates nothing.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, append: bool = False, max_bytes: int | None = None, backups: int = 3
+    ) -> None:
         self.path = path
         self.bytes = 0
+        self.append = append
+        self.max_bytes = max_bytes  # rotate to path.1 .. path.<backups> beyond this size
+        self.backups = backups
+        self._size = 0
         self._read_fd, self.write_fd = os.pipe()
         os.set_blocking(self._read_fd, False)
         self._file_fd: int | None = None
@@ -174,11 +180,44 @@ class OutputCapture:
                 return
             self._write(data)
 
+    def _open(self) -> int:
+        mode = os.O_APPEND if self.append else os.O_TRUNC
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | mode | os.O_CLOEXEC, 0o600)
+        self._size = os.fstat(fd).st_size
+        return fd
+
+    def _rotate(self) -> None:
+        if self._file_fd is not None:
+            os.close(self._file_fd)
+            self._file_fd = None
+        for index in range(self.backups - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{index}")
+            if older.exists():
+                older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
+        if self.backups > 0:
+            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        else:
+            self.path.unlink(missing_ok=True)
+
     def _write(self, data: bytes) -> None:
         if self._file_fd is None:
-            self._file_fd = os.open(
-                self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600
-            )
+            self._file_fd = self._open()
+        limit = self.max_bytes
+        while limit and self._size + len(data) > limit:
+            # Fill the file up to the limit, ending at a line break when there is one.
+            room = max(limit - self._size, 0)
+            cut = data.rfind(b"\n", 0, room) + 1 or (room if self._size == 0 else 0)
+            if cut:
+                self._append(data[:cut])
+                data = data[cut:]
+            self._rotate()
+            self._file_fd = self._open()
+        if data:
+            self._append(data)
+
+    def _append(self, data: bytes) -> None:
+        assert self._file_fd is not None
+        self._size += len(data)
         view = memoryview(data)
         while view:
             written = os.write(self._file_fd, view)
@@ -209,17 +248,25 @@ def spawn(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     output: Path | None = None,
+    append: bool = False,
+    max_bytes: int | None = None,
+    backups: int = 3,
 ) -> ProcessHandle:
     """Start ``argv`` in a new session (so it leads its own process group).
 
     Safe to call from a worker thread; output capture starts at the first ``wait()``.
 
     ``output`` is the file that receives stdout and stderr (created 0600 when the child
-    first writes), or None to discard them. Standard input is always /dev/null.
+    first writes; appended to with ``append``; rotated beyond ``max_bytes``), or None to
+    discard them. Standard input is always /dev/null.
     """
     child_env = dict(os.environ if env is None else env)
     child_env[COOKIE_ENV] = cookie
-    capture = OutputCapture(output) if output is not None else None
+    capture = (
+        OutputCapture(output, append=append, max_bytes=max_bytes, backups=backups)
+        if output is not None
+        else None
+    )
     sink = capture.write_fd if capture is not None else subprocess.DEVNULL
     try:
         popen = subprocess.Popen(

@@ -1,0 +1,389 @@
+"""The supervisor: keeps registered services running, probes them, restarts them.
+
+Each started service has a *keeper* coroutine that owns its process: it spawns it in its
+own process group, awaits its exit (never polls), applies the restart policy with
+backoff and the ``max_restarts``-in-``window`` limit, and stops the whole process tree
+on request. A health watcher beside it restarts a service whose check fails
+``retries`` times in a row. Every state change is an event in the database.
+
+    stopped ──start──▶ starting ──▶ running ──exit──▶ exited ──(policy)──▶ starting …
+       ▲                               │                  └──(limit reached)──▶ failed
+       └────────── stopping ◀──stop────┘
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert
+
+from gaia._proc import ProcessError, ProcessHandle, spawn
+from gaia.errors import ConflictError, ServiceError
+from gaia.services.health import probe
+from gaia.services.registry import ServiceRegistry
+from gaia.services.spec import ServiceSpec
+from gaia.storage.models import service_events_table, service_health_table, services_table
+from gaia.storage.recorder import Recorder
+from gaia.storage.types import utcnow
+
+__all__ = ["Health", "ServiceState", "Supervisor"]
+
+log = logging.getLogger("gaia.services")
+
+
+class ServiceState(StrEnum):
+    stopped = "stopped"
+    starting = "starting"
+    running = "running"
+    stopping = "stopping"
+    exited = "exited"
+    failed = "failed"
+
+
+class Health(StrEnum):
+    unknown = "unknown"
+    healthy = "healthy"
+    unhealthy = "unhealthy"
+
+
+@dataclass
+class _Service:
+    id: str
+    spec: ServiceSpec
+    state: ServiceState = ServiceState.stopped
+    health: Health = Health.unknown
+    handle: ProcessHandle | None = None
+    keeper: asyncio.Task[None] | None = None
+    stop_requested: bool = False
+    restart_count: int = 0
+    last_exit_code: int | None = None
+    restarts: deque[float] = field(default_factory=deque)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class SupervisorOptions:
+    log_dir: Path
+    kill_grace: float = 5.0
+    log_max_bytes: int = 10_000_000
+    log_backups: int = 3
+    dependency_timeout: float = 60.0
+
+
+class Supervisor:
+    def __init__(
+        self, registry: ServiceRegistry, recorder: Recorder, options: SupervisorOptions
+    ) -> None:
+        self.registry = registry
+        self.recorder = recorder
+        self.options = options
+        self._services: dict[str, _Service] = {}
+
+    # -- queries ---------------------------------------------------------------------
+
+    def state(self, name: str) -> tuple[ServiceState, Health, int | None]:
+        svc = self._services.get(name)
+        if svc is None:
+            return ServiceState.stopped, Health.unknown, None
+        return svc.state, svc.health, svc.handle.pid if svc.handle else None
+
+    def restart_count(self, name: str) -> int:
+        svc = self._services.get(name)
+        return svc.restart_count if svc else 0
+
+    def log_path(self, name: str) -> Path:
+        return self.options.log_dir / f"{name}.log"
+
+    # -- control ---------------------------------------------------------------------
+
+    async def start(self, name: str) -> ServiceState:
+        """Start ``name`` after its dependencies reach their conditions."""
+        order = await asyncio.to_thread(self.registry.start_order, [name])
+        for dep in order[:-1]:
+            await self._start_one(dep)
+        spec = self._load(name).spec
+        for dep, condition in spec.depends_on.items():
+            await self._wait_condition(self._services[dep], condition, waiter=name)
+        return await self._start_one(name)
+
+    async def stop(self, name: str, *, graceful: bool = True) -> ServiceState:
+        svc = self._services.get(name)
+        if svc is None or svc.keeper is None or svc.keeper.done():
+            current = svc.state if svc else ServiceState.stopped
+            if current not in (ServiceState.stopped, ServiceState.exited, ServiceState.failed):
+                raise ConflictError(f"cannot stop service {name!r}: it is {current}")
+            return current
+        svc.stop_requested = True
+        svc.changed.set()
+        if svc.handle is not None and svc.handle.returncode is None:
+            self._transition(svc, ServiceState.stopping, "stop requested")
+            grace = svc.spec.stop.timeout if graceful else 0.0
+            await svc.handle.kill_tree(grace, svc.spec.stop.signum)
+        with contextlib.suppress(asyncio.CancelledError):
+            await svc.keeper
+        return svc.state
+
+    async def restart(self, name: str) -> ServiceState:
+        await self.stop(name)
+        return await self.start(name)
+
+    async def stop_all(self) -> None:
+        """Stop every service, dependents before their dependencies."""
+        running = [n for n, s in self._services.items() if s.keeper and not s.keeper.done()]
+        if not running:
+            return
+        order = await asyncio.to_thread(self.registry.start_order, running)
+        for name in reversed(order):
+            if name in running:
+                await self.stop(name)
+
+    # -- internals -------------------------------------------------------------------
+
+    def _load(self, name: str) -> _Service:
+        record = self.registry.get(name)
+        svc = self._services.get(record.name)
+        if svc is None or (svc.keeper is None or svc.keeper.done()):
+            restored = svc.restart_count if svc else 0
+            svc = _Service(id=record.id, spec=record.spec, restart_count=restored)
+            self._services[record.name] = svc
+        return svc
+
+    async def _start_one(self, name: str) -> ServiceState:
+        svc = self._load(name)
+        if svc.keeper is not None and not svc.keeper.done():
+            return svc.state  # already supervised
+        svc.stop_requested = False
+        svc.restarts.clear()
+        self._transition(svc, ServiceState.starting, "start requested")
+        svc.keeper = asyncio.create_task(self._keep(svc), name=f"service:{name}")
+        await self._wait_for(svc, lambda: svc.state is not ServiceState.starting)
+        if svc.state is ServiceState.failed:
+            raise ServiceError(f"service {name!r} failed to start: {self._last_error(svc)}")
+        return svc.state
+
+    async def _wait_condition(self, svc: _Service, condition: str, *, waiter: str) -> None:
+        def reached() -> bool:
+            if condition == "healthy":
+                return svc.health is Health.healthy
+            if condition == "completed_successfully":
+                return svc.state is ServiceState.exited and svc.last_exit_code == 0
+            return svc.state is ServiceState.running
+
+        try:
+            async with asyncio.timeout(self.options.dependency_timeout):
+                await self._wait_for(svc, lambda: reached() or svc.state is ServiceState.failed)
+        except TimeoutError:
+            raise ServiceError(
+                f"cannot start {waiter!r}: dependency {svc.name!r} did not become {condition} "
+                f"within {self.options.dependency_timeout:g}s (it is {svc.state}, {svc.health})"
+            ) from None
+        if not reached():
+            raise ServiceError(f"cannot start {waiter!r}: dependency {svc.name!r} is {svc.state}")
+
+    @staticmethod
+    async def _wait_for(svc: _Service, predicate: Callable[[], bool]) -> None:
+        while not predicate():
+            svc.changed.clear()
+            await svc.changed.wait()
+
+    def _last_error(self, svc: _Service) -> str:
+        code = svc.last_exit_code
+        return "could not spawn" if code is None else f"exit status {code}"
+
+    async def _keep(self, svc: _Service) -> None:
+        policy = svc.spec.restart_policy
+        failures = 0
+        while not svc.stop_requested:
+            if svc.state is not ServiceState.starting:
+                self._transition(svc, ServiceState.starting, "restarting")
+            started = time.monotonic()
+            try:
+                svc.handle = self._spawn(svc)
+            except ProcessError as exc:
+                self._transition(svc, ServiceState.failed, str(exc))
+                return
+            svc.health = Health.unknown
+            self._transition(svc, ServiceState.running, f"pid {svc.handle.pid}")
+            watcher = asyncio.create_task(self._watch_health(svc))
+            try:
+                code = await svc.handle.wait()
+            finally:
+                watcher.cancel()
+            await svc.handle.reap_leftovers(self.options.kill_grace)
+            svc.last_exit_code = code
+            if svc.stop_requested:
+                break
+            self._transition(svc, ServiceState.exited, f"exit status {code}")
+            uptime = time.monotonic() - started
+            failures = 0 if uptime >= policy.reset_after else failures + 1
+            unhealthy = svc.health is Health.unhealthy
+            wanted = policy.policy == "always" or (
+                policy.policy == "on_failure" and (code != 0 or unhealthy)
+            )
+            if not wanted:
+                return
+            now = time.monotonic()
+            while svc.restarts and now - svc.restarts[0] > policy.window:
+                svc.restarts.popleft()
+            if len(svc.restarts) >= policy.max_restarts:
+                self._transition(
+                    svc,
+                    ServiceState.failed,
+                    f"gave up after {len(svc.restarts)} restarts within {policy.window:g}s",
+                )
+                return
+            backoff = policy.backoff
+            delay = min(backoff.max, backoff.initial * backoff.multiplier ** max(failures - 1, 0))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wait_for(svc, lambda: svc.stop_requested)
+            if svc.stop_requested:
+                break
+            svc.restarts.append(time.monotonic())
+            svc.restart_count += 1
+        svc.handle = None
+        self._transition(svc, ServiceState.stopped, "stopped")
+
+    def _spawn(self, svc: _Service) -> ProcessHandle:
+        spec = svc.spec
+        env = dict(os.environ)
+        if spec.env_file:
+            env.update(_read_env_file(Path(spec.env_file)))
+        env.update(spec.env)
+        if spec.port is not None:
+            env.setdefault("PORT", str(spec.port))
+        self.options.log_dir.mkdir(parents=True, exist_ok=True)
+        return spawn(
+            spec.argv,
+            cookie=f"service/{svc.id}",
+            cwd=Path(spec.cwd).expanduser() if spec.cwd else None,
+            env=env,
+            output=self.log_path(spec.name),
+            append=True,
+            max_bytes=self.options.log_max_bytes,
+            backups=self.options.log_backups,
+        )
+
+    async def _watch_health(self, svc: _Service) -> None:
+        check = svc.spec.health_check
+        if check is None:
+            return
+        await asyncio.sleep(check.initial_delay)
+        failures = 0
+        while True:
+            result = await probe(svc.spec, kill_grace=self.options.kill_grace)
+            failures = 0 if result.ok else failures + 1
+            health = svc.health
+            if result.ok:
+                health = Health.healthy
+            elif failures >= check.retries:
+                health = Health.unhealthy
+            self.recorder.call(
+                _health_row(svc.id, result.ok, health, result.latency_ms, result.detail)
+            )
+            if health is not svc.health:
+                svc.health = health
+                self._event(svc, f"health:{health}", None, None, result.detail)
+                svc.changed.set()
+                if health is Health.unhealthy and svc.spec.restart_policy.policy != "no":
+                    self._event(
+                        svc,
+                        "restart",
+                        None,
+                        None,
+                        "restarting: health check failed "
+                        f"{failures} times in a row ({result.detail})",
+                    )
+                    if svc.handle is not None:
+                        await svc.handle.kill_tree(svc.spec.stop.timeout, svc.spec.stop.signum)
+                    return
+            await asyncio.sleep(check.interval)
+
+    def _transition(self, svc: _Service, state: ServiceState, message: str) -> None:
+        previous, svc.state = svc.state, state
+        svc.changed.set()
+        log.info("service %s: %s -> %s (%s)", svc.name, previous, state, message)
+        self._event(svc, "state", previous, state, message)
+
+    def _event(
+        self, svc: _Service, kind: str, before: str | None, after: str | None, message: str
+    ) -> None:
+        now = utcnow()
+        pid = svc.handle.pid if svc.handle is not None else None
+        values: dict[str, Any] = {
+            "state": svc.state,
+            "health": svc.health,
+            "pid": pid if svc.state in (ServiceState.running, ServiceState.stopping) else None,
+            "restart_count": svc.restart_count,
+            "last_exit_code": svc.last_exit_code,
+            "updated_at": now,
+        }
+        if after == ServiceState.running:
+            values["started_at"] = now
+        if after in (ServiceState.stopped, ServiceState.exited, ServiceState.failed):
+            values["stopped_at"] = now
+        self.recorder.update(services_table, svc.id, **values)
+        row = {
+            "service_id": svc.id,
+            "at": now,
+            "kind": kind,
+            "from_state": before,
+            "to_state": after,
+            "message": message,
+            "metadata": {},
+        }
+        self.recorder.call(_inserter(service_events_table, row))
+
+
+def _health_row(
+    service_id: str, ok: bool, health: str, latency_ms: float, detail: str
+) -> Callable[[Connection], None]:
+    row = {
+        "service_id": service_id,
+        "checked_at": utcnow(),
+        "ok": ok,
+        "health": health,
+        "latency_ms": latency_ms,
+        "detail": detail,
+    }
+    return _inserter(service_health_table, row)
+
+
+def _inserter(table: Table, row: dict[str, Any]) -> Callable[[Connection], None]:
+    def write(conn: Connection) -> None:
+        conn.execute(insert(table), row)
+
+    return write
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines; ``#`` comments, ``export`` prefixes and quotes as in .env files."""
+    values: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ProcessError(f"cannot read env_file {path}: {exc.strerror}") from exc
+    for line in lines:
+        text = line.strip()
+        if not text or text.startswith("#") or "=" not in text:
+            continue
+        key, _, value = text.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values

@@ -1,0 +1,174 @@
+"""The supervisor with real processes, real sockets on 127.0.0.1 and a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from sqlalchemy import text
+
+from gaia.runtime import Runtime
+from gaia.services.registry import ServiceRegistry
+from gaia.services.spec import ServiceSpec
+from gaia.services.supervisor import Health, ServiceState, Supervisor, SupervisorOptions
+from gaia.storage.recorder import Recorder
+from tests.helpers import proc_gone, wait_until
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def supervisor(runtime: Runtime, tmp_path: Path) -> AsyncIterator[Supervisor]:
+    recorder = Recorder(runtime.db, linger=0)
+    sup = Supervisor(
+        ServiceRegistry(runtime.db),
+        recorder,
+        SupervisorOptions(log_dir=tmp_path / "logs", kill_grace=1.0, dependency_timeout=15),
+    )
+    yield sup
+    await sup.stop_all()
+    recorder.close()
+
+
+def register(sup: Supervisor, **fields: Any) -> ServiceSpec:
+    spec = ServiceSpec.model_validate(fields)
+    sup.registry.register([spec])
+    return spec
+
+
+def http_service(name: str, port: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "command": sys.executable,
+        "args": ["-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        "port": port,
+        "health_check": {"type": "http", "interval": "100ms", "timeout": "1s", "retries": 2},
+        **extra,
+    }
+
+
+async def eventually(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_http_service_runs_healthy_and_stops(supervisor: Supervisor) -> None:
+    """A real HTTP server becomes running and healthy, and stop ends its process."""
+    port = free_port()
+    register(supervisor, **http_service("web", port))
+    assert await supervisor.start("web") is ServiceState.running
+    await eventually(lambda: supervisor.state("web")[1] is Health.healthy)
+    _, _, pid = supervisor.state("web")
+    assert pid is not None
+    proc = psutil.Process(pid)
+    assert await supervisor.stop("web") is ServiceState.stopped
+    wait_until(lambda: proc_gone(proc), timeout=5, what="the server to exit")
+
+
+async def test_crash_loop_stops_at_max_restarts(supervisor: Supervisor, runtime: Runtime) -> None:
+    """A service that keeps crashing is restarted max_restarts times, then marked failed."""
+    register(
+        supervisor,
+        name="crashy",
+        command="echo boom; exit 3",
+        restart={"policy": "on_failure", "backoff": {"initial": 0}, "max_restarts": 3},
+    )
+    await supervisor.start("crashy")
+    await eventually(lambda: supervisor.state("crashy")[0] is ServiceState.failed)
+    assert supervisor.restart_count("crashy") == 3
+    supervisor.recorder.flush()
+    with runtime.db.read() as conn:
+        row = conn.execute(text("SELECT state, restart_count, last_exit_code FROM gaia_services"))
+        assert tuple(row.one()) == ("failed", 3, 3)
+        messages = [m for (m,) in conn.execute(text("SELECT message FROM gaia_service_events"))]
+    assert messages[-1] == "gave up after 3 restarts within 60s"
+    assert supervisor.log_path("crashy").read_text() == "boom\n" * 4
+
+
+async def test_stop_kills_grandchildren_that_ignore_sigterm(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
+    """Nothing a service started survives its stop, even a child ignoring SIGTERM."""
+    pidfile = tmp_path / "child.pid"
+    register(
+        supervisor,
+        name="stubborn",
+        command=f"(trap '' TERM; exec sleep 60) & echo $! > {pidfile}; wait",
+        stop={"timeout": "500ms"},
+    )
+    await supervisor.start("stubborn")
+    wait_until(pidfile.exists, timeout=5, what="the child to start")
+    child = psutil.Process(int(pidfile.read_text()))
+    await supervisor.stop("stubborn")
+    wait_until(lambda: proc_gone(child), timeout=5, what="the stubborn child to die")
+
+
+async def test_depends_on_healthy_starts_the_dependency_first(supervisor: Supervisor) -> None:
+    """Starting a service first starts its dependency and waits until it is healthy."""
+    db_port = free_port()
+    register(supervisor, **http_service("db", db_port))
+    register(supervisor, name="app", command="sleep 60", depends_on={"db": "healthy"})
+    await supervisor.start("app")
+    assert supervisor.state("db")[:2] == (ServiceState.running, Health.healthy)
+    assert supervisor.state("app")[0] is ServiceState.running
+    await supervisor.stop_all()
+    assert supervisor.state("db")[0] is ServiceState.stopped
+    assert supervisor.state("app")[0] is ServiceState.stopped
+
+
+async def test_unhealthy_service_is_restarted(supervisor: Supervisor, tmp_path: Path) -> None:
+    """A running service whose health check keeps failing is restarted (Docker does not)."""
+    marker = tmp_path / "healthy"
+    register(
+        supervisor,
+        name="sick",
+        command="exec sleep 60",
+        health_check={
+            "type": "exec",
+            "command": f"test -f {marker}",
+            "interval": "100ms",
+            "retries": 2,
+        },
+        restart={"policy": "on_failure", "backoff": {"initial": 0}},
+    )
+    await supervisor.start("sick")
+    first_pid = supervisor.state("sick")[2]
+    await eventually(lambda: supervisor.restart_count("sick") >= 1)
+    marker.touch()
+    await eventually(lambda: supervisor.state("sick")[1] is Health.healthy)
+    assert supervisor.state("sick")[2] != first_pid
+
+
+async def test_log_rotation(runtime: Runtime, tmp_path: Path) -> None:
+    """Service output rotates to .1, .2 … once the log passes its size limit."""
+    recorder = Recorder(runtime.db, linger=0)
+    sup = Supervisor(
+        ServiceRegistry(runtime.db),
+        recorder,
+        SupervisorOptions(
+            log_dir=tmp_path / "logs", kill_grace=1.0, log_max_bytes=10_000, log_backups=2
+        ),
+    )
+    register(sup, name="chatty", command="for i in $(seq 1 3000); do echo line $i; done")
+    await sup.start("chatty")
+    await eventually(lambda: sup.state("chatty")[0] is ServiceState.exited)
+    log = sup.log_path("chatty")
+    rotated = [log.with_name("chatty.log.1"), log.with_name("chatty.log.2")]
+    assert all(p.exists() for p in rotated)
+    assert not log.with_name("chatty.log.3").exists()
+    assert all(p.stat().st_size <= 10_000 for p in [log, *rotated])
+    assert log.read_text().splitlines()[-1] == "line 3000"
+    await sup.stop_all()
+    recorder.close()
