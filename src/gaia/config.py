@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     stale_heartbeat: Duration = Field(
         default=30.0, gt=0, description="a run whose heartbeat is older than this is interrupted"
     )
+    service_log_max_bytes: int = Field(
+        default=10_000_000, ge=1000, description="a service log rotates beyond this size"
+    )
+    service_log_backups: int = Field(default=3, ge=0, description="rotated service logs kept")
+    service_metrics_interval: Duration = Field(
+        default=10.0, gt=0, description="how often service CPU and memory are sampled"
+    )
+    service_history_limit: int = Field(
+        default=1000, ge=10, description="health and metric rows kept per service"
+    )
 
     @property
     def gaia_home(self) -> GaiaHome:

@@ -42,6 +42,10 @@ class GaiaHome:
         return self.logs / "workflows"
 
     @property
+    def service_logs(self) -> Path:
+        return self.logs / "services"
+
+    @property
     def workflow_definitions(self) -> Path:
         return self.root / "workflows" / "definitions"
 
@@ -54,7 +58,13 @@ class GaiaHome:
         self.root.mkdir(parents=True, exist_ok=True)
         if (self.root.stat().st_mode & 0o777) != 0o700:
             self.root.chmod(0o700)
-        for sub in (self.logs, self.workflow_logs, self.workflow_definitions, self.templates):
+        for sub in (
+            self.logs,
+            self.workflow_logs,
+            self.service_logs,
+            self.workflow_definitions,
+            self.templates,
+        ):
             sub.mkdir(parents=True, exist_ok=True)
         return self
 

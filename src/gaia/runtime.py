@@ -7,6 +7,7 @@ from logging.handlers import RotatingFileHandler
 
 from gaia.config import Settings
 from gaia.home import GaiaHome
+from gaia.services.manager import ServiceManager
 from gaia.storage.db import Database
 from gaia.storage.migrate import upgrade
 from gaia.workflows.manager import WorkflowManager
@@ -14,7 +15,10 @@ from gaia.workflows.manager import WorkflowManager
 __all__ = ["Runtime"]
 
 # One file per component under $GAIA_HOME/logs; storage problems surface with workflows.
-_COMPONENT_LOGS = {"workflows.log": ("gaia.workflows", "gaia.storage")}
+_COMPONENT_LOGS = {
+    "workflows.log": ("gaia.workflows", "gaia.storage"),
+    "services.log": ("gaia.services",),
+}
 
 
 class Runtime:
@@ -26,6 +30,7 @@ class Runtime:
         self.db = Database(settings.resolved_database_url)
         upgrade(self.db)
         self.workflows = WorkflowManager(self.db, settings)
+        self.services = ServiceManager(self.db, settings)
         self._handlers: list[tuple[logging.Logger, logging.Handler]] = []
         self._attach_logs()
         self.workflows.recover_interrupted()
@@ -33,12 +38,20 @@ class Runtime:
     def token(self) -> str:
         return self.home.read_or_create_token()
 
+    async def start_daemon(self) -> None:
+        """What `gaia serve` does on start: bring back the services that should run."""
+        await self.services.restore()
+        self.services.start_sampling()
+
     async def aclose(self) -> None:
+        """Daemon shutdown: services stopped in reverse dependency order, runs interrupted."""
+        await self.services.close()
         await self.workflows.shutdown()
         self.close()
 
     def close(self) -> None:
         self.workflows.close()
+        self.services.recorder.close()
         for logger, handler in self._handlers:
             logger.removeHandler(handler)
             handler.close()  # closing twice (shared handler) is harmless

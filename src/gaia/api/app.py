@@ -41,6 +41,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start_daemon()
         recovery = asyncio.create_task(_recover_periodically(runtime))
         try:
             yield
@@ -48,6 +49,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
             recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await recovery
+            await runtime.services.close()
             await runtime.workflows.shutdown()
             if close_runtime:
                 runtime.close()

@@ -25,6 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import Connection, Table, insert
 
 from gaia._proc import ProcessError, ProcessHandle, spawn
@@ -67,6 +68,7 @@ class _Service:
     stop_requested: bool = False
     restart_count: int = 0
     last_exit_code: int | None = None
+    pid_started_at: float | None = None
     restarts: deque[float] = field(default_factory=deque)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -100,6 +102,13 @@ class Supervisor:
         if svc is None:
             return ServiceState.stopped, Health.unknown, None
         return svc.state, svc.health, svc.handle.pid if svc.handle else None
+
+    def names(self) -> list[str]:
+        """Services this supervisor has handled (running or not)."""
+        return list(self._services)
+
+    def service_id(self, name: str) -> str:
+        return self._services[name].id
 
     def restart_count(self, name: str) -> int:
         svc = self._services.get(name)
@@ -217,6 +226,7 @@ class Supervisor:
                 self._transition(svc, ServiceState.failed, str(exc))
                 return
             svc.health = Health.unknown
+            svc.pid_started_at = _create_time(svc.handle.pid)
             self._transition(svc, ServiceState.running, f"pid {svc.handle.pid}")
             watcher = asyncio.create_task(self._watch_health(svc))
             try:
@@ -334,6 +344,7 @@ class Supervisor:
         }
         if after == ServiceState.running:
             values["started_at"] = now
+            values["pid_started_at"] = svc.pid_started_at
         if after in (ServiceState.stopped, ServiceState.exited, ServiceState.failed):
             values["stopped_at"] = now
         self.recorder.update(services_table, svc.id, **values)
@@ -368,6 +379,14 @@ def _inserter(table: Table, row: dict[str, Any]) -> Callable[[Connection], None]
         conn.execute(insert(table), row)
 
     return write
+
+
+def _create_time(pid: int) -> float | None:
+    """The process start time: with the pid it identifies a process across daemon restarts."""
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return None
 
 
 def _read_env_file(path: Path) -> dict[str, str]:

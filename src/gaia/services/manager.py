@@ -1,0 +1,236 @@
+"""ServiceManager: the services component as the daemon uses it.
+
+It remembers which services should be running (``desired_state``), brings them back when
+the daemon starts again, makes sure a service never runs twice — a process left behind
+by a daemon that died with SIGKILL is recognised by its recorded pid and start time and
+stopped, with its whole tree, before a new one starts — and samples CPU and memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import psutil
+from sqlalchemy import delete, func, insert, select, update
+
+from gaia._proc import COOKIE_ENV, find_by_cookie
+from gaia.config import Settings
+from gaia.services.registry import RegisteredService, ServiceRegistry
+from gaia.services.spec import ServiceSpec
+from gaia.services.supervisor import ServiceState, Supervisor, SupervisorOptions
+from gaia.storage.db import Database
+from gaia.storage.models import (
+    service_events_table,
+    service_health_table,
+    service_metrics_table,
+    services_table,
+)
+from gaia.storage.recorder import Recorder
+from gaia.storage.types import utcnow
+
+__all__ = ["ServiceManager"]
+
+log = logging.getLogger("gaia.services")
+S = services_table
+
+
+class ServiceManager:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.registry = ServiceRegistry(db)
+        self.recorder = Recorder(db, name="gaia-service-recorder")
+        self.supervisor = Supervisor(
+            self.registry,
+            self.recorder,
+            SupervisorOptions(
+                log_dir=settings.gaia_home.service_logs,
+                kill_grace=settings.kill_grace_period,
+                log_max_bytes=settings.service_log_max_bytes,
+                log_backups=settings.service_log_backups,
+            ),
+        )
+        self._sampler: asyncio.Task[None] | None = None
+        self._cpu: dict[int, psutil.Process] = {}
+
+    # -- definitions -----------------------------------------------------------------
+
+    def register(
+        self, specs: Sequence[ServiceSpec], *, source: str = "<services>", replace: bool = False
+    ) -> list[RegisteredService]:
+        return self.registry.register(specs, source=source, replace=replace)
+
+    # -- control ---------------------------------------------------------------------
+
+    async def start(self, name: str) -> ServiceState:
+        record = await asyncio.to_thread(self.registry.get, name)
+        await asyncio.to_thread(self._desire, [record.name], "running")
+        return await self.supervisor.start(record.name)
+
+    async def stop(self, name: str, *, graceful: bool = True) -> ServiceState:
+        record = await asyncio.to_thread(self.registry.get, name)
+        await asyncio.to_thread(self._desire, [record.name], "stopped")
+        return await self.supervisor.stop(record.name, graceful=graceful)
+
+    async def restart(self, name: str) -> ServiceState:
+        record = await asyncio.to_thread(self.registry.get, name)
+        await asyncio.to_thread(self._desire, [record.name], "running")
+        return await self.supervisor.restart(record.name)
+
+    async def restore(self) -> list[str]:
+        """At daemon start: stop leftovers of a dead daemon, start what should run."""
+        records = await asyncio.to_thread(self.registry.list)
+        leftovers = await asyncio.to_thread(_service_processes)
+        for record in records:
+            procs = leftovers.get(f"service/{record.id}", [])
+            await asyncio.to_thread(self._stop_leftover, record, procs)
+        wanted = [r.name for r in records if r.desired_state == "running"]
+        started = []
+        for name in await asyncio.to_thread(self.registry.start_order, wanted) if wanted else []:
+            try:
+                await self.supervisor.start(name)
+                started.append(name)
+            except Exception as exc:  # one broken service must not keep the rest down
+                log.error("could not restore service %s: %s", name, exc)
+        return started
+
+    def start_sampling(self) -> None:
+        if self._sampler is None:
+            self._sampler = asyncio.create_task(self._sample_forever())
+
+    async def close(self) -> None:
+        """Daemon shutdown: stop every service (they stay desired, and come back)."""
+        if self._sampler is not None:
+            self._sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sampler
+            self._sampler = None
+        await self.supervisor.stop_all()
+        await asyncio.to_thread(self.recorder.close)
+
+    # -- metrics ---------------------------------------------------------------------
+
+    def sample(self, name: str) -> dict[str, Any] | None:
+        """CPU % and RSS of the service with all its descendants, uptime, restarts."""
+        state, _, pid = self.supervisor.state(name)
+        if pid is None or state is not ServiceState.running:
+            return None
+        try:
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return None
+        cpu = rss = 0.0
+        seen = set()
+        for proc in procs:
+            cached = self._cpu.setdefault(proc.pid, proc)  # cpu_percent needs the same object
+            seen.add(proc.pid)
+            with contextlib.suppress(psutil.Error):
+                cpu += cached.cpu_percent(None)
+                rss += cached.memory_info().rss
+        for stale in set(self._cpu) - seen - self._live_roots():
+            self._cpu.pop(stale, None)
+        return {
+            "cpu_percent": round(cpu, 2),
+            "rss_bytes": int(rss),
+            "uptime_seconds": round(time.time() - root.create_time(), 3),
+            "restart_count": self.supervisor.restart_count(name),
+            "process_count": len(procs),
+        }
+
+    def _live_roots(self) -> set[int]:
+        return {pid for name in self.supervisor.names() if (pid := self.supervisor.state(name)[2])}
+
+    async def _sample_forever(self) -> None:
+        interval = self.settings.service_metrics_interval
+        while True:
+            await asyncio.sleep(interval)
+            for name in self.supervisor.names():
+                metrics = self.sample(name)
+                if metrics is None:
+                    continue
+                service_id = self.supervisor.service_id(name)
+                row = {"service_id": service_id, "sampled_at": utcnow(), **metrics}
+                self.recorder.call(
+                    lambda conn, row=row: conn.execute(  # type: ignore[misc]
+                        insert(service_metrics_table), row
+                    )
+                )
+            await asyncio.to_thread(self.prune)
+
+    def prune(self) -> None:
+        """Keep the newest ``service_history_limit`` health and metric rows per service."""
+        limit = self.settings.service_history_limit
+        with self.db.write() as conn:
+            for table in (service_health_table, service_metrics_table, service_events_table):
+                # Row ids grow with time and, unlike timestamps, never tie.
+                counts = conn.execute(
+                    select(table.c.service_id, func.count()).group_by(table.c.service_id)
+                ).all()
+                for service_id, count in counts:
+                    if count <= limit:
+                        continue
+                    cutoff = conn.execute(
+                        select(table.c.id)
+                        .where(table.c.service_id == service_id)
+                        .order_by(table.c.id.desc())
+                        .offset(limit)
+                        .limit(1)
+                    ).scalar()
+                    conn.execute(
+                        delete(table).where(table.c.service_id == service_id, table.c.id <= cutoff)
+                    )
+
+    # -- internals -------------------------------------------------------------------
+
+    def _desire(self, names: Sequence[str], state: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                update(S)
+                .where(S.c.name.in_(names))
+                .values(desired_state=state, updated_at=utcnow())
+            )
+
+    def _stop_leftover(self, record: RegisteredService, procs: list[psutil.Process]) -> None:
+        """Processes a previous daemon started for ``record`` are stopped now."""
+        with self.db.read() as conn:
+            row = conn.execute(select(S.c.pid, S.c.pid_started_at).where(S.c.id == record.id)).one()
+        alive = False
+        if row.pid is not None and row.pid_started_at is not None:
+            with contextlib.suppress(psutil.Error):
+                alive = abs(psutil.Process(row.pid).create_time() - row.pid_started_at) < 1.0
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        killed = len(procs)
+        if alive and not killed:  # its cookie was lost (env -i): trust pid + start time
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(row.pid).kill()
+                killed = 1
+        if killed:
+            log.warning(
+                "service %s: stopped %d process(es) left by a previous daemon (pid %s)",
+                record.name,
+                killed,
+                row.pid,
+            )
+        with self.db.write() as conn:
+            conn.execute(
+                update(S)
+                .where(S.c.id == record.id)
+                .values(state=ServiceState.stopped, pid=None, health="unknown", updated_at=utcnow())
+            )
+
+
+def _service_processes() -> dict[str, list[psutil.Process]]:
+    """Every live process started for a service, by cookie (one scan of the process table)."""
+    grouped: dict[str, list[psutil.Process]] = {}
+    for proc in find_by_cookie("service/", prefix=True):
+        with contextlib.suppress(psutil.Error):
+            grouped.setdefault(proc.environ()[COOKIE_ENV], []).append(proc)
+    return grouped

@@ -1,0 +1,127 @@
+"""The services component as the daemon runs it: restore after a crash, metrics, pruning."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+from sqlalchemy import func, insert, select
+
+from gaia._proc import find_by_cookie
+from gaia.config import Settings
+from gaia.runtime import Runtime
+from gaia.services.spec import ServiceSpec
+from gaia.services.supervisor import ServiceState
+from gaia.storage.models import service_health_table
+from gaia.storage.types import utcnow
+from tests.helpers import proc_gone, wait_until
+
+CRASHING_DAEMON = """
+import asyncio, sys
+from pathlib import Path
+from gaia.config import load_settings
+from gaia.runtime import Runtime
+from gaia.services.spec import ServiceSpec
+
+async def main():
+    runtime = Runtime(load_settings(home=Path(sys.argv[1]), environ={}))
+    runtime.services.register([ServiceSpec(name="sleeper", command="exec sleep 300")])
+    await runtime.services.start("sleeper")
+    runtime.services.recorder.flush()
+    print("started", flush=True)
+    await asyncio.sleep(300)
+
+asyncio.run(main())
+"""
+
+
+def service_processes(service_id: str) -> list[psutil.Process]:
+    return [p for p in find_by_cookie(f"service/{service_id}") if not proc_gone(p)]
+
+
+async def test_restore_after_sigkill_never_runs_a_service_twice(
+    settings: Settings, gaia_home: Path, tmp_path: Path
+) -> None:
+    """A daemon killed with SIGKILL leaves its service running; the next one replaces it."""
+    script = tmp_path / "daemon.py"
+    script.write_text(textwrap.dedent(CRASHING_DAEMON))
+    daemon = subprocess.Popen(
+        [sys.executable, str(script), str(gaia_home)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert daemon.stdout is not None
+        assert daemon.stdout.readline().strip() == "started"
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(timeout=10)
+
+    runtime = Runtime(settings)
+    try:
+        record = runtime.services.registry.get("sleeper")
+        assert record.desired_state == "running"
+        [orphan] = service_processes(record.id)
+        assert await runtime.services.restore() == ["sleeper"]
+        wait_until(lambda: proc_gone(orphan), timeout=5, what="the orphan to be stopped")
+        survivors = service_processes(record.id)
+        assert len(survivors) == 1
+        assert survivors[0].pid != orphan.pid
+        assert runtime.services.supervisor.state("sleeper")[0] is ServiceState.running
+    finally:
+        await runtime.services.close()
+        runtime.close()
+    assert service_processes(record.id) == []
+
+
+async def test_metrics_cover_the_whole_process_tree(runtime: Runtime) -> None:
+    """RSS adds up the service's children; CPU shows a busy child; uptime and counts are set."""
+    hog = f"{sys.executable} -c 'x = bytearray(60_000_000); import time; time.sleep(60)'"
+    spin = f"{sys.executable} -c 'while True: pass'"
+    runtime.services.register(
+        [ServiceSpec(name="tree", command=f"{hog} & {spin} & wait")], source="test"
+    )
+    try:
+        await runtime.services.start("tree")
+        await asyncio.sleep(0.5)
+        assert runtime.services.sample("tree") is not None  # primes cpu_percent
+        await asyncio.sleep(1.0)
+        metrics = runtime.services.sample("tree")
+        assert metrics is not None
+        assert metrics["process_count"] >= 3
+        assert metrics["rss_bytes"] >= 60_000_000
+        assert metrics["cpu_percent"] > 20
+        assert metrics["uptime_seconds"] >= 1.0
+        assert metrics["restart_count"] == 0
+    finally:
+        await runtime.services.close()
+
+
+def test_history_is_bounded(runtime: Runtime, settings: Settings) -> None:
+    """Health history beyond service_history_limit rows per service is pruned, oldest first."""
+    [record] = runtime.services.register([ServiceSpec(name="noisy", command="true")])
+    limit = settings.service_history_limit
+    start = utcnow()
+    rows = [
+        {
+            "service_id": record.id,
+            "checked_at": start + timedelta(milliseconds=i),
+            "ok": True,
+            "health": "healthy",
+            "latency_ms": float(i),
+            "detail": str(i),
+        }
+        for i in range(limit + 25)
+    ]
+    with runtime.db.write() as conn:
+        conn.execute(insert(service_health_table), rows)
+    runtime.services.prune()
+    with runtime.db.read() as conn:
+        count = conn.execute(select(func.count()).select_from(service_health_table)).scalar()
+        oldest = conn.execute(select(func.min(service_health_table.c.latency_ms))).scalar()
+    assert count == limit
+    assert oldest == 25.0
