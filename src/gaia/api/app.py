@@ -14,7 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from gaia import __version__
-from gaia.api import workflows
+from gaia.api import services, workflows
 from gaia.api.errors import install_error_handlers
 from gaia.api.security import SecurityMiddleware
 from gaia.runtime import Runtime
@@ -80,4 +80,5 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
         return get_swagger_ui_html(openapi_url=url, title="gaia API")
 
     app.include_router(workflows.router)
+    app.include_router(services.router)
     return app

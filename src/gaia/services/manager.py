@@ -23,6 +23,7 @@ from gaia.config import Settings
 from gaia.services.registry import RegisteredService, ServiceRegistry
 from gaia.services.spec import ServiceSpec
 from gaia.services.supervisor import ServiceState, Supervisor, SupervisorOptions
+from gaia.services.views import EventView, HealthView, ServiceView
 from gaia.storage.db import Database
 from gaia.storage.models import (
     service_events_table,
@@ -185,6 +186,84 @@ class ServiceManager:
                     conn.execute(
                         delete(table).where(table.c.service_id == service_id, table.c.id <= cutoff)
                     )
+
+    # -- views -----------------------------------------------------------------------
+
+    def view(self, record: RegisteredService, *, live: bool = True) -> ServiceView:
+        spec = record.spec
+        state, health, pid = record.state, record.health, record.pid
+        if record.name in self.supervisor.names():
+            current = self.supervisor.state(record.name)
+            state, health, pid = current[0].value, current[1].value, current[2]
+        metrics = self.sample(record.name) if live else None
+        return ServiceView(
+            id=record.id,
+            name=record.name,
+            description=spec.description,
+            state=state,
+            health=health,
+            desired_state=record.desired_state,
+            pid=pid,
+            port=spec.port,
+            command=spec.argv,
+            cwd=spec.cwd,
+            env_keys=sorted(spec.env),
+            depends_on=dict(spec.depends_on),
+            health_check=spec.health_check.type if spec.health_check else None,
+            restart_policy=spec.restart_policy.policy,
+            restart_count=max(record.restart_count, self.supervisor.restart_count(record.name)),
+            last_exit_code=record.last_exit_code,
+            uptime_seconds=metrics["uptime_seconds"] if metrics else None,
+            cpu_percent=metrics["cpu_percent"] if metrics else None,
+            rss_bytes=metrics["rss_bytes"] if metrics else None,
+            created_at=record.created_at,
+        )
+
+    def list_views(self) -> list[ServiceView]:
+        return [self.view(record) for record in self.registry.list()]
+
+    def health(self, name: str, limit: int = 20) -> HealthView:
+        record = self.registry.get(name)
+        H = service_health_table
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(H.c.checked_at, H.c.ok, H.c.health, H.c.latency_ms, H.c.detail)
+                .where(H.c.service_id == record.id)
+                .order_by(H.c.id.desc())
+                .limit(limit)
+            ).all()
+        check = record.spec.health_check
+        return HealthView(
+            name=record.name,
+            health=self.view(record, live=False).health,
+            check=check.model_dump(mode="json") if check else None,
+            history=[dict(row._mapping) for row in rows],
+        )
+
+    def events(self, name: str, limit: int = 100) -> list[EventView]:
+        record = self.registry.get(name)
+        E = service_events_table
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(E.c.at, E.c.kind, E.c.from_state, E.c.to_state, E.c.message)
+                .where(E.c.service_id == record.id)
+                .order_by(E.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [EventView.model_validate(row, from_attributes=True) for row in reversed(rows)]
+
+    def metrics(self, name: str, limit: int = 60) -> dict[str, Any]:
+        record = self.registry.get(name)
+        M = service_metrics_table
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(M).where(M.c.service_id == record.id).order_by(M.c.id.desc()).limit(limit)
+            ).all()
+        history = [
+            {k: v for k, v in row._mapping.items() if k not in ("id", "service_id")}
+            for row in reversed(rows)
+        ]
+        return {"name": record.name, "current": self.sample(record.name), "history": history}
 
     # -- internals -------------------------------------------------------------------
 

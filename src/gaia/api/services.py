@@ -1,0 +1,167 @@
+"""Service routes (the original `/api/orchestration/services` API); `{id}` is an id or name."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel
+
+from gaia.api.deps import Auth, RuntimeDep
+from gaia.errors import Problem, ServiceValidationError
+from gaia.services.loader import load_services
+from gaia.services.manager import ServiceManager
+from gaia.services.views import EventView, HealthView, ServiceView
+from gaia.workflows.logs import read_log
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/orchestration/services", tags=["services"], dependencies=[Auth])
+
+MAX_DEFINITION_BYTES = 1_000_000
+
+
+def get_services(runtime: RuntimeDep) -> ServiceManager:
+    return runtime.services
+
+
+ServicesDep = Annotated[ServiceManager, Depends(get_services)]
+
+
+class StopRequest(BaseModel):
+    graceful: bool = True
+
+
+class Transition(BaseModel):
+    name: str
+    state: str
+
+
+def _invalid(message: str) -> ServiceValidationError:
+    return ServiceValidationError(message, [Problem(message, source="<request body>")])
+
+
+@router.post("", status_code=201, response_model=list[ServiceView])
+async def register_services(
+    request: Request, services: ServicesDep, replace: bool = False
+) -> list[ServiceView]:
+    """Register one service or a list (JSON or YAML body); all or nothing."""
+    body = await request.body()
+    if len(body) > MAX_DEFINITION_BYTES:
+        raise _invalid(f"definition is larger than {MAX_DEFINITION_BYTES} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _invalid("definition is not UTF-8 text") from None
+    if not text.strip():
+        raise _invalid("empty body: send a service definition (JSON or YAML)")
+    specs = load_services(text, source="<request body>")
+    records = await asyncio.to_thread(
+        services.register, specs, source="<request body>", replace=replace
+    )
+    return [services.view(r, live=False) for r in records]
+
+
+@router.get("", response_model=list[ServiceView])
+def list_services(services: ServicesDep) -> list[ServiceView]:
+    return services.list_views()
+
+
+@router.get("/{service_id}", response_model=ServiceView)
+def get_service(service_id: str, services: ServicesDep) -> ServiceView:
+    return services.view(services.registry.get(service_id))
+
+
+@router.delete("/{service_id}", response_model=ServiceView)
+def unregister_service(service_id: str, services: ServicesDep) -> ServiceView:
+    return services.view(services.registry.unregister(service_id), live=False)
+
+
+@router.post("/{service_id}/start", response_model=Transition)
+async def start_service(service_id: str, services: ServicesDep) -> Transition:
+    name = (await asyncio.to_thread(services.registry.get, service_id)).name
+    return Transition(name=name, state=await services.start(name))
+
+
+@router.post("/{service_id}/stop", response_model=Transition)
+async def stop_service(
+    service_id: str,
+    services: ServicesDep,
+    graceful: Annotated[bool | None, Query()] = None,
+    body: StopRequest | None = None,
+) -> Transition:
+    """Stop the service's whole process tree; ``graceful=false`` kills at once."""
+    name = (await asyncio.to_thread(services.registry.get, service_id)).name
+    use_graceful = graceful if graceful is not None else (body.graceful if body else True)
+    return Transition(name=name, state=await services.stop(name, graceful=use_graceful))
+
+
+@router.post("/{service_id}/restart", response_model=Transition)
+async def restart_service(service_id: str, services: ServicesDep) -> Transition:
+    name = (await asyncio.to_thread(services.registry.get, service_id)).name
+    return Transition(name=name, state=await services.restart(name))
+
+
+@router.get("/{service_id}/health", response_model=HealthView)
+def service_health(service_id: str, services: ServicesDep) -> HealthView:
+    return services.health(service_id)
+
+
+@router.get("/{service_id}/metrics")
+def service_metrics(service_id: str, services: ServicesDep) -> dict[str, Any]:
+    return services.metrics(service_id)
+
+
+@router.get("/{service_id}/events", response_model=list[EventView])
+def service_events(
+    service_id: str, services: ServicesDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[EventView]:
+    return services.events(service_id, limit)
+
+
+@router.get("/{service_id}/logs", response_class=PlainTextResponse)
+async def service_logs(
+    service_id: str,
+    services: ServicesDep,
+    lines: Annotated[int, Query(ge=0, le=100_000)] = 100,
+    follow: bool = False,
+) -> Any:
+    """The last ``lines`` of output; ``follow=true`` streams new lines as Server-Sent Events."""
+    record = await asyncio.to_thread(services.registry.get, service_id)
+    path = services.supervisor.log_path(record.name)
+    tail = read_log(path, lines)
+    if not follow:
+        return PlainTextResponse(tail)
+
+    async def events() -> AsyncIterator[bytes]:
+        for line in tail.splitlines():
+            yield f"event: log\ndata: {line}\n\n".encode()
+        offset = path.stat().st_size if path.exists() else 0
+        partial = ""
+        idle = 0.0
+        while True:  # until the client goes away; the file may rotate underneath
+            await asyncio.sleep(0.2)
+            size = path.stat().st_size if path.exists() else 0
+            if size < offset:
+                offset = 0
+            if size == offset:
+                idle += 0.2
+                if idle >= 5:  # a comment line: lets the server notice a gone client
+                    idle = 0.0
+                    yield b": keep-alive\n\n"
+                continue
+            idle = 0.0
+            with path.open("rb") as fh:
+                fh.seek(offset)
+                data = fh.read(size - offset)
+            offset = size
+            *complete, partial = (partial + data.decode("utf-8", "replace")).split("\n")
+            for line in complete:
+                yield f"event: log\ndata: {line.rstrip(chr(13))}\n\n".encode()
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
