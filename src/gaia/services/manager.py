@@ -223,6 +223,7 @@ class ServiceManager:
         return [self.view(record) for record in self.registry.list()]
 
     def health(self, name: str, limit: int = 20) -> HealthView:
+        self.recorder.flush()  # read what this process has just recorded
         record = self.registry.get(name)
         H = service_health_table
         with self.db.read() as conn:
@@ -241,6 +242,7 @@ class ServiceManager:
         )
 
     def events(self, name: str, limit: int = 100) -> list[EventView]:
+        self.recorder.flush()  # read what this process has just recorded
         record = self.registry.get(name)
         E = service_events_table
         with self.db.read() as conn:
@@ -253,6 +255,7 @@ class ServiceManager:
         return [EventView.model_validate(row, from_attributes=True) for row in reversed(rows)]
 
     def metrics(self, name: str, limit: int = 60) -> dict[str, Any]:
+        self.recorder.flush()  # read what this process has just recorded
         record = self.registry.get(name)
         M = service_metrics_table
         with self.db.read() as conn:
