@@ -34,6 +34,11 @@ class GaiaHome:
         return self.root / "token"
 
     @property
+    def daemon_file(self) -> Path:
+        """Where a running `gaia serve` says how to reach it (pid, url)."""
+        return self.root / "daemon.json"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -6,10 +6,12 @@ import click
 
 from gaia import __version__
 from gaia.cli.common import GaiaGroup, run_cli
+from gaia.cli.daemon import daemon
 from gaia.cli.serve import serve
+from gaia.cli.service import service
 from gaia.cli.workflow import workflow
 
-__all__ = ["cli", "main", "workflow_main"]
+__all__ = ["cli", "main", "service_main", "workflow_main"]
 
 
 @click.group(cls=GaiaGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,6 +26,8 @@ def cli() -> None:
 
 cli.add_command(serve)
 cli.add_command(workflow)
+cli.add_command(service)
+cli.add_command(daemon)
 
 
 def main() -> None:
@@ -33,3 +37,8 @@ def main() -> None:
 def workflow_main() -> None:
     """``gaia-workflow``: the same as ``gaia workflow``."""
     run_cli(workflow, prog="gaia-workflow")
+
+
+def service_main() -> None:
+    """``gaia-service``: the same as ``gaia service``."""
+    run_cli(service, prog="gaia-service")

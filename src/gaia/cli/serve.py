@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import uvicorn
@@ -86,5 +90,22 @@ def serve(host: str | None, port: int | None) -> None:
         timeout_graceful_shutdown=30,
     )
     server = _Server(config)
-    server.run(sockets=[sock])
+    daemon_file = runtime.home.daemon_file
+    _write_daemon_file(daemon_file, url)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            if json.loads(daemon_file.read_text()).get("pid") == os.getpid():
+                daemon_file.unlink()
     console.print("gaia stopped")
+
+
+def _write_daemon_file(path: Path, url: str) -> None:
+    """Written atomically so that a client never reads half of it."""
+    data = {"pid": os.getpid(), "url": url, "started_at": time.time(), "version": __version__}
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    tmp.replace(path)

@@ -1,0 +1,184 @@
+"""Finding, starting and stopping the background daemon; an API client for commands.
+
+Service commands talk to the daemon because the daemon owns the service processes. As
+pm2 does, a command that finds no daemon starts one in the background and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+
+from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, open_settings
+from gaia.config import Settings
+from gaia.errors import ConflictError, GaiaError, NotFoundError, ValidationError
+
+__all__ = ["DaemonClient", "connect", "daemon"]
+
+START_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class DaemonInfo:
+    pid: int
+    url: str
+
+
+def find_daemon(settings: Settings) -> DaemonInfo | None:
+    """The daemon of this GAIA_HOME if it runs and answers; None otherwise."""
+    path = settings.gaia_home.daemon_file
+    try:
+        data = json.loads(path.read_text())
+        info = DaemonInfo(pid=int(data["pid"]), url=str(data["url"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(info.pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    try:
+        response = httpx.get(f"{info.url}/api/orchestration/health", timeout=2.0)
+    except httpx.HTTPError:
+        return None
+    return info if response.status_code == 200 else None
+
+
+def start_daemon(settings: Settings) -> DaemonInfo:
+    """Start `gaia serve` detached, with its output in $GAIA_HOME/logs/daemon.log."""
+    home = settings.gaia_home.ensure()
+    log_path = home.logs / "daemon.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gaia", "serve"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env={**os.environ, "GAIA_HOME": str(home.root)},
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    with err_console.status("starting the gaia daemon…"):
+        while time.monotonic() < deadline:
+            info = find_daemon(settings)
+            if info is not None and info.pid == process.pid:
+                err_console.print(
+                    f"started the gaia daemon in the background (pid {info.pid}, {info.url}); "
+                    f"its log: {log_path}"
+                )
+                return info
+            if process.poll() is not None:
+                tail = log_path.read_text(errors="replace").splitlines()[-5:]
+                raise GaiaError("the gaia daemon exited at start:\n  " + "\n  ".join(tail))
+            time.sleep(0.1)
+    raise GaiaError(f"the gaia daemon did not answer within {START_TIMEOUT:g}s; see {log_path}")
+
+
+class DaemonClient:
+    """Calls the daemon's REST API; errors come back as gaia errors."""
+
+    def __init__(self, info: DaemonInfo, token: str) -> None:
+        self.info = info
+        self._client = httpx.Client(
+            base_url=f"{info.url}/api/orchestration",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(10.0, read=300.0),
+        )
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise GaiaError(f"cannot reach the gaia daemon at {self.info.url}: {exc}") from None
+        if response.status_code < 400:
+            return (
+                response.json()
+                if response.headers.get("content-type", "").startswith("application/json")
+                else response.text
+            )
+        try:
+            error = response.json()["error"]
+        except (ValueError, KeyError):
+            raise GaiaError(f"daemon error {response.status_code}: {response.text}") from None
+        message, details = error.get("message", ""), error.get("details")
+        if response.status_code == 404:
+            raise NotFoundError(message, details=details)
+        if response.status_code == 409:
+            raise ConflictError(message, details=details)
+        if response.status_code == 422:
+            from gaia.errors import Problem
+
+            problems = [
+                Problem(**{k: v for k, v in d.items() if k in Problem.__dataclass_fields__})
+                for d in details or []
+                if isinstance(d, dict) and "message" in d
+            ]
+            raise ValidationError(message, problems)
+        raise GaiaError(message or f"daemon error {response.status_code}")
+
+    def stream(self, path: str, **params: Any) -> Any:
+        return self._client.stream("GET", path, params=params, timeout=None)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def connect(settings: Settings | None = None) -> DaemonClient:
+    settings = settings or open_settings()
+    info = find_daemon(settings) or start_daemon(settings)
+    token = settings.gaia_home.read_or_create_token()
+    return DaemonClient(info, token)
+
+
+@click.group(cls=GaiaGroup)
+def daemon() -> None:
+    """The background daemon (`gaia serve`) that owns services."""
+
+
+@daemon.command()
+def status() -> None:
+    """Say whether a daemon runs for this GAIA_HOME, and where."""
+    settings = open_settings()
+    info = find_daemon(settings)
+    if info is None:
+        console.print(f"no gaia daemon is running for {settings.gaia_home.root}")
+        sys.exit(EXIT_FAILED)
+    console.print(f"gaia daemon running: pid {info.pid}, {info.url}")
+
+
+@daemon.command()
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for it to exit.")
+def stop(timeout: float) -> None:
+    """Stop the daemon gracefully (its services stop too, and come back with it)."""
+    settings = open_settings()
+    info = find_daemon(settings)
+    if info is None:
+        console.print("no gaia daemon is running")
+        return
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    with err_console.status(f"stopping the gaia daemon (pid {info.pid})…"):
+        while time.monotonic() < deadline:
+            try:
+                os.kill(info.pid, 0)
+            except ProcessLookupError:
+                console.print(f"gaia daemon (pid {info.pid}) stopped")
+                return
+            time.sleep(0.1)
+    err_console.print(f"the gaia daemon (pid {info.pid}) is still stopping after {timeout:g}s")
+    sys.exit(EXIT_FAILED)
+
+
+def daemon_log(settings: Settings) -> Path:
+    return settings.gaia_home.logs / "daemon.log"
