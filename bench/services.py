@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import shutil
@@ -111,8 +112,7 @@ def supervisord_restart_latency(work: Path, crashes: int) -> list[float]:
     try:
         wait_for_starts(log, crashes + 1, 300)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        stop_supervisord(proc)
     return restart_gaps(log)[:crashes]
 
 
@@ -193,9 +193,22 @@ def supervisord_cpu(work: Path, count: int, seconds: float) -> float:
         after = me.cpu_times()
         elapsed = time.monotonic() - started
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        stop_supervisord(proc)
     return ((after.user - before.user) + (after.system - before.system)) / elapsed * 100
+
+
+def stop_supervisord(proc: subprocess.Popen[bytes]) -> None:
+    """supervisord stops its programs one by one (slowly, with 100): wait, then kill."""
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
 
 
 def supervisord() -> str:

@@ -154,3 +154,38 @@ def test_daemon_restart_brings_services_back(tmp_path: Path) -> None:
     finally:
         stop_server_checked(second)
         second.kill()
+
+
+def test_sigkilled_daemon_is_replaced_without_a_duplicate_service(tmp_path: Path) -> None:
+    """After `gaia serve` dies by SIGKILL, the next daemon stops the orphan and starts anew."""
+    home = tmp_path / "gaia-home"
+    home.mkdir()
+    env = gaia_env(home)
+    first = start_server(home, env)
+    try:
+        with first.client() as client:
+            spec = {"name": "sleeper", "command": "exec sleep 300"}
+            assert client.post(API, content=json.dumps(spec)).status_code == 201
+            assert client.post(f"{API}/sleeper/start").json()["state"] == "running"
+            orphan = psutil.Process(client.get(f"{API}/sleeper").json()["pid"])
+            time.sleep(0.3)  # let the write-behind recorder store the pid
+    finally:
+        first.kill()  # SIGKILL: no graceful shutdown, the service keeps running
+    assert not proc_gone(orphan)
+    second = start_server(home, env)
+    try:
+        wait_until(lambda: proc_gone(orphan), timeout=10, what="the orphan to be stopped")
+        with second.client() as client:
+            view = client.get(f"{API}/sleeper").json()
+            assert view["state"] == "running"
+            assert view["pid"] != orphan.pid
+            sleepers = [
+                p
+                for p in psutil.process_iter(["cmdline", "environ"])
+                if p.info["cmdline"] == ["sleep", "300"]
+                and (p.info["environ"] or {}).get("GAIA_HOME") == str(home)
+            ]
+            assert [p.pid for p in sleepers] == [view["pid"]]
+    finally:
+        stop_server_checked(second)
+        second.kill()
