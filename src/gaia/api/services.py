@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
+from gaia.api.body import definition_text
 from gaia.api.deps import Auth, RuntimeDep
-from gaia.errors import Problem, ServiceValidationError
 from gaia.services.loader import load_services
 from gaia.services.manager import ServiceManager
 from gaia.services.views import EventView, HealthView, ServiceView
@@ -20,8 +20,6 @@ from gaia.workflows.logs import read_log
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/orchestration/services", tags=["services"], dependencies=[Auth])
-
-MAX_DEFINITION_BYTES = 1_000_000
 
 
 def get_services(runtime: RuntimeDep) -> ServiceManager:
@@ -40,24 +38,12 @@ class Transition(BaseModel):
     state: str
 
 
-def _invalid(message: str) -> ServiceValidationError:
-    return ServiceValidationError(message, [Problem(message, source="<request body>")])
-
-
 @router.post("", status_code=201, response_model=list[ServiceView])
 async def register_services(
     request: Request, services: ServicesDep, replace: bool = False
 ) -> list[ServiceView]:
     """Register one service or a list (JSON or YAML body); all or nothing."""
-    body = await request.body()
-    if len(body) > MAX_DEFINITION_BYTES:
-        raise _invalid(f"definition is larger than {MAX_DEFINITION_BYTES} bytes")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _invalid("definition is not UTF-8 text") from None
-    if not text.strip():
-        raise _invalid("empty body: send a service definition (JSON or YAML)")
+    text = await definition_text(request, "service")
     specs = load_services(text, source="<request body>")
     records = await asyncio.to_thread(
         services.register, specs, source="<request body>", replace=replace

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
+from gaia.api.body import body_problem, definition_text
 from gaia.api.deps import Auth, WorkflowsDep
-from gaia.errors import Problem, ValidationError
 from gaia.workflows.loader import parse_var_overrides
 from gaia.workflows.logs import follow_log, read_log
 from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
@@ -21,17 +21,6 @@ from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/orchestration/workflows", tags=["workflows"], dependencies=[Auth])
-
-MAX_DEFINITION_BYTES = 1_000_000
-_TEXT_TYPES = (
-    "application/json",
-    "application/yaml",
-    "application/x-yaml",
-    "text/yaml",
-    "text/x-yaml",
-    "text/plain",
-    "",
-)
 
 
 class Created(BaseModel):
@@ -57,10 +46,6 @@ class StatusView(BaseModel):
     duration_seconds: float | None
 
 
-def _body_problem(message: str) -> ValidationError:
-    return ValidationError(message, [Problem(message, source="<request body>")])
-
-
 @router.post("", status_code=201, response_model=Created)
 async def create_workflow(
     request: Request,
@@ -70,27 +55,14 @@ async def create_workflow(
     start: Annotated[bool, Query(description="start the run at once")] = False,
 ) -> Created:
     """Create a run from a YAML (or JSON) workflow definition in the body."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in _TEXT_TYPES:
-        raise _body_problem(
-            f"unsupported content type {content_type!r}: send the workflow as YAML or JSON"
-        )
-    body = await request.body()
-    if len(body) > MAX_DEFINITION_BYTES:
-        raise _body_problem(f"workflow definition is larger than {MAX_DEFINITION_BYTES} bytes")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _body_problem("workflow definition is not UTF-8 text") from None
-    if not text.strip():
-        raise _body_problem("empty body: send a workflow definition (YAML or JSON)")
+    text = await definition_text(request, "workflow")
     try:
         overrides = parse_var_overrides(var or [])
     except ValueError as exc:
-        raise _body_problem(str(exc)) from None
+        raise body_problem(str(exc)) from None
     base = Path(base_dir) if base_dir else Path.home()
     if not base.is_absolute() or not base.is_dir():
-        raise _body_problem(f"base_dir {base_dir!r} must be an absolute path to a directory")
+        raise body_problem(f"base_dir {base_dir!r} must be an absolute path to a directory")
     loaded = workflows.load_text(text, source="<request body>", overrides=overrides, base_dir=base)
     run_id = await asyncio.to_thread(workflows.create, loaded)
     status = "pending"
