@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
     "ConfigError",
@@ -116,6 +116,7 @@ class ValidationError(GaiaError):
 
     code = "validation_error"
     http_status = 422
+    subject = "input"  # how from_problems names what was invalid
 
     def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
         self.problems = list(problems)
@@ -126,15 +127,16 @@ class ValidationError(GaiaError):
             return self.message
         return "\n".join([self.message, *(str(p) for p in self.problems)])
 
+    @classmethod
+    def from_problems(cls, source: str, problems: Sequence[Problem]) -> Self:
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        return cls(f"{cls.subject} {source} is invalid: {count} {noun}", problems)
+
 
 class WorkflowValidationError(ValidationError):
     code = "workflow_invalid"
-
-    @classmethod
-    def from_problems(cls, source: str, problems: Sequence[Problem]) -> WorkflowValidationError:
-        count = len(problems)
-        noun = "problem" if count == 1 else "problems"
-        return cls(f"workflow {source} is invalid: {count} {noun}", problems)
+    subject = "workflow"
 
 
 class WorkflowError(GaiaError):
@@ -143,12 +145,7 @@ class WorkflowError(GaiaError):
 
 class ServiceValidationError(ValidationError):
     code = "service_invalid"
-
-    @classmethod
-    def from_problems(cls, source: str, problems: Sequence[Problem]) -> ServiceValidationError:
-        count = len(problems)
-        noun = "problem" if count == 1 else "problems"
-        return cls(f"service definition {source} is invalid: {count} {noun}", problems)
+    subject = "service definition"
 
 
 class ServiceError(GaiaError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -13,15 +12,9 @@ import psutil
 import pytest
 
 from tests.api.test_workflows_api import Server, gaia_env, start_server, stop_server_checked
-from tests.helpers import proc_gone, wait_until
+from tests.helpers import free_port, proc_gone, wait_until
 
 API = "/api/orchestration/services"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

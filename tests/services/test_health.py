@@ -12,7 +12,7 @@ import pytest
 
 from gaia.services.health import probe
 from gaia.services.spec import ServiceSpec
-from tests.helpers import proc_gone, wait_until
+from tests.helpers import free_port, proc_gone, wait_until
 
 
 def service(**check: Any) -> ServiceSpec:
@@ -43,14 +43,6 @@ async def http_server() -> AsyncIterator[int]:
     async with server:
         yield port
         server.close()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_http_probe_reads_the_status(http_server: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,13 +17,7 @@ from gaia.services.registry import ServiceRegistry
 from gaia.services.spec import ServiceSpec
 from gaia.services.supervisor import Health, ServiceState, Supervisor, SupervisorOptions
 from gaia.storage.recorder import Recorder
-from tests.helpers import proc_gone, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import free_port, proc_gone, wait_until
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import click
@@ -21,7 +20,7 @@ import httpx
 
 from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, open_settings
 from gaia.config import Settings
-from gaia.errors import ConflictError, GaiaError, NotFoundError, ValidationError
+from gaia.errors import ConflictError, GaiaError, NotFoundError, Problem, ValidationError
 
 __all__ = ["DaemonClient", "connect", "daemon"]
 
@@ -117,8 +116,6 @@ class DaemonClient:
         if response.status_code == 409:
             raise ConflictError(message, details=details)
         if response.status_code == 422:
-            from gaia.errors import Problem
-
             problems = [
                 Problem(**{k: v for k, v in d.items() if k in Problem.__dataclass_fields__})
                 for d in details or []
@@ -178,7 +175,3 @@ def stop(timeout: float) -> None:
             time.sleep(0.1)
     err_console.print(f"the gaia daemon (pid {info.pid}) is still stopping after {timeout:g}s")
     sys.exit(EXIT_FAILED)
-
-
-def daemon_log(settings: Settings) -> Path:
-    return settings.gaia_home.logs / "daemon.log"

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from gaia._duration import format_duration
 from gaia.cli.common import GaiaGroup, console
-from gaia.cli.daemon import DaemonClient, connect
+from gaia.cli.daemon import connect
 from gaia.services.loader import load_service_file
 
 __all__ = ["service"]
@@ -34,17 +34,13 @@ def service() -> None:
     """Supervise dev services: health checks, restarts, logs, metrics, events."""
 
 
-def _client() -> DaemonClient:
-    return connect()
-
-
 @service.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--replace", is_flag=True, help="Redefine services that are already registered.")
 def register(file: Path, replace: bool) -> None:
     """Register the service(s) in FILE (JSON or YAML; one service or a list)."""
     load_service_file(file)  # report problems with file:line:column before calling the daemon
-    client = _client()
+    client = connect()
     try:
         created = client.request(
             "POST", "/services", content=file.read_bytes(), params={"replace": replace}
@@ -59,7 +55,7 @@ def register(file: Path, replace: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_services(as_json: bool) -> None:
     """A table of services: state, health, pid, port, uptime, restarts, CPU, memory."""
-    client = _client()
+    client = connect()
     try:
         services = client.request("GET", "/services")
     finally:
@@ -98,7 +94,7 @@ def _bytes(value: int) -> str:
 
 
 def _transition(action: str, names: tuple[str, ...], all_: bool, **params: Any) -> None:
-    client = _client()
+    client = connect()
     try:
         if all_:
             names = tuple(s["name"] for s in client.request("GET", "/services"))
@@ -143,7 +139,7 @@ def restart(names: tuple[str, ...], all_: bool) -> None:
 @click.argument("name")
 def unregister(name: str) -> None:
     """Remove a stopped service."""
-    client = _client()
+    client = connect()
     try:
         removed = client.request("DELETE", f"/services/{name}")
     finally:
@@ -157,7 +153,7 @@ def unregister(name: str) -> None:
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")
 def logs(name: str, lines: int, follow: bool) -> None:
     """Print the last lines of a service's output."""
-    client = _client()
+    client = connect()
     try:
         if not follow:
             sys.stdout.write(
@@ -180,7 +176,7 @@ def logs(name: str, lines: int, follow: bool) -> None:
 @click.argument("name")
 def health(name: str) -> None:
     """The service's health and its latest probes."""
-    client = _client()
+    client = connect()
     try:
         view = client.request("GET", f"/services/{name}/health")
     finally:
@@ -202,7 +198,7 @@ def health(name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def metrics(name: str, as_json: bool) -> None:
     """CPU, memory (the service with its children), uptime and restarts."""
-    client = _client()
+    client = connect()
     try:
         data = client.request("GET", f"/services/{name}/metrics")
     finally:
@@ -226,7 +222,7 @@ def metrics(name: str, as_json: bool) -> None:
 @click.option("-n", "--limit", default=50, show_default=True, help="How many events.")
 def events(name: str, limit: int) -> None:
     """The service's state changes, newest last."""
-    client = _client()
+    client = connect()
     try:
         items = client.request("GET", f"/services/{name}/events", params={"limit": limit})
     finally:
