@@ -6,7 +6,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck pytest bench clean
+.PHONY: serve test lint typecheck pytest bench clean check-tmux
+
+# tmux is a system package: we cannot install it, only say clearly that it is missing.
+TMUX_CHECK = $(BIN)/python -m gaia.sessions.tmux
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gaia needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -16,6 +19,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 serve: $(STAMP)
+	@$(TMUX_CHECK) >/dev/null || echo "warning: gaia sessions will not work until then"
 	$(BIN)/gaia serve
 
 test: $(STAMP) lint typecheck pytest
@@ -27,12 +31,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+check-tmux: $(STAMP)
+	@$(TMUX_CHECK) >/dev/null || { echo "error: the session tests need tmux (above)"; exit 1; }
+
+pytest: $(STAMP) check-tmux
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/workflows.py
 	$(BIN)/python bench/services.py
+	$(BIN)/python bench/sessions.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import textwrap
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +17,23 @@ from gaia.config import Settings, load_settings
 from gaia.runtime import Runtime
 
 GAIA_BIN = Path(sys.executable).parent / "gaia"
+
+
+@pytest.fixture(autouse=True)
+def tmux_socket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every test gets its own tmux server socket; the server is reaped even on failure.
+
+    Autouse, so that no test — not even one that starts `gaia serve`, which reconciles
+    sessions — ever touches the user's `gaia` or default tmux server.
+    """
+    name = f"gaia-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("GAIA_TMUX_SOCKET", name)
+    yield name
+    tmux = shutil.which("tmux")
+    if tmux:
+        subprocess.run([tmux, "-L", name, "kill-server"], capture_output=True, check=False)
+    base = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+    (base / name).unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -42,7 +62,7 @@ def _empty_database(url: str) -> None:
 
 
 @pytest.fixture
-def settings(gaia_home: Path) -> Settings:
+def settings(gaia_home: Path, tmux_socket: str) -> Settings:
     """Settings with short grace and heartbeat so stop/recovery tests run quickly."""
     extra: dict[str, str] = {}
     if TEST_DATABASE_URL:
@@ -51,6 +71,7 @@ def settings(gaia_home: Path) -> Settings:
     return load_settings(
         home=gaia_home,
         environ={},
+        tmux_socket=tmux_socket,
         kill_grace_period=1.0,
         heartbeat_interval=0.2,
         stale_heartbeat=5.0,
@@ -79,9 +100,10 @@ def write_workflow(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture
-def cli_env(gaia_home: Path) -> dict[str, str]:
+def cli_env(gaia_home: Path, tmux_socket: str) -> dict[str, str]:
     """Environment for running the `gaia` CLI as a subprocess against this test's home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
+    env["GAIA_TMUX_SOCKET"] = tmux_socket
     env["GAIA_HOME"] = str(gaia_home)
     env["GAIA_KILL_GRACE_PERIOD"] = "1s"
     env["GAIA_HEARTBEAT_INTERVAL"] = "0.2s"

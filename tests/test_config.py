@@ -14,7 +14,8 @@ from gaia.home import GaiaHome
 KNOWN_KEYS = (
     "database_url, heartbeat_interval, host, kill_grace_period, log_level, port, "
     "service_history_limit, service_log_backups, service_log_max_bytes, "
-    "service_metrics_interval, session_idle_timeout, stale_heartbeat, tmux_socket, "
+    "service_metrics_interval, session_idle_timeout, session_reconcile_interval, "
+    "stale_heartbeat, tmux_socket, "
     "workflow_max_parallel"
 )
 

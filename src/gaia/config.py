@@ -39,8 +39,17 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="address `gaia serve` binds")
     port: int = Field(default=8765, ge=0, le=65535, description="port `gaia serve` binds")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    tmux_socket: str = Field(default="gaia", min_length=1, description="tmux -L socket name")
-    session_idle_timeout: Duration = Field(default=24 * 3600.0)
+    tmux_socket: str = Field(
+        default="gaia",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="tmux -L socket name of gaia's own tmux server ('default' is the user's)",
+    )
+    session_idle_timeout: Duration = Field(
+        default=24 * 3600.0, gt=0, description="the daemon destroys sessions idle this long"
+    )
+    session_reconcile_interval: Duration = Field(
+        default=30.0, gt=0, description="how often the daemon matches session records with tmux"
+    )
     workflow_max_parallel: int = Field(
         default=16, ge=1, description="default max_parallel for workflows that set none"
     )

@@ -11,9 +11,12 @@ classes to HTTP status codes in one handler, the CLI maps them to exit codes.
     ├── ConflictError            an operation that the current state forbids (HTTP 409)
     ├── ValidationError          input that is malformed, with a list of problems (HTTP 422)
     │   ├── WorkflowValidationError
-    │   └── ServiceValidationError
+    │   ├── ServiceValidationError
+    │   └── SessionValidationError
     ├── WorkflowError            a workflow could not be run
-    └── ServiceError             a service could not be started, stopped or registered
+    ├── ServiceError             a service could not be started, stopped or registered
+    ├── SessionError             a tmux command failed
+    └── TmuxUnavailableError     tmux is missing or too old (HTTP 503)
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ __all__ = [
     "Problem",
     "ServiceError",
     "ServiceValidationError",
+    "SessionError",
+    "SessionValidationError",
     "StorageError",
+    "TmuxUnavailableError",
     "ValidationError",
     "WorkflowError",
     "WorkflowValidationError",
@@ -150,3 +156,19 @@ class ServiceValidationError(ValidationError):
 
 class ServiceError(GaiaError):
     code = "service_error"
+
+
+class SessionValidationError(ValidationError):
+    code = "session_invalid"
+    subject = "session layout"
+
+
+class SessionError(GaiaError):
+    code = "session_error"
+
+
+class TmuxUnavailableError(GaiaError):
+    """gaia's sessions need tmux; every command says how to get it."""
+
+    code = "tmux_unavailable"
+    http_status = 503

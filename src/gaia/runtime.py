@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from logging.handlers import RotatingFileHandler
 
 from gaia.config import Settings
+from gaia.errors import GaiaError
 from gaia.home import GaiaHome
 from gaia.services.manager import ServiceManager
+from gaia.sessions.manager import SessionManager
 from gaia.storage.db import Database
 from gaia.storage.migrate import upgrade
 from gaia.workflows.manager import WorkflowManager
@@ -18,7 +21,10 @@ __all__ = ["Runtime"]
 _COMPONENT_LOGS = {
     "workflows.log": ("gaia.workflows", "gaia.storage"),
     "services.log": ("gaia.services",),
+    "sessions.log": ("gaia.sessions",),
 }
+
+log = logging.getLogger("gaia.sessions")
 
 
 class Runtime:
@@ -31,6 +37,7 @@ class Runtime:
         upgrade(self.db)
         self.workflows = WorkflowManager(self.db, settings)
         self.services = ServiceManager(self.db, settings)
+        self.sessions = SessionManager(self.db, settings)
         self._handlers: list[tuple[logging.Logger, logging.Handler]] = []
         self._attach_logs()
         self.workflows.recover_interrupted()
@@ -39,9 +46,21 @@ class Runtime:
         return self.home.read_or_create_token()
 
     async def start_daemon(self) -> None:
-        """What `gaia serve` does on start: bring back the services that should run."""
+        """What `gaia serve` does on start: services back up, session records matched."""
         await self.services.restore()
         self.services.start_sampling()
+        await asyncio.to_thread(self.maintain_sessions, cleanup=False)
+
+    def maintain_sessions(self, *, cleanup: bool = True) -> None:
+        """Reconcile session records with tmux, then destroy idle sessions."""
+        try:
+            report = self.sessions.reconcile()
+            if report.adopted or report.died:
+                log.info("sessions: adopted %s, dead %s", report.adopted, report.died)
+            if cleanup:
+                self.sessions.cleanup()
+        except GaiaError as exc:  # tmux missing: sessions are unavailable, the rest works
+            log.warning("session maintenance skipped: %s", exc)
 
     async def aclose(self) -> None:
         """Daemon shutdown: services stopped in reverse dependency order, runs interrupted."""

@@ -59,7 +59,10 @@ def kill_leftover_tasks(home: Path) -> None:
 
 
 def gaia_env(home: Path) -> dict[str, str]:
+    # GAIA_TMUX_SOCKET is the test's own tmux server (set by the autouse fixture).
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
+    # A module-scoped server has no test's socket: it gets one nobody else uses.
+    env["GAIA_TMUX_SOCKET"] = os.environ.get("GAIA_TMUX_SOCKET", f"gaia-test-{os.getpid()}-api")
     env["GAIA_HOME"] = str(home)
     env["GAIA_KILL_GRACE_PERIOD"] = "1s"
     env["GAIA_HEARTBEAT_INTERVAL"] = "0.2s"

@@ -14,7 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from gaia import __version__
-from gaia.api import services, workflows
+from gaia.api import services, sessions, workflows
 from gaia.api.errors import install_error_handlers
 from gaia.api.security import SecurityMiddleware
 from gaia.runtime import Runtime
@@ -36,19 +36,33 @@ async def _recover_periodically(runtime: Runtime) -> None:
             log.exception("periodic recovery failed")
 
 
+async def _maintain_sessions_periodically(runtime: Runtime) -> None:
+    """Session records follow tmux, and idle sessions are destroyed, without anyone asking."""
+    while True:
+        await asyncio.sleep(runtime.settings.session_reconcile_interval)
+        try:
+            await asyncio.to_thread(runtime.maintain_sessions)
+        except Exception:
+            log.exception("periodic session maintenance failed")
+
+
 def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
     """Build the API; on shutdown it stops this process's runs (and closes the runtime)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start_daemon()
-        recovery = asyncio.create_task(_recover_periodically(runtime))
+        background = [
+            asyncio.create_task(_recover_periodically(runtime)),
+            asyncio.create_task(_maintain_sessions_periodically(runtime)),
+        ]
         try:
             yield
         finally:
-            recovery.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recovery
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await runtime.services.close()
             await runtime.workflows.shutdown()
             if close_runtime:
@@ -81,4 +95,5 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
 
     app.include_router(workflows.router)
     app.include_router(services.router)
+    app.include_router(sessions.router)
     return app

@@ -1,20 +1,46 @@
-"""The ``gaia`` command line."""
+"""The ``gaia`` command line.
+
+Subcommands are imported when used: `gaia session send` should not pay for importing the
+API server or the workflow engine.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from gaia import __version__
 from gaia.cli.common import GaiaGroup, run_cli
-from gaia.cli.daemon import daemon
-from gaia.cli.serve import serve
-from gaia.cli.service import service
-from gaia.cli.workflow import workflow
 
-__all__ = ["cli", "main", "service_main", "workflow_main"]
+__all__ = ["cli", "main", "service_main", "session_main", "workflow_main"]
+
+_COMMANDS = {
+    "daemon": "gaia.cli.daemon:daemon",
+    "serve": "gaia.cli.serve:serve",
+    "service": "gaia.cli.service:service",
+    "session": "gaia.cli.session:session",
+    "workflow": "gaia.cli.workflow:workflow",
+}
 
 
-@click.group(cls=GaiaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def _load(name: str) -> click.Command:
+    module, _, attr = _COMMANDS[name].partition(":")
+    command: click.Command = getattr(importlib.import_module(module), attr)
+    return command
+
+
+class _LazyGroup(GaiaGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _COMMANDS:
+            return _load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gaia")
 def cli() -> None:
     """gaia: run workflows, agents, services and tmux sessions from one place.
@@ -24,21 +50,20 @@ def cli() -> None:
     """
 
 
-cli.add_command(serve)
-cli.add_command(workflow)
-cli.add_command(service)
-cli.add_command(daemon)
-
-
 def main() -> None:
     run_cli(cli)
 
 
 def workflow_main() -> None:
     """``gaia-workflow``: the same as ``gaia workflow``."""
-    run_cli(workflow, prog="gaia-workflow")
+    run_cli(_load("workflow"), prog="gaia-workflow")
 
 
 def service_main() -> None:
     """``gaia-service``: the same as ``gaia service``."""
-    run_cli(service, prog="gaia-service")
+    run_cli(_load("service"), prog="gaia-service")
+
+
+def session_main() -> None:
+    """``gaia-session``: the same as ``gaia session``."""
+    run_cli(_load("session"), prog="gaia-session")

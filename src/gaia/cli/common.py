@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 
 from gaia.config import Settings, load_settings
 from gaia.errors import ConfigError, GaiaError, ValidationError
-from gaia.runtime import Runtime
+
+if TYPE_CHECKING:
+    from gaia.runtime import Runtime
 
 __all__ = ["EXIT_FAILED", "EXIT_INVALID", "GaiaGroup", "console", "err_console", "open_runtime"]
 
@@ -27,6 +29,8 @@ def open_settings(**overrides: Any) -> Settings:
 
 
 def open_runtime(**overrides: Any) -> Runtime:
+    from gaia.runtime import Runtime  # imported late: `gaia session ...` never needs it
+
     return Runtime(open_settings(**overrides))
 
 

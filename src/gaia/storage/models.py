@@ -25,6 +25,9 @@ __all__ = [
     "ServiceHealthRow",
     "ServiceMetricRow",
     "ServiceRow",
+    "SessionPaneRow",
+    "SessionRow",
+    "SessionWindowRow",
     "WorkflowExecutionRow",
     "WorkflowRow",
     "WorkflowTaskDependencyRow",
@@ -33,6 +36,9 @@ __all__ = [
     "service_health_table",
     "service_metrics_table",
     "services_table",
+    "session_panes_table",
+    "session_windows_table",
+    "sessions_table",
     "workflow_dependencies_table",
     "workflow_executions_table",
     "workflow_tasks_table",
@@ -212,6 +218,66 @@ class ServiceMetricRow(Base):
     __table_args__ = (Index("ix_gaia_service_metrics_service_time", "service_id", "sampled_at"),)
 
 
+class SessionRow(_Timestamps, Base):
+    """A tmux session gaia knows, alive or dead, with what it needs to recreate it.
+
+    ``environment`` is kept to recreate the session and never shown.
+    """
+
+    __tablename__ = "gaia_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    origin: Mapped[str] = mapped_column(String(20))
+    tmux_id: Mapped[str | None] = mapped_column(String(20))
+    socket: Mapped[str] = mapped_column(String(200))
+    start_directory: Mapped[str | None] = mapped_column(Text)
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    layout_file: Mapped[str | None] = mapped_column(Text)
+    last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime | None] = mapped_column()
+    dead_at: Mapped[datetime | None] = mapped_column()
+
+
+class SessionWindowRow(Base):
+    __tablename__ = "gaia_session_windows"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("gaia_sessions.id", ondelete="CASCADE"), index=True
+    )
+    tmux_id: Mapped[str | None] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    layout: Mapped[str | None] = mapped_column(Text)
+    start_directory: Mapped[str | None] = mapped_column(Text)
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SessionPaneRow(Base):
+    __tablename__ = "gaia_session_panes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    window_id: Mapped[str] = mapped_column(
+        ForeignKey("gaia_session_windows.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("gaia_sessions.id", ondelete="CASCADE"), index=True
+    )
+    tmux_id: Mapped[str | None] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)
+    start_directory: Mapped[str | None] = mapped_column(Text)
+    commands: Mapped[list[str]] = mapped_column(JSON, default=list)
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -227,3 +293,6 @@ services_table = _table(ServiceRow)
 service_health_table = _table(ServiceHealthRow)
 service_events_table = _table(ServiceEventRow)
 service_metrics_table = _table(ServiceMetricRow)
+sessions_table = _table(SessionRow)
+session_windows_table = _table(SessionWindowRow)
+session_panes_table = _table(SessionPaneRow)

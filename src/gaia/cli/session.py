@@ -1,0 +1,452 @@
+"""``gaia session``: tmux development sessions on gaia's own tmux server.
+
+Commands run in-process (tmux itself is the shared state) and reconcile gaia's records
+with tmux as they start, so sessions lost with a tmux restart show as dead and sessions
+made with plain tmux on gaia's socket are adopted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from rich.table import Table
+from rich.text import Text
+
+from gaia._duration import format_duration
+from gaia.cli.common import GaiaGroup, console, err_console, open_settings
+from gaia.errors import Problem, SessionValidationError
+from gaia.sessions.loader import load_layout_file, resolve_directories
+from gaia.sessions.manager import SessionManager
+from gaia.sessions.spec import SessionSpec
+from gaia.storage.db import Database
+from gaia.storage.migrate import upgrade
+
+__all__ = ["session"]
+
+EXIT_TIMEOUT = 124  # what timeout(1) exits with
+STATUS_STYLES = {"alive": "green", "dead": "red"}
+
+
+@contextmanager
+def open_sessions(*, reconcile: bool = True) -> Iterator[SessionManager]:
+    settings = open_settings()
+    settings.gaia_home.ensure()
+    db = Database(settings.resolved_database_url)
+    try:
+        upgrade(db)
+        manager = SessionManager(db, settings)
+        if reconcile:
+            manager.reconcile()
+        yield manager
+    finally:
+        db.dispose()
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _env_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--env")
+        env[key] = value
+    return env
+
+
+@click.group(cls=GaiaGroup)
+def session() -> None:
+    """tmux sessions that persist, restore and clean themselves up (socket: tmux_socket)."""
+
+
+@session.command()
+@click.argument("name")
+@click.option("--path", "path", type=click.Path(path_type=Path), help="Start directory.")
+@click.option("--window", "windows", multiple=True, help="A window to create (repeatable).")
+@click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Session environment.")
+@click.option("--width", type=int, help="Width in columns.")
+@click.option("--height", type=int, help="Height in lines.")
+@click.option("--command", "commands", multiple=True, help="Type this in the first pane.")
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
+def create(
+    name: str,
+    path: Path | None,
+    windows: tuple[str, ...],
+    env: tuple[str, ...],
+    width: int | None,
+    height: int | None,
+    commands: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create session NAME (detached; `gaia session attach NAME` to enter it)."""
+    data: dict[str, Any] = {"session_name": name, "environment": _env_pairs(env)}
+    if path is not None:
+        data["start_directory"] = str(path)
+    if width is not None:
+        data["width"] = width
+    if height is not None:
+        data["height"] = height
+    data["windows"] = [{"window_name": w} for w in windows] or [{}]
+    if commands:
+        data["windows"][0]["panes"] = [list(commands)]
+    spec = _spec(data, "command line")
+    with open_sessions(reconcile=False) as sessions:
+        view = sessions.create(spec)
+    if as_json:
+        _print_json(view.model_dump(mode="json"))
+        return
+    console.print(f"created session {view.name} ({view.id[:8]}, tmux {view.tmux_id})")
+
+
+def _spec(data: dict[str, Any], source: str) -> SessionSpec:
+    import pydantic
+
+    try:
+        spec = SessionSpec.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems = [
+            Problem(
+                e["msg"].removeprefix("Value error, "),
+                source=source,
+                path=".".join(str(p) for p in e["loc"]),
+            )
+            for e in exc.errors()
+        ]
+        raise SessionValidationError.from_problems(source, problems) from None
+    found: list[Problem] = []
+    resolve_directories(
+        spec,
+        Path.cwd(),
+        lambda path, message, hint: found.append(Problem(message, source=source, hint=hint)),
+    )
+    if found:
+        raise SessionValidationError.from_problems(source, found)
+    return spec
+
+
+@session.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_sessions(as_json: bool) -> None:
+    """Sessions gaia knows: alive ones, and dead ones that `restore` can bring back."""
+    with open_sessions(reconcile=False) as sessions:
+        views = sessions.list_views()
+    if as_json:
+        _print_json([v.model_dump(mode="json") for v in views])
+        return
+    if not views:
+        console.print("no sessions; create one with `gaia session create NAME`")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("name", "id", "status", "windows", "panes", "idle", "origin", "directory"):
+        table.add_column(column)
+    for v in views:
+        table.add_row(
+            v.name,
+            v.id[:8],
+            Text(
+                v.status + (" (attached)" if v.attached else ""),
+                style=STATUS_STYLES.get(v.status, ""),
+            ),
+            str(len(v.windows)),
+            str(sum(len(w.panes) for w in v.windows)),
+            format_duration(v.idle_seconds) if v.idle_seconds is not None else "-",
+            v.origin,
+            v.start_directory or "-",
+        )
+    console.print(table)
+
+
+@session.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(name: str, as_json: bool) -> None:
+    """A session's windows and panes: ids, sizes, what runs where."""
+    with open_sessions() as sessions:
+        view = sessions.get(name)
+    if as_json:
+        _print_json(view.model_dump(mode="json"))
+        return
+    console.print(
+        f"[bold]{view.name}[/] {view.id}  [{STATUS_STYLES.get(view.status, '')}]"
+        f"{view.status}[/]  tmux {view.tmux_id or '-'}"
+    )
+    if view.start_directory:
+        console.print(f"directory: {view.start_directory}", markup=False)
+    if view.environment_keys:
+        console.print(f"environment: {', '.join(view.environment_keys)}", markup=False)
+    for window in view.windows:
+        marker = "*" if window.active else " "
+        console.print(
+            f"{marker} window {window.index}: {window.name}  ({window.tmux_id or '-'}, "
+            f"{window.id[:8]})",
+            markup=False,
+        )
+        for pane in window.panes:
+            marker = "*" if pane.active else " "
+            size = f"{pane.width}x{pane.height}" if pane.width else ""
+            console.print(
+                f"    {marker} pane {pane.index}: {pane.current_command or '-'} in "
+                f"{pane.current_path or '-'}  {size} ({pane.tmux_id or '-'}, {pane.id[:8]})",
+                markup=False,
+            )
+
+
+@session.command()
+@click.argument("name")
+def kill(name: str) -> None:
+    """Destroy session NAME: its processes get SIGHUP and its record is removed."""
+    with open_sessions() as sessions:
+        view = sessions.destroy(name)
+    console.print(f"killed session {view.name}")
+
+
+@session.command()
+@click.argument("name")
+@click.option("--name", "window_name", help="Window name.")
+@click.option("--path", type=click.Path(path_type=Path, file_okay=False), help="Start directory.")
+@click.option("--command", "commands", multiple=True, help="Type this in the new window.")
+def window(
+    name: str, window_name: str | None, path: Path | None, commands: tuple[str, ...]
+) -> None:
+    """Add a window to session NAME."""
+    with open_sessions() as sessions:
+        view = sessions.create_window(
+            name,
+            name=window_name,
+            start_directory=str(path.resolve()) if path else None,
+            commands=list(commands),
+        )
+    console.print(f"window {view.index}: {view.name} ({view.tmux_id}, {view.id[:8]})")
+
+
+@session.command(context_settings={"help_option_names": ["--help"]})
+@click.argument("name")
+@click.option("--window", "-w", "window_ref", help="Window (name, index or id; default active).")
+@click.option("--pane", "-p", "pane_ref", help="Pane to split (index or id; default active).")
+@click.option(
+    "-h", "--horizontal", "direction", flag_value="h", default=True, help="Side by side (default)."
+)
+@click.option("-v", "--vertical", "direction", flag_value="v", help="One above the other.")
+@click.option("--size", "-l", help="Size of the new pane: lines/columns or a percentage (30%).")
+@click.option("--path", type=click.Path(path_type=Path, file_okay=False), help="Start directory.")
+@click.option("--command", "commands", multiple=True, help="Type this in the new pane.")
+def split(
+    name: str,
+    window_ref: str | None,
+    pane_ref: str | None,
+    direction: str,
+    size: str | None,
+    path: Path | None,
+    commands: tuple[str, ...],
+) -> None:
+    """Split a pane of session NAME (-h side by side, -v one above the other)."""
+    with open_sessions() as sessions:
+        view = sessions.create_pane(
+            name,
+            window=window_ref,
+            pane=pane_ref,
+            vertical=direction == "v",
+            size=size,
+            start_directory=str(path.resolve()) if path else None,
+            commands=list(commands),
+        )
+    console.print(f"pane {view.index} ({view.tmux_id}, {view.id[:8]})")
+
+
+def _pane_options(func: Any) -> Any:
+    func = click.option("--pane", "-p", "pane_ref", help="Pane (index or id; default active).")(
+        func
+    )
+    return click.option(
+        "--window", "-w", "window_ref", help="Window (name, index or id; default active)."
+    )(func)
+
+
+@session.command()
+@click.argument("name")
+@click.argument("keys", nargs=-1, required=True)
+@_pane_options
+@click.option("--no-enter", is_flag=True, help="Do not press Enter after the keys.")
+@click.option("--literal", "-l", is_flag=True, help="Send text as-is (no key names like C-c).")
+def send(
+    name: str,
+    keys: tuple[str, ...],
+    window_ref: str | None,
+    pane_ref: str | None,
+    no_enter: bool,
+    literal: bool,
+) -> None:
+    """Type KEYS into a pane: text or tmux key names (C-c, Escape, Up), then Enter."""
+    with open_sessions(reconcile=False) as sessions:
+        sessions.send_keys(
+            name,
+            list(keys),
+            window=window_ref,
+            pane=pane_ref,
+            enter=not no_enter,
+            literal=literal,
+        )
+
+
+@session.command()
+@click.argument("name")
+@_pane_options
+@click.option("--history", is_flag=True, help="Everything tmux kept, not just the screen.")
+@click.option("--start", "-S", type=int, help="First line (negative: into the history).")
+@click.option("--end", "-E", type=int, help="Last line.")
+@click.option("--join", "-J", is_flag=True, help="Join wrapped lines.")
+@click.option("--escapes", "-e", is_flag=True, help="Keep colour escape sequences.")
+def capture(
+    name: str,
+    window_ref: str | None,
+    pane_ref: str | None,
+    history: bool,
+    start: int | None,
+    end: int | None,
+    join: bool,
+    escapes: bool,
+) -> None:
+    """Print what a pane shows."""
+    with open_sessions(reconcile=False) as sessions:
+        view = sessions.capture(
+            name,
+            window=window_ref,
+            pane=pane_ref,
+            history=history,
+            start=start,
+            end=end,
+            join=join,
+            escapes=escapes,
+        )
+    sys.stdout.write(view.content + ("\n" if view.content else ""))
+
+
+@session.command()
+@click.argument("name")
+@click.argument("command")
+@_pane_options
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def run(
+    name: str,
+    command: str,
+    window_ref: str | None,
+    pane_ref: str | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Run COMMAND in a pane's shell, wait, print its output and exit with its status.
+
+    On timeout the command gets Ctrl-C and gaia exits with 124.
+    """
+    with open_sessions(reconcile=False) as sessions, err_console.status(f"running {command}…"):
+        result = sessions.run(name, command, window=window_ref, pane=pane_ref, timeout=timeout)
+    if as_json:
+        _print_json(result.model_dump(mode="json"))
+    elif result.output:
+        sys.stdout.write(result.output + "\n")
+    if result.timed_out:
+        err_console.print(f"timed out after {timeout:g} s (sent Ctrl-C)", markup=False)
+        sys.exit(EXIT_TIMEOUT)
+    sys.exit(result.exit_status if result.exit_status is not None else 1)
+
+
+@session.command()
+@click.argument("layout", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--attach", "-a", "attach_after", is_flag=True, help="Attach when built.")
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
+def up(layout: Path, attach_after: bool, as_json: bool) -> None:
+    """Build a whole session from a layout file (tmuxp format)."""
+    spec = load_layout_file(layout)
+    with open_sessions() as sessions:
+        with err_console.status(f"building {spec.session_name}…"):
+            view = sessions.create(spec, origin="layout", layout_file=str(layout.resolve()))
+        if as_json:
+            _print_json(view.model_dump(mode="json"))
+        else:
+            panes = sum(len(w.panes) for w in view.windows)
+            console.print(
+                f"session {view.name} is up: {len(view.windows)} windows, {panes} panes "
+                f"(`gaia session attach {view.name}`)"
+            )
+        if attach_after:
+            _attach(sessions, view.name)
+
+
+@session.command()
+@click.argument("name")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of printing.",
+)
+@click.option("--force", is_flag=True, help="Overwrite the output file.")
+def freeze(name: str, output: Path | None, force: bool) -> None:
+    """Write the layout of live session NAME as a file `gaia session up` loads."""
+    with open_sessions() as sessions:
+        layout = sessions.freeze(name)
+    text = yaml.safe_dump(layout, sort_keys=False, allow_unicode=True, width=1000)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    if output.exists() and not force:
+        raise click.ClickException(f"{output} exists; use --force to overwrite it")
+    output.write_text(text, encoding="utf-8")
+    console.print(f"wrote {output}")
+
+
+@session.command()
+@click.argument("name", required=False)
+@click.option("--all", "all_", is_flag=True, help="Every dead session.")
+def restore(name: str | None, all_: bool) -> None:
+    """Recreate dead session NAME from its record (windows, layouts, directories, commands)."""
+    if not name and not all_:
+        raise click.UsageError("give a session NAME, or --all")
+    with open_sessions() as sessions, err_console.status("restoring…"):
+        views = sessions.restore_all() if all_ else [sessions.restore(name or "")]
+    for view in views:
+        console.print(f"restored {view.name} ({len(view.windows)} windows)")
+    if all_ and not views:
+        console.print("no dead sessions to restore")
+
+
+@session.command()
+@click.argument("name")
+def attach(name: str) -> None:
+    """Attach this terminal to session NAME (detach again with the tmux prefix, then d)."""
+    with open_sessions() as sessions:
+        _attach(sessions, name)
+
+
+def _attach(sessions: SessionManager, name: str) -> None:
+    argv = sessions.attach_argv(name)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise click.ClickException("attach needs a terminal (stdin and stdout must be a tty)")
+    env = dict(os.environ)
+    env.pop("TMUX", None)  # gaia's server is not the one we may be inside
+    os.execvpe(argv[0], argv, env)  # noqa: S606 - replaces gaia with tmux by design
+
+
+@session.command()
+@click.option("--dry-run", is_flag=True, help="Only list what would be destroyed.")
+def cleanup(dry_run: bool) -> None:
+    """Destroy sessions idle for longer than session_idle_timeout (attached ones stay)."""
+    with open_sessions() as sessions:
+        gone = sessions.cleanup(dry_run=dry_run)
+        limit = sessions.settings.session_idle_timeout
+    if not gone:
+        console.print(f"no session idle for more than {format_duration(limit)}")
+    verb = "would destroy" if dry_run else "destroyed"
+    for item in gone:
+        console.print(f"{verb} {item.name} (idle {format_duration(item.idle_seconds)})")

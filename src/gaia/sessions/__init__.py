@@ -1,0 +1,1 @@
+"""tmux development sessions: create, drive, read, persist, restore and clean up."""

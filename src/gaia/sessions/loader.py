@@ -1,0 +1,122 @@
+"""Load a session layout file (tmuxp-style YAML); report every problem with file:line:column.
+
+Start directories may use ``~`` and ``$VARIABLES`` and are relative to the layout file;
+each must exist, so that a typo is an error here rather than a pane quietly opened in $HOME.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from gaia._yaml import Path as DataPath
+from gaia._yaml import Positions, YamlSyntaxError, dotted, load_located, schema_problem
+from gaia.errors import Problem, SessionValidationError
+from gaia.sessions.builder import LAYOUT_NAMES, is_valid_layout
+from gaia.sessions.spec import PaneSpec, SessionSpec, WindowSpec
+
+__all__ = ["load_layout", "load_layout_file", "resolve_directories"]
+
+_FIELDS: dict[str, list[str]] = {
+    "": sorted(SessionSpec.model_fields),
+    "windows": sorted(WindowSpec.model_fields),
+    "panes": sorted(PaneSpec.model_fields),
+}
+_HINTS = {"layout": f"use a tmux layout string or one of: {', '.join(sorted(LAYOUT_NAMES))}"}
+Report = Callable[[DataPath, str, str | None], None]
+
+
+def load_layout_file(path: Path) -> SessionSpec:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = Problem(f"cannot read layout file: {exc.strerror}", source=str(path))
+        raise SessionValidationError.from_problems(str(path), [problem]) from None
+    return load_layout(text, source=str(path), base_dir=path.resolve().parent)
+
+
+def load_layout(
+    text: str, *, source: str = "<layout>", base_dir: Path | None = None
+) -> SessionSpec:
+    """Parse and validate; directories are made absolute against ``base_dir``."""
+    try:
+        data, positions, problems = load_located(text, source)
+    except YamlSyntaxError as exc:
+        raise SessionValidationError.from_problems(source, [exc.problem]) from None
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        problem = Problem(
+            f"expected a session layout (a mapping with 'session_name' and 'windows'), "
+            f"but the document is {kind}",
+            source=source,
+            line=1,
+            column=1,
+        )
+        raise SessionValidationError.from_problems(source, [problem])
+    spec: SessionSpec | None = None
+    try:
+        spec = SessionSpec.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems.extend(_problem(error, positions) for error in exc.errors())
+    if spec is not None:
+
+        def report(path: DataPath, message: str, hint: str | None) -> None:
+            problems.append(positions.problem(path, message, hint))
+
+        spec = resolve_directories(spec, base_dir or Path.cwd(), report, data)
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+        raise SessionValidationError.from_problems(source, problems)
+    assert spec is not None
+    return spec
+
+
+def resolve_directories(
+    spec: SessionSpec, base_dir: Path, report: Report, data: dict[str, Any] | None = None
+) -> SessionSpec:
+    """Expand and check every start directory and layout; problems go to ``report``."""
+    session_key = "project_path" if data and "project_path" in data else "start_directory"
+
+    def resolve(value: str | None, path: DataPath) -> str | None:
+        if value is None:
+            return None
+        expanded = Path(os.path.expandvars(value)).expanduser()
+        absolute = expanded if expanded.is_absolute() else base_dir / expanded
+        if not absolute.is_dir():
+            report(
+                path,
+                f"{dotted(path)}: directory {str(absolute)!r} does not exist",
+                "create it first or fix the path",
+            )
+            return value
+        return str(absolute.resolve())
+
+    spec.start_directory = resolve(spec.start_directory, (session_key,))
+    for w, window in enumerate(spec.windows):
+        window.start_directory = resolve(window.start_directory, ("windows", w, "start_directory"))
+        if window.layout is not None and not is_valid_layout(window.layout):
+            report(
+                ("windows", w, "layout"),
+                f"windows[{w}].layout: unknown layout {window.layout!r}",
+                _HINTS["layout"],
+            )
+        for p, pane in enumerate(window.panes):
+            pane.start_directory = resolve(
+                pane.start_directory, ("windows", w, "panes", p, "start_directory")
+            )
+    return spec
+
+
+def _problem(error: Any, positions: Positions) -> Problem:
+    def known(mapping: DataPath) -> list[str] | None:
+        key = "/".join(str(p) for p in mapping if isinstance(p, str))
+        return _FIELDS.get(key.split("/")[-1] if key else "")
+
+    def describe(where: DataPath) -> str:
+        return dotted(where) or "the session"
+
+    return schema_problem(error, positions, known_fields=known, describe=describe, hints=_HINTS)

@@ -1,0 +1,124 @@
+"""Run a command in a pane and wait for it: exit status and output, with a timeout.
+
+The command is typed at the pane's shell prompt followed by a short trailer that, once
+the command has finished, stores its exit status in a pane option and signals a tmux
+``wait-for`` channel unique to this run. gaia blocks on that channel (no polling), then
+reads the status and captures the pane, keeping the lines between the typed command
+and the next prompt. A signal sent before gaia starts waiting is not lost: tmux
+remembers it for the channel.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+import uuid
+from dataclasses import dataclass
+
+from gaia.errors import ConflictError
+from gaia.sessions.tmux import FIELD_SEPARATOR, TmuxDriver
+
+__all__ = ["RunOutcome", "run_in_pane"]
+
+STATUS_OPTION = "@gaia_run_status"
+SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "fish", "tcsh", "csh"})
+# Shells whose last exit status is $status rather than $?.
+_STATUS_VARIABLE = {"fish": "$status", "tcsh": "$status", "csh": "$status"}
+_READY_TIMEOUT = 5.0
+
+
+@dataclass
+class RunOutcome:
+    exit_status: int | None
+    output: str
+    timed_out: bool
+    duration: float
+    truncated: bool
+
+
+def _trailer(binary: str, socket_path: str, pane: str, token: str, shell: str) -> str:
+    status = _STATUS_VARIABLE.get(shell, "$?")
+    tmux = f"{shlex.quote(binary)} -S {shlex.quote(socket_path)}"
+    return (
+        f"; {tmux} set-option -p -t {pane} {STATUS_OPTION} {token}:{status}"
+        f" \\; wait-for -S gaia-run-{token}"
+    )
+
+
+def _state(driver: TmuxDriver, pane: str) -> tuple[str, int, int, bool, list[str]]:
+    fmt = FIELD_SEPARATOR.join(
+        ["#{pane_current_command}", "#{cursor_x}", "#{cursor_y}", "#{history_size}"]
+    )
+    lines = driver.execute(
+        ["display-message", "-p", "-t", pane, fmt], ["capture-pane", "-p", "-t", pane]
+    )
+    command, x, y, history = lines[0].split(FIELD_SEPARATOR)
+    blank = (x, y, history) == ("0", "0", "0")
+    return command, int(x), int(y), blank, lines[1:]
+
+
+def run_in_pane(driver: TmuxDriver, pane: str, command: str, timeout: float) -> RunOutcome:
+    """Type ``command`` into the shell of ``pane`` (a tmux pane id) and wait for it."""
+    if "\n" in command:
+        raise ConflictError("a command to run must be one line; join commands with ';' or '&&'")
+    started = time.monotonic()
+    shell, x, y, blank, screen = _state(driver, pane)
+    deadline = started + _READY_TIMEOUT
+    while blank and time.monotonic() < deadline:
+        # A pane created a moment ago: wait for its shell to draw the prompt.
+        time.sleep(0.01)
+        shell, x, y, blank, screen = _state(driver, pane)
+    shell = shell.lstrip("-")
+    if shell not in SHELLS:
+        raise ConflictError(
+            f"pane {pane} is running {shell!r}, not a shell: gaia can only wait for a command "
+            "typed at a shell prompt (send keys instead, or wait until it finishes)"
+        )
+    prompt = screen[y][:x] if y < len(screen) else ""
+    token = uuid.uuid4().hex
+    # The leading space keeps the line out of shell history where HISTCONTROL allows it.
+    typed = " " + command + _trailer(driver.binary, driver.socket_path(), pane, token, shell)
+    driver.execute(
+        ["copy-mode", "-q", "-t", pane],
+        ["send-keys", "-t", pane, "-l", typed],
+        ["send-keys", "-t", pane, "Enter"],
+    )
+    remaining = max(0.0, timeout - (time.monotonic() - started))
+    finished = driver.wait_for(f"gaia-run-{token}", remaining)
+    capture = ["capture-pane", "-p", "-J", "-S", "-", "-t", pane]
+    exit_status: int | None = None
+    if finished:
+        status_line, *captured = driver.execute(
+            ["show-options", "-p", "-v", "-t", pane, STATUS_OPTION], capture
+        )
+        recorded_token, _, value = status_line.partition(":")
+        if recorded_token == token and value.lstrip("-").isdigit():
+            exit_status = int(value)
+    else:
+        # Stop what we started: the shell's foreground job gets Ctrl-C.
+        captured = driver.execute(capture, ["send-keys", "-t", pane, "C-c"])
+    output, truncated = _between(captured, f"gaia-run-{token}", prompt)
+    return RunOutcome(
+        exit_status=exit_status,
+        output=output,
+        timed_out=not finished,
+        duration=time.monotonic() - started,
+        truncated=truncated,
+    )
+
+
+def _between(captured: list[str], marker: str, prompt: str) -> tuple[str, bool]:
+    """The lines after the one that echoed the command, up to the next prompt."""
+    lines = [line.rstrip() for line in captured]
+    start = next((i for i in range(len(lines) - 1, -1, -1) if marker in lines[i]), None)
+    truncated = start is None  # the command line scrolled out of the history
+    body = lines[(start + 1) if start is not None else 0 :]
+    while body and not body[-1]:
+        body.pop()
+    stripped_prompt = prompt.rstrip()
+    if body and stripped_prompt and body[-1].endswith(stripped_prompt):
+        # The next prompt, alone on its line or after output that had no final newline.
+        body[-1] = body[-1][: -len(stripped_prompt)].rstrip()
+        if not body[-1]:
+            body.pop()
+    return "\n".join(body), truncated

@@ -1,0 +1,175 @@
+"""The tmux driver: every tmux call gaia makes goes through ``TmuxDriver``.
+
+gaia talks to its own tmux server (``tmux -L <tmux_socket>``), never the user's default
+one. A call may carry several tmux commands separated by ``;``: tmux runs such a list in
+one client round trip and in order, without interleaving another client's commands, which
+is what makes gaia's session creation fast and its keystrokes atomic per request.
+
+The real driver runs tmux through libtmux's ``Server.cmd``; libtmux errors are translated
+into gaia errors here.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import libtmux
+from libtmux import exc as libtmux_exc
+
+from gaia.errors import ConflictError, NotFoundError, SessionError, TmuxUnavailableError
+
+__all__ = [
+    "FIELD_SEPARATOR",
+    "MIN_TMUX_VERSION",
+    "LibtmuxDriver",
+    "NoServerError",
+    "TmuxDriver",
+    "check_tmux",
+    "escape_format",
+]
+
+MIN_TMUX_VERSION = (3, 2)
+# Between fields of a -F format: a control character that names and paths do not contain.
+FIELD_SEPARATOR = "\x1f"
+Command = Sequence[str]
+
+_INSTALL_HINT = (
+    "install tmux 3.2 or newer (Debian/Ubuntu: 'apt install tmux', Fedora: 'dnf install tmux', "
+    "macOS: 'brew install tmux')"
+)
+_NO_SERVER = re.compile(r"no server running|error connecting to|server exited")
+_MISSING_TARGET = re.compile(r"can't find (session|window|pane)|no such (session|window|pane)")
+
+
+class NoServerError(SessionError):
+    """gaia's tmux server is not running (it exits with its last session)."""
+
+
+class TmuxDriver(Protocol):
+    """Runs tmux commands on one tmux server."""
+
+    socket_name: str
+    binary: str
+
+    def execute(self, *commands: Command) -> list[str]:
+        """Run the commands in one tmux call; return their combined output lines."""
+        ...
+
+    def wait_for(self, channel: str, timeout: float) -> bool:
+        """Block until ``channel`` is signalled (True) or ``timeout`` seconds pass (False)."""
+        ...
+
+    def is_running(self) -> bool:
+        """Whether the tmux server is up."""
+        ...
+
+    def socket_path(self) -> str: ...
+
+    def attach_argv(self, target: str) -> list[str]: ...
+
+
+@functools.cache
+def check_tmux() -> str:
+    """The path of a usable tmux binary, or a TmuxUnavailableError saying how to get one."""
+    binary = shutil.which("tmux")
+    if binary is None:
+        raise TmuxUnavailableError(f"tmux is not installed (not found on PATH); {_INSTALL_HINT}")
+    try:
+        out = subprocess.run(
+            [binary, "-V"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TmuxUnavailableError(f"cannot run {binary}: {exc}; {_INSTALL_HINT}") from None
+    match = re.search(r"(\d+)\.(\d+)", out)
+    if match is None:
+        # "tmux master" / "tmux next-3.5" builds: assume new enough.
+        if "master" in out or "next" in out:
+            return binary
+        raise TmuxUnavailableError(f"cannot tell the version of {binary} ({out.strip()!r})")
+    version = (int(match.group(1)), int(match.group(2)))
+    if version < MIN_TMUX_VERSION:
+        raise TmuxUnavailableError(
+            f"tmux {out.strip().removeprefix('tmux ')} at {binary} is too old; {_INSTALL_HINT}"
+        )
+    return binary
+
+
+def escape_format(value: str) -> str:
+    """tmux expands formats in names and directories: '#' must be written '##'."""
+    return value.replace("#", "##")
+
+
+def _escape_argument(value: str) -> str:
+    # tmux treats an argument ending in ';' as a command separator; '\;' is a literal ';'.
+    return value[:-1] + "\\;" if value.endswith(";") else value
+
+
+class LibtmuxDriver:
+    """The real driver: tmux on the socket ``socket_name`` through libtmux."""
+
+    def __init__(self, socket_name: str) -> None:
+        self.binary = check_tmux()
+        self.socket_name = socket_name
+        self.server = libtmux.Server(socket_name=socket_name)
+
+    def execute(self, *commands: Command) -> list[str]:
+        args: list[str] = []
+        for command in commands:
+            if args:
+                args.append(";")
+            args.extend(_escape_argument(str(a)) for a in command)
+        try:
+            result = self.server.cmd(*args)
+        except libtmux_exc.TmuxCommandNotFound:
+            check_tmux.cache_clear()
+            raise TmuxUnavailableError(f"tmux is not installed; {_INSTALL_HINT}") from None
+        except libtmux_exc.LibTmuxException as exc:
+            raise SessionError(f"tmux failed: {exc}") from None
+        if result.returncode != 0:
+            message = "; ".join(result.stderr) or f"exit status {result.returncode}"
+            if "duplicate session" in message:
+                raise ConflictError(f"tmux session {message.split(':', 1)[-1].strip()!r} exists")
+            if _NO_SERVER.search(message):
+                raise NoServerError(f"tmux server {self.socket_name!r} is not running")
+            found = _MISSING_TARGET.search(message)
+            if found:
+                raise NotFoundError(f"tmux {found.group(1) or found.group(2)} not found: {message}")
+            raise SessionError(f"tmux {commands[0][0]}: {message}")
+        return list(result.stdout)
+
+    def wait_for(self, channel: str, timeout: float) -> bool:
+        argv = [self.binary, "-L", self.socket_name, "wait-for", channel]
+        try:
+            subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def is_running(self) -> bool:
+        argv = [self.binary, "-L", self.socket_name, "list-sessions", "-F", "x"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        return done.returncode == 0
+
+    def socket_path(self) -> str:
+        # Where tmux itself puts a -L socket; valid before the server starts.
+        base = os.environ.get("TMUX_TMPDIR") or "/tmp"  # noqa: S108 - tmux's own default
+        return str(Path(base) / f"tmux-{os.getuid()}" / self.socket_name)
+
+    def attach_argv(self, target: str) -> list[str]:
+        return [self.binary, "-L", self.socket_name, "attach-session", "-t", target]
+
+
+if __name__ == "__main__":  # `python -m gaia.sessions.tmux`: the check `make` runs
+    import sys
+
+    try:
+        print(f"tmux: {check_tmux()}")
+    except TmuxUnavailableError as exc:
+        sys.exit(str(exc))
