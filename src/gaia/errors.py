@@ -164,7 +164,10 @@ class SessionValidationError(ValidationError):
 
 
 class SessionError(GaiaError):
+    """A tmux command failed; nearly always because of what it was asked (HTTP 400)."""
+
     code = "session_error"
+    http_status = 400
 
 
 class TmuxUnavailableError(GaiaError):

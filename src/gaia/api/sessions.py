@@ -45,7 +45,7 @@ class _Body(BaseModel):
 
 
 class WindowRequest(_Body):
-    name: str | None = None
+    name: str | None = Field(default=None, pattern=r"^[^\n\r\t]*\S[^\n\r\t]*$")
     start_directory: str | None = None
     environment: dict[str, str] = Field(default_factory=dict)
     commands: list[str] = Field(default_factory=list)

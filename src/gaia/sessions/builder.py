@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from gaia.sessions.live import PANE_OPTION, SESSION_OPTION, WINDOW_OPTION
 from gaia.sessions.store import PaneRecord, SessionRecord, WindowRecord
-from gaia.sessions.tmux import FIELD_SEPARATOR, Command, TmuxDriver, escape_format
+from gaia.sessions.tmux import FIELD_SEPARATOR, Command, TmuxDriver, escape_format, execute_batched
 
 __all__ = [
     "LAYOUT_NAMES",
@@ -153,6 +153,9 @@ def build_session(
                 ]
             )
         commands.append(["set-option", "-w", WINDOW_OPTION, window.id])
+        commands.extend(
+            ["set-option", "-w", key, _option_value(value)] for key, value in window.options.items()
+        )
         for index, pane in enumerate(window.panes):
             commands.extend(
                 _pane_commands(window, pane, first=index == 0, root=record.start_directory)
@@ -214,11 +217,12 @@ def wait_until_ready(
 
 
 def send_commands(driver: TmuxDriver, typed: dict[str, list[str]]) -> None:
-    """Type each pane's commands, each followed by Enter, in one tmux call."""
-    commands: list[Command] = []
+    """Type each pane's commands, each followed by Enter, in as few tmux calls as fit."""
+    groups: list[list[Command]] = []
     for pane_id, lines in typed.items():
+        group: list[Command] = []
         for line in lines:
-            commands.append(["send-keys", "-t", pane_id, "-l", line])
-            commands.append(["send-keys", "-t", pane_id, "Enter"])
-    if commands:
-        driver.execute(*commands)
+            group.append(["send-keys", "-t", pane_id, "-l", line])
+            group.append(["send-keys", "-t", pane_id, "Enter"])
+        groups.append(group)
+    execute_batched(driver, groups)

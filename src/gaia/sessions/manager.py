@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gaia.config import Settings
-from gaia.errors import ConflictError, NotFoundError
+from gaia.errors import ConflictError, GaiaError, NotFoundError
 from gaia.sessions import builder
 from gaia.sessions.live import (
     PANE_OPTION,
@@ -34,7 +34,14 @@ from gaia.sessions.live import (
 from gaia.sessions.run import SHELLS, run_in_pane
 from gaia.sessions.spec import SessionSpec
 from gaia.sessions.store import DEAD, PaneRecord, SessionRecord, SessionStore, WindowRecord
-from gaia.sessions.tmux import FIELD_SEPARATOR, Command, LibtmuxDriver, TmuxDriver, escape_format
+from gaia.sessions.tmux import (
+    FIELD_SEPARATOR,
+    Command,
+    LibtmuxDriver,
+    TmuxDriver,
+    escape_format,
+    execute_batched,
+)
 from gaia.sessions.views import (
     CaptureView,
     CleanupView,
@@ -173,7 +180,7 @@ class SessionManager:
         )[0]
         window.tmux_id, pane.tmux_id = line.split(FIELD_SEPARATOR)
         self._type({pane.tmux_id: pane.commands})
-        self._sync(record.id)
+        self._sync(record.id, commands={pane.id: pane.commands})
         return self._window_view(record.id, window.id)
 
     def create_pane(
@@ -234,9 +241,10 @@ class SessionManager:
         commands: list[Command] = []
         if items:
             if literal:
-                commands.extend(["send-keys", "-t", pane_id, "-l", item] for item in items)
+                commands.extend(["send-keys", "-t", pane_id, "-l", "--", item] for item in items)
             else:
-                commands.append(["send-keys", "-t", pane_id, *items])
+                # "--": text such as "-x" is keys to type, not an option of send-keys.
+                commands.append(["send-keys", "-t", pane_id, "--", *items])
         if enter:
             commands.append(["send-keys", "-t", pane_id, "Enter"])
         if not commands:
@@ -370,8 +378,7 @@ class SessionManager:
                         )
             if live.gaia_id not in known:
                 adopted.append(_record_from_live(live, self.socket))
-        if tagging:
-            self.driver.execute(*tagging)
+        execute_batched(self.driver, [[command] for command in tagging])
         adopted_names = [r.name for r in adopted if self.store.adopt(r)]
         for name in adopted_names:
             log.info("adopted tmux session %s", name)
@@ -425,7 +432,15 @@ class SessionManager:
     # -- internals -------------------------------------------------------------------
 
     def _build(self, record: SessionRecord, options: dict[str, str | int | bool]) -> None:
-        builder.build_session(self.driver, record, options)
+        try:
+            builder.build_session(self.driver, record, options)
+        except ConflictError:
+            raise  # a session of that name exists: it is not ours to kill
+        except GaiaError:
+            # e.g. an unknown tmux option: leave no half-built session behind
+            with contextlib.suppress(GaiaError):
+                self.driver.execute(["kill-session", "-t", f"={record.name}"])
+            raise
         try:
             self.store.save(record, replace_dead_named=True)
         except Exception:
@@ -479,6 +494,7 @@ class SessionManager:
         if live is None and record.alive:
             self.store.mark_dead([record.id])
             record.status = DEAD
+            record.dead_at = utcnow()
         return live
 
     def _alive(self, ref: str) -> tuple[SessionRecord, LiveSession]:
@@ -678,6 +694,7 @@ def _record_from_spec(
                 start_directory=window.start_directory,
                 environment=dict(window.environment),
                 active=window.focus,
+                options=dict(window.options),
                 panes=panes,
             )
         )

@@ -97,7 +97,7 @@ def run_in_pane(driver: TmuxDriver, pane: str, command: str, timeout: float) -> 
     else:
         # Stop what we started: the shell's foreground job gets Ctrl-C.
         captured = driver.execute(capture, ["send-keys", "-t", pane, "C-c"])
-    output, truncated = _between(captured, f"gaia-run-{token}", prompt)
+    output, truncated = _between(captured, f"gaia-run-{token}", prompt, command)
     return RunOutcome(
         exit_status=exit_status,
         output=output,
@@ -107,18 +107,31 @@ def run_in_pane(driver: TmuxDriver, pane: str, command: str, timeout: float) -> 
     )
 
 
-def _between(captured: list[str], marker: str, prompt: str) -> tuple[str, bool]:
+def _between(captured: list[str], marker: str, prompt: str, command: str) -> tuple[str, bool]:
     """The lines after the one that echoed the command, up to the next prompt."""
     lines = [line.rstrip() for line in captured]
     start = next((i for i in range(len(lines) - 1, -1, -1) if marker in lines[i]), None)
     truncated = start is None  # the command line scrolled out of the history
+    if start is not None:
+        # The echoed line is the prompt followed by what we typed: that gives the prompt
+        # whole (even when it wrapped or was drawn after earlier output).
+        typed_at = lines[start].find(" " + command[:40])
+        if typed_at >= 0:
+            prompt = lines[start][:typed_at]
     body = lines[(start + 1) if start is not None else 0 :]
     while body and not body[-1]:
         body.pop()
-    stripped_prompt = prompt.rstrip()
-    if body and stripped_prompt and body[-1].endswith(stripped_prompt):
-        # The next prompt, alone on its line or after output that had no final newline.
-        body[-1] = body[-1][: -len(stripped_prompt)].rstrip()
-        if not body[-1]:
-            body.pop()
+    prompt = prompt.rstrip()
+    last = body[-1].strip() if body else ""
+    if last and prompt and prompt.endswith(last):
+        body.pop()  # the next prompt alone on its line (what preceded it is old output)
+    elif last and prompt:
+        # The next prompt after output that had no final newline: find its longest tail.
+        for cut in range(len(prompt)):
+            tail = prompt[cut:].lstrip()
+            if len(tail) >= 2 and body[-1].endswith(tail):
+                body[-1] = body[-1][: -len(tail)].rstrip()
+                if not body[-1]:
+                    body.pop()
+                break
     return "\n".join(body), truncated

@@ -49,6 +49,8 @@ class WindowRecord:
     environment: dict[str, str] = field(default_factory=dict)
     active: bool = False
     panes: list[PaneRecord] = field(default_factory=list)
+    # tmux window options from a layout; applied when built, not recorded
+    options: dict[str, str | int | bool] = field(default_factory=dict)
 
 
 @dataclass

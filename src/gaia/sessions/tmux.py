@@ -33,6 +33,7 @@ __all__ = [
     "TmuxDriver",
     "check_tmux",
     "escape_format",
+    "execute_batched",
 ]
 
 MIN_TMUX_VERSION = (3, 2)
@@ -99,6 +100,28 @@ def check_tmux() -> str:
             f"tmux {out.strip().removeprefix('tmux ')} at {binary} is too old; {_INSTALL_HINT}"
         )
     return binary
+
+
+# tmux refuses a client message over ~16 KiB ("command too long").
+_BATCH_BYTES = 8000
+
+
+def execute_batched(driver: TmuxDriver, groups: Sequence[Sequence[Command]]) -> None:
+    """Run groups of commands in as few calls as fit tmux's message size.
+
+    A group is never split, so the keystrokes of one pane stay in one command list.
+    """
+    batch: list[Command] = []
+    size = 0
+    for group in groups:
+        length = sum(len(a.encode()) + 1 for command in group for a in command)
+        if batch and size + length > _BATCH_BYTES:
+            driver.execute(*batch)
+            batch, size = [], 0
+        batch.extend(group)
+        size += length
+    if batch:
+        driver.execute(*batch)
 
 
 def escape_format(value: str) -> str:

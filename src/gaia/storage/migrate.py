@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 
 from gaia.storage.db import Database
+
+_IMPORT_LOCK = threading.Lock()
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -42,9 +45,10 @@ def upgrade(db: Database) -> None:
     """Bring the schema to the newest revision (safe when several processes race)."""
     if current_revision(db) == HEAD_REVISION:
         return
-    from alembic import command
+    with _IMPORT_LOCK:  # alembic imported late; threads must not import it half-way at once
+        from alembic import command
 
-    config = alembic_config(db)
+        config = alembic_config(db)
     # One write transaction around the whole upgrade: a second process waits here and
     # then finds the schema current, instead of racing through the same DDL.
     with db.write() as conn:
