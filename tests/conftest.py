@@ -20,7 +20,9 @@ GAIA_BIN = Path(sys.executable).parent / "gaia"
 
 
 @pytest.fixture(autouse=True)
-def tmux_socket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def tmux_socket(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """Every test gets its own tmux server socket; the server is reaped even on failure.
 
     Autouse, so that no test — not even one that starts `gaia serve`, which reconciles
@@ -28,6 +30,9 @@ def tmux_socket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """
     name = f"gaia-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("GAIA_TMUX_SOCKET", name)
+    # Pane shells are login shells: with an empty HOME they skip the user's dotfiles
+    # (here `pyenv init`, slow, and able to stall every later shell on a stale lock).
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
     yield name
     tmux = shutil.which("tmux")
     if tmux:

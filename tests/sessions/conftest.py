@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,21 @@ from gaia.sessions.manager import SessionManager
 from gaia.storage.db import Database
 from gaia.storage.migrate import upgrade
 from tests.sessions.support import Tmux
+
+
+@pytest.fixture(autouse=True)
+def shell_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's tmux server and its shells get an empty HOME.
+
+    The shells are still login bash with the system profile (prompt 'user@host:dir# '),
+    but skip the user's rc files: no pyenv init, whose 'pyenv rehash' lock makes shell
+    startup take up to 60 s when many shells start at once (or one was killed holding it),
+    and no ~/.tmux.conf (a base-index there would renumber windows).
+    """
+    home = tmp_path_factory.mktemp("shell-home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    return home
 
 
 @pytest.fixture
