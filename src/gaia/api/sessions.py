@@ -93,9 +93,7 @@ def create_session(spec: SessionSpec, sessions: SessionsDep) -> SessionView:
         dotted = ".".join(str(p) for p in path)
         problems.append(Problem(message, source="request body", path=dotted, hint=hint))
 
-    for where in [spec.start_directory] + [w.start_directory for w in spec.windows]:
-        _absolute(where, "start_directory")
-    resolve_directories(spec, Path("/"), report)
+    resolve_directories(spec, None, report)
     if problems:
         raise SessionValidationError.from_problems("request body", problems)
     return sessions.create(spec)

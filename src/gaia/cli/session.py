@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pydantic
 import yaml
 from rich.table import Table
 from rich.text import Text
@@ -109,8 +110,6 @@ def create(
 
 
 def _spec(data: dict[str, Any], source: str) -> SessionSpec:
-    import pydantic
-
     try:
         spec = SessionSpec.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -413,7 +412,8 @@ def restore(name: str | None, all_: bool) -> None:
     """Recreate dead session NAME from its record (windows, layouts, directories, commands)."""
     if not name and not all_:
         raise click.UsageError("give a session NAME, or --all")
-    with open_sessions() as sessions, err_console.status("restoring…"):
+    # restore --all reconciles by itself
+    with open_sessions(reconcile=not all_) as sessions, err_console.status("restoring…"):
         views = sessions.restore_all() if all_ else [sessions.restore(name or "")]
     for view in views:
         console.print(f"restored {view.name} ({len(view.windows)} windows)")
@@ -442,7 +442,7 @@ def _attach(sessions: SessionManager, name: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Only list what would be destroyed.")
 def cleanup(dry_run: bool) -> None:
     """Destroy sessions idle for longer than session_idle_timeout (attached ones stay)."""
-    with open_sessions() as sessions:
+    with open_sessions(reconcile=False) as sessions:  # cleanup reconciles first itself
         gone = sessions.cleanup(dry_run=dry_run)
         limit = sessions.settings.session_idle_timeout
     if not gone:

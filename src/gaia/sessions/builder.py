@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 
 from gaia.sessions.live import PANE_OPTION, SESSION_OPTION, WINDOW_OPTION
-from gaia.sessions.store import PaneRecord, SessionRecord, WindowRecord
+from gaia.sessions.records import PaneRecord, SessionRecord, WindowRecord
 from gaia.sessions.tmux import FIELD_SEPARATOR, Command, TmuxDriver, escape_format, execute_batched
 
 __all__ = [

@@ -76,16 +76,23 @@ def load_layout(
 
 
 def resolve_directories(
-    spec: SessionSpec, base_dir: Path, report: Report, data: dict[str, Any] | None = None
+    spec: SessionSpec, base_dir: Path | None, report: Report, data: dict[str, Any] | None = None
 ) -> SessionSpec:
-    """Expand and check every start directory and layout; problems go to ``report``."""
+    """Expand and check every start directory and layout; problems go to ``report``.
+
+    With no ``base_dir`` (a request to the daemon, whose directory means nothing to the
+    caller) a relative directory is a problem.
+    """
     session_key = "project_path" if data and "project_path" in data else "start_directory"
 
     def resolve(value: str | None, path: DataPath) -> str | None:
         if value is None:
             return None
         expanded = Path(os.path.expandvars(value)).expanduser()
-        absolute = expanded if expanded.is_absolute() else base_dir / expanded
+        if base_dir is None and not expanded.is_absolute():
+            report(path, f"{dotted(path)} must be an absolute path (got {value!r})", None)
+            return value
+        absolute = expanded if base_dir is None or expanded.is_absolute() else base_dir / expanded
         if not absolute.is_dir():
             report(
                 path,

@@ -131,6 +131,3 @@ class SessionSpec(_Spec):
     @classmethod
     def _at_least_one(cls, value: Any) -> Any:
         return [{}] if value in (None, []) else value
-
-    def pane_count(self) -> int:
-        return sum(len(w.panes) for w in self.windows)

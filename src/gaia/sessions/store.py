@@ -1,4 +1,4 @@
-"""Session records: ``gaia_sessions``, ``gaia_session_windows``, ``gaia_session_panes``.
+"""Session records in ``gaia_sessions``, ``gaia_session_windows``, ``gaia_session_panes``.
 
 A record outlives its tmux session: when tmux loses it the record is marked dead and keeps
 what is needed to recreate it (window names and layouts, pane directories and commands).
@@ -7,74 +7,29 @@ Every change to one session's rows happens in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from gaia.errors import NotFoundError
 from gaia.sessions.live import LiveSession
+from gaia.sessions.records import (
+    ALIVE,
+    DEAD,
+    PaneRecord,
+    SessionRecord,
+    WindowRecord,
+    from_epoch,
+    merge_live,
+)
 from gaia.storage.db import Database
 from gaia.storage.models import session_panes_table as P
 from gaia.storage.models import session_windows_table as W
 from gaia.storage.models import sessions_table as S
 from gaia.storage.types import utcnow
 
-__all__ = ["PaneRecord", "SessionRecord", "SessionStore", "WindowRecord"]
-
-ALIVE = "alive"
-DEAD = "dead"
-
-
-@dataclass
-class PaneRecord:
-    id: str
-    tmux_id: str | None = None
-    position: int = 0
-    start_directory: str | None = None
-    commands: list[str] = field(default_factory=list)
-    environment: dict[str, str] = field(default_factory=dict)
-    active: bool = False
-
-
-@dataclass
-class WindowRecord:
-    id: str
-    name: str
-    tmux_id: str | None = None
-    position: int = 0
-    layout: str | None = None
-    start_directory: str | None = None
-    environment: dict[str, str] = field(default_factory=dict)
-    active: bool = False
-    panes: list[PaneRecord] = field(default_factory=list)
-    # tmux window options from a layout; applied when built, not recorded
-    options: dict[str, str | int | bool] = field(default_factory=dict)
-
-
-@dataclass
-class SessionRecord:
-    id: str
-    name: str
-    socket: str
-    status: str = ALIVE
-    origin: str = "created"
-    tmux_id: str | None = None
-    start_directory: str | None = None
-    environment: dict[str, str] = field(default_factory=dict)
-    width: int | None = None
-    height: int | None = None
-    layout_file: str | None = None
-    created_at: datetime = field(default_factory=utcnow)
-    last_used_at: datetime = field(default_factory=utcnow)
-    last_activity_at: datetime | None = None
-    dead_at: datetime | None = None
-    windows: list[WindowRecord] = field(default_factory=list)
-
-    @property
-    def alive(self) -> bool:
-        return self.status == ALIVE
+__all__ = ["SessionStore"]
 
 
 class SessionStore:
@@ -93,9 +48,7 @@ class SessionStore:
 
     def get(self, session_id: str) -> SessionRecord | None:
         with self.db.read() as conn:
-            rows = list(conn.execute(select(S).where(S.c.id == session_id)).mappings())
-            found = _load(conn, rows)
-        return found[0] if found else None
+            return _get(conn, session_id)
 
     def find(self, ref: str) -> SessionRecord:
         """By id, unique id prefix (4+ characters) or name (the live one first, else the newest)."""
@@ -141,76 +94,38 @@ class SessionStore:
             _insert(conn, record)
             return True
 
-    def replace_layout(self, session_id: str, live: LiveSession) -> None:
-        """Make the window and pane rows match tmux, keeping what tmux cannot tell us."""
+    def replace_layout(
+        self,
+        session_id: str,
+        live: LiveSession,
+        commands: dict[str, list[str]] | None = None,
+    ) -> SessionRecord | None:
+        """Make the window and pane rows match tmux, keeping what tmux cannot tell us.
+
+        ``commands`` records what was typed into panes created just now. Returns the
+        record as written, or None if the session was destroyed meanwhile.
+        """
         now = utcnow()
         with self.db.write() as conn:
-            exists = conn.execute(select(S.c.id).where(S.c.id == session_id)).first()
-            if not exists:
-                return  # destroyed meanwhile
-            old_windows = {
-                r["id"]: r
-                for r in conn.execute(select(W).where(W.c.session_id == session_id)).mappings()
-            }
-            old_panes = {
-                r["id"]: r
-                for r in conn.execute(select(P).where(P.c.session_id == session_id)).mappings()
-            }
+            record = _get(conn, session_id)
+            if record is None:
+                return None
+            record.windows = merge_live(record, live, commands)
             conn.execute(delete(W).where(W.c.session_id == session_id))
-            windows: list[dict[str, Any]] = []
-            panes: list[dict[str, Any]] = []
-            for window in live.windows:
-                if window.gaia_id is None:
-                    continue
-                old: Any = old_windows.get(window.gaia_id, {})
-                windows.append(
-                    {
-                        "id": window.gaia_id,
-                        "session_id": session_id,
-                        "tmux_id": window.tmux_id,
-                        "position": window.index,
-                        "name": window.name,
-                        "layout": window.layout,
-                        "start_directory": old.get("start_directory"),
-                        "environment": old.get("environment") or {},
-                        "active": window.active,
-                        "created_at": old.get("created_at") or now,
-                    }
-                )
-                for pane in window.panes:
-                    if pane.gaia_id is None:
-                        continue
-                    old_pane: Any = old_panes.get(pane.gaia_id, {})
-                    panes.append(
-                        {
-                            "id": pane.gaia_id,
-                            "window_id": window.gaia_id,
-                            "session_id": session_id,
-                            "tmux_id": pane.tmux_id,
-                            "position": pane.index,
-                            "start_directory": pane.current_path or old_pane.get("start_directory"),
-                            "commands": old_pane.get("commands") or [],
-                            "environment": old_pane.get("environment") or {},
-                            "active": pane.active,
-                            "created_at": old_pane.get("created_at") or now,
-                        }
-                    )
-            if windows:
-                conn.execute(insert(W), windows)
-            if panes:
-                conn.execute(insert(P), panes)
-            conn.execute(
-                update(S)
-                .where(S.c.id == session_id)
-                .values(
-                    status=ALIVE,
-                    dead_at=None,
-                    tmux_id=live.tmux_id,
-                    name=live.name,
-                    last_activity_at=_from_epoch(live.activity),
-                    updated_at=now,
-                )
-            )
+            _insert_layout(conn, record)
+            values: dict[str, Any] = {
+                "status": ALIVE,
+                "dead_at": None,
+                "tmux_id": live.tmux_id,
+                "name": live.name,
+                "last_activity_at": from_epoch(live.activity),
+                "updated_at": now,
+            }
+            conn.execute(update(S).where(S.c.id == session_id).values(**values))
+            for key, value in values.items():
+                if key != "updated_at":
+                    setattr(record, key, value)
+            return record
 
     def mark_dead(self, session_ids: list[str]) -> None:
         if not session_ids:
@@ -230,75 +145,55 @@ class SessionStore:
         with self.db.write() as conn:
             conn.execute(update(S).where(S.c.id == session_id).values(last_used_at=utcnow()))
 
-    def set_commands(self, pane_id: str, commands: list[str]) -> None:
-        with self.db.write() as conn:
-            conn.execute(update(P).where(P.c.id == pane_id).values(commands=commands))
-
     def delete(self, session_id: str) -> None:
         with self.db.write() as conn:
             conn.execute(delete(S).where(S.c.id == session_id))
 
 
-def _from_epoch(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=utcnow().tzinfo)
+_SESSION_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "origin",
+    "tmux_id",
+    "socket",
+    "start_directory",
+    "environment",
+    "width",
+    "height",
+    "layout_file",
+    "created_at",
+    "last_used_at",
+    "last_activity_at",
+    "dead_at",
+)
 
 
 def _insert(conn: Connection, record: SessionRecord) -> None:
-    conn.execute(
-        insert(S).values(
-            id=record.id,
-            name=record.name,
-            status=record.status,
-            origin=record.origin,
-            tmux_id=record.tmux_id,
-            socket=record.socket,
-            start_directory=record.start_directory,
-            environment=record.environment,
-            width=record.width,
-            height=record.height,
-            layout_file=record.layout_file,
-            last_used_at=record.last_used_at,
-            last_activity_at=record.last_activity_at,
-            dead_at=record.dead_at,
-            created_at=record.created_at,
-            updated_at=utcnow(),
+    row = {name: getattr(record, name) for name in _SESSION_COLUMNS}
+    conn.execute(insert(S).values(**row, updated_at=utcnow()))
+    _insert_layout(conn, record)
+
+
+def _insert_layout(conn: Connection, record: SessionRecord) -> None:
+    windows: list[dict[str, Any]] = []
+    panes: list[dict[str, Any]] = []
+    for window in record.windows:
+        row = asdict(window)
+        del row["panes"], row["options"]
+        windows.append({**row, "session_id": record.id})
+        panes.extend(
+            {**asdict(p), "window_id": window.id, "session_id": record.id} for p in window.panes
         )
-    )
-    windows = [
-        {
-            "id": w.id,
-            "session_id": record.id,
-            "tmux_id": w.tmux_id,
-            "position": w.position,
-            "name": w.name,
-            "layout": w.layout,
-            "start_directory": w.start_directory,
-            "environment": w.environment,
-            "active": w.active,
-            "created_at": record.created_at,
-        }
-        for w in record.windows
-    ]
-    panes = [
-        {
-            "id": p.id,
-            "window_id": w.id,
-            "session_id": record.id,
-            "tmux_id": p.tmux_id,
-            "position": p.position,
-            "start_directory": p.start_directory,
-            "commands": p.commands,
-            "environment": p.environment,
-            "active": p.active,
-            "created_at": record.created_at,
-        }
-        for w in record.windows
-        for p in w.panes
-    ]
     if windows:
         conn.execute(insert(W), windows)
     if panes:
         conn.execute(insert(P), panes)
+
+
+def _get(conn: Connection, session_id: str) -> SessionRecord | None:
+    found = _load(conn, list(conn.execute(select(S).where(S.c.id == session_id)).mappings()))
+    return found[0] if found else None
 
 
 def _load(conn: Connection, rows: list[Any]) -> list[SessionRecord]:
@@ -307,54 +202,33 @@ def _load(conn: Connection, rows: list[Any]) -> list[SessionRecord]:
     ids = [r["id"] for r in rows]
     windows: dict[str, list[WindowRecord]] = {}
     by_window: dict[str, WindowRecord] = {}
-    for w in conn.execute(
-        select(W).where(W.c.session_id.in_(ids)).order_by(W.c.position)
-    ).mappings():
-        record = WindowRecord(
-            id=w["id"],
-            name=w["name"],
-            tmux_id=w["tmux_id"],
-            position=w["position"],
-            layout=w["layout"],
+    query = select(W).where(W.c.session_id.in_(ids)).order_by(W.c.position)
+    for w in conn.execute(query).mappings():
+        window = WindowRecord(
+            **{k: w[k] for k in ("id", "name", "tmux_id", "position", "layout", "active")},
             start_directory=w["start_directory"],
             environment=dict(w["environment"] or {}),
-            active=w["active"],
+            created_at=w["created_at"],
         )
-        windows.setdefault(w["session_id"], []).append(record)
-        by_window[record.id] = record
-    for p in conn.execute(
-        select(P).where(P.c.session_id.in_(ids)).order_by(P.c.position)
-    ).mappings():
-        window = by_window.get(p["window_id"])
-        if window is not None:
-            window.panes.append(
+        windows.setdefault(w["session_id"], []).append(window)
+        by_window[window.id] = window
+    query = select(P).where(P.c.session_id.in_(ids)).order_by(P.c.position)
+    for p in conn.execute(query).mappings():
+        owner = by_window.get(p["window_id"])
+        if owner is not None:
+            owner.panes.append(
                 PaneRecord(
-                    id=p["id"],
-                    tmux_id=p["tmux_id"],
-                    position=p["position"],
-                    start_directory=p["start_directory"],
+                    **{k: p[k] for k in ("id", "tmux_id", "position", "start_directory")},
                     commands=list(p["commands"] or []),
                     environment=dict(p["environment"] or {}),
                     active=p["active"],
+                    created_at=p["created_at"],
                 )
             )
     return [
         SessionRecord(
-            id=r["id"],
-            name=r["name"],
-            socket=r["socket"],
-            status=r["status"],
-            origin=r["origin"],
-            tmux_id=r["tmux_id"],
-            start_directory=r["start_directory"],
+            **{k: r[k] for k in _SESSION_COLUMNS if k != "environment"},
             environment=dict(r["environment"] or {}),
-            width=r["width"],
-            height=r["height"],
-            layout_file=r["layout_file"],
-            created_at=r["created_at"],
-            last_used_at=r["last_used_at"],
-            last_activity_at=r["last_activity_at"],
-            dead_at=r["dead_at"],
             windows=windows.get(r["id"], []),
         )
         for r in rows

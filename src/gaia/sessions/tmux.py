@@ -67,10 +67,6 @@ class TmuxDriver(Protocol):
         """Block until ``channel`` is signalled (True) or ``timeout`` seconds pass (False)."""
         ...
 
-    def is_running(self) -> bool:
-        """Whether the tmux server is up."""
-        ...
-
     def socket_path(self) -> str: ...
 
     def attach_argv(self, target: str) -> list[str]: ...
@@ -174,11 +170,6 @@ class LibtmuxDriver:
         except subprocess.TimeoutExpired:
             return False
         return True
-
-    def is_running(self) -> bool:
-        argv = [self.binary, "-L", self.socket_name, "list-sessions", "-F", "x"]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-        return done.returncode == 0
 
     def socket_path(self) -> str:
         # Where tmux itself puts a -L socket; valid before the server starts.

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from pydantic import BaseModel
+
+from gaia.sessions.live import LivePane, LiveSession
+from gaia.sessions.records import SessionRecord, from_epoch
 
 __all__ = [
     "CaptureView",
@@ -14,6 +18,8 @@ __all__ = [
     "RunView",
     "SessionView",
     "WindowView",
+    "pane_view",
+    "session_view",
 ]
 
 
@@ -90,3 +96,86 @@ class ReconcileView(BaseModel):
     adopted: list[str]
     died: list[str]
     alive: int
+
+
+def pane_view(pane: LivePane, commands: list[str] | None) -> PaneView:
+    return PaneView(
+        id=pane.gaia_id or "",
+        tmux_id=pane.tmux_id,
+        index=pane.index,
+        active=pane.active,
+        width=pane.width,
+        height=pane.height,
+        current_command=pane.current_command,
+        current_path=pane.current_path,
+        pid=pane.pid,
+        commands=commands or [],
+    )
+
+
+def _recorded_windows(record: SessionRecord) -> list[WindowView]:
+    return [
+        WindowView(
+            id=w.id,
+            tmux_id=w.tmux_id,
+            index=w.position,
+            name=w.name,
+            layout=w.layout,
+            active=w.active,
+            panes=[
+                PaneView(
+                    id=p.id,
+                    tmux_id=p.tmux_id,
+                    index=p.position,
+                    active=p.active,
+                    current_path=p.start_directory,
+                    commands=p.commands,
+                )
+                for p in w.panes
+            ],
+        )
+        for w in record.windows
+    ]
+
+
+def _live_windows(record: SessionRecord, live: LiveSession) -> list[WindowView]:
+    commands = {p.id: p.commands for p in record.panes()}
+    return [
+        WindowView(
+            id=w.gaia_id or "",
+            tmux_id=w.tmux_id,
+            index=w.index,
+            name=w.name,
+            layout=w.layout,
+            active=w.active,
+            panes=[pane_view(p, commands.get(p.gaia_id or "")) for p in w.panes],
+        )
+        for w in live.windows
+    ]
+
+
+def session_view(record: SessionRecord, live: LiveSession | None) -> SessionView:
+    """The record, with what tmux shows now when the session is alive."""
+    activity = record.last_used_at.timestamp()
+    if live is not None:
+        activity = max(activity, live.activity)
+    elif record.last_activity_at is not None:
+        activity = max(activity, record.last_activity_at.timestamp())
+    return SessionView(
+        id=record.id,
+        name=live.name if live else record.name,
+        status="alive" if live is not None or record.alive else "dead",
+        origin=record.origin,
+        tmux_id=live.tmux_id if live else record.tmux_id,
+        socket=record.socket,
+        start_directory=record.start_directory,
+        attached=bool(live and live.attached),
+        environment_keys=sorted(record.environment),
+        layout_file=record.layout_file,
+        created_at=record.created_at,
+        last_used_at=record.last_used_at,
+        last_activity_at=from_epoch(activity),
+        idle_seconds=round(time.time() - activity, 1) if record.alive else None,
+        dead_at=record.dead_at,
+        windows=_live_windows(record, live) if live else _recorded_windows(record),
+    )
