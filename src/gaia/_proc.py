@@ -48,6 +48,7 @@ class ProcessHandle:
     cookie: str
     popen: subprocess.Popen[bytes]
     capture: OutputCapture | None = None
+    error_capture: OutputCapture | None = None  # stderr, when kept apart from stdout
     started: float = field(default_factory=time.monotonic)
     _exit: asyncio.Future[int] | None = None
 
@@ -55,19 +56,22 @@ class ProcessHandle:
     def returncode(self) -> int | None:
         return self.popen.returncode
 
+    def _captures(self) -> list[OutputCapture]:
+        return [c for c in (self.capture, self.error_capture) if c is not None]
+
     async def wait(self) -> int:
         """The exit status: the exit code, or minus the signal number that killed it."""
         if self.popen.returncode is not None:
-            if self.capture is not None:
-                self.capture.close()
+            for capture in self._captures():
+                capture.close()
             return self.popen.returncode
         if self._exit is None:
-            if self.capture is not None:
-                self.capture.attach()
+            for capture in self._captures():
+                capture.attach()
             self._exit = _watch_exit(self.popen)
         code = await asyncio.shield(self._exit)
-        if self.capture is not None:
-            self.capture.close()
+        for capture in self._captures():
+            capture.close()
         return code
 
     def group_alive(self) -> bool:
@@ -251,6 +255,7 @@ def spawn(
     append: bool = False,
     max_bytes: int | None = None,
     backups: int = 3,
+    error_output: Path | None = None,
 ) -> ProcessHandle:
     """Start ``argv`` in a new session (so it leads its own process group).
 
@@ -258,7 +263,8 @@ def spawn(
 
     ``output`` is the file that receives stdout and stderr (created 0600 when the child
     first writes; appended to with ``append``; rotated beyond ``max_bytes``), or None to
-    discard them. Standard input is always /dev/null.
+    discard them. Standard input is always /dev/null. With ``error_output`` stderr goes
+    to that file instead, so that ``output`` holds nothing but stdout.
     """
     child_env = dict(os.environ if env is None else env)
     child_env[COOKIE_ENV] = cookie
@@ -267,27 +273,35 @@ def spawn(
         if output is not None
         else None
     )
+    error_capture = OutputCapture(error_output) if error_output is not None else None
     sink = capture.write_fd if capture is not None else subprocess.DEVNULL
+    error_sink: int = subprocess.STDOUT if capture is not None else subprocess.DEVNULL
+    if error_capture is not None:
+        error_sink = error_capture.write_fd
     try:
         popen = subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
             stdout=sink,
-            stderr=subprocess.STDOUT if capture is not None else subprocess.DEVNULL,
+            stderr=error_sink,
             cwd=cwd,
             env=child_env,
             start_new_session=True,
             close_fds=True,
         )
     except OSError as exc:
-        if capture is not None:
-            capture.close()
+        for opened in (capture, error_capture):
+            if opened is not None:
+                opened.close()
         if cwd is not None and exc.filename in (str(cwd), cwd) and not cwd.is_dir():
             raise ProcessError(f"working directory {cwd} does not exist") from exc
         raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
-    if capture is not None:
-        capture.release_write_end()
-    return ProcessHandle(pid=popen.pid, cookie=cookie, popen=popen, capture=capture)
+    for opened in (capture, error_capture):
+        if opened is not None:
+            opened.release_write_end()
+    return ProcessHandle(
+        pid=popen.pid, cookie=cookie, popen=popen, capture=capture, error_capture=error_capture
+    )
 
 
 def find_by_cookie(cookie: str, *, prefix: bool = False) -> list[psutil.Process]:

@@ -20,9 +20,39 @@ from gaia._duration import Duration
 from gaia.errors import ConfigError
 from gaia.home import GaiaHome, default_home
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["AgentSettings", "Settings", "load_settings"]
 
 ENV_PREFIX = "GAIA_"
+
+AgentKind = Literal["claude", "gemini", "codex", "command", "system"]
+TaskTypeName = Literal["shell", "code", "test", "review", "refactor"]
+
+
+class AgentSettings(pydantic.BaseModel):
+    """One ``[agents.<name>]`` table: how to run an agent CLI and how much of it at once."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    kind: AgentKind | None = Field(
+        default=None, description="adapter; default: the table's name when built in, else command"
+    )
+    command: str | list[str] | None = Field(
+        default=None,
+        description="executable (or argv prefix); for kind=command the argv template with {prompt}",
+    )
+    args: list[str] = Field(default_factory=list, description="extra arguments for the CLI")
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment (never shown)")
+    model: str | None = None
+    max_concurrency: int = Field(default=2, ge=1, le=256)
+    timeout: Duration | None = Field(default=None, gt=0)
+    capabilities: list[TaskTypeName] | None = None
+    permission_mode: str | None = Field(default=None, description="claude --permission-mode")
+    approval_mode: str | None = Field(default=None, description="gemini --approval-mode")
+    max_turns: int | None = Field(default=None, ge=1)
+    output_format: Literal["json", "stream-json"] | None = Field(
+        default=None, description="gemini --output-format"
+    )
+    enabled: bool = True
 
 
 class Settings(BaseSettings):
@@ -71,6 +101,21 @@ class Settings(BaseSettings):
     )
     service_history_limit: int = Field(
         default=1000, ge=10, description="health and metric rows kept per service"
+    )
+    agents: dict[str, AgentSettings] = Field(
+        default_factory=dict, description="[agents.<name>] tables: agent CLIs and their limits"
+    )
+    agent_workers: int = Field(
+        default=8, ge=1, le=1024, description="agent tasks that may run at once, all agents"
+    )
+    agent_task_timeout: Duration = Field(
+        default=1800.0, gt=0, description="timeout of an agent task that sets none"
+    )
+    agent_worktree_retention: Duration = Field(
+        default=24 * 3600.0, ge=0, description="finished tasks' git worktrees are removed after"
+    )
+    agent_close_grace: Duration = Field(
+        default=10.0, ge=0, description="on shutdown, running agent tasks get this long to finish"
     )
 
     @property

@@ -16,7 +16,9 @@ classes to HTTP status codes in one handler, the CLI maps them to exit codes.
     ├── WorkflowError            a workflow could not be run
     ├── ServiceError             a service could not be started, stopped or registered
     ├── SessionError             a tmux command failed
-    └── TmuxUnavailableError     tmux is missing or too old (HTTP 503)
+    ├── TmuxUnavailableError     tmux is missing or too old (HTTP 503)
+    ├── AgentError               an agent task could not be queued or run (HTTP 400)
+    └── AgentUnavailableError    no registered, available agent can take the task (HTTP 409)
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 __all__ = [
+    "AgentError",
+    "AgentUnavailableError",
     "ConfigError",
     "ConflictError",
     "GaiaError",
@@ -175,3 +179,17 @@ class TmuxUnavailableError(GaiaError):
 
     code = "tmux_unavailable"
     http_status = 503
+
+
+class AgentError(GaiaError):
+    """An agent task that cannot be queued or run as asked."""
+
+    code = "agent_error"
+    http_status = 400
+
+
+class AgentUnavailableError(GaiaError):
+    """The task names an agent that is unknown, unavailable or does not take its type."""
+
+    code = "agent_unavailable"
+    http_status = 409

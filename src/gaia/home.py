@@ -51,6 +51,14 @@ class GaiaHome:
         return self.logs / "services"
 
     @property
+    def agent_logs(self) -> Path:
+        return self.logs / "agents"
+
+    @property
+    def worktrees(self) -> Path:
+        return self.root / "worktrees"
+
+    @property
     def workflow_definitions(self) -> Path:
         return self.root / "workflows" / "definitions"
 
@@ -67,6 +75,7 @@ class GaiaHome:
             self.logs,
             self.workflow_logs,
             self.service_logs,
+            self.agent_logs,
             self.workflow_definitions,
             self.templates,
         ):

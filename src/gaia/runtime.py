@@ -6,6 +6,10 @@ import asyncio
 import logging
 from logging.handlers import RotatingFileHandler
 
+from gaia.agents.bridge import AgentBridge, BridgeConfig, BridgeState
+from gaia.agents.launch import DirectLauncher, TmuxLauncher
+from gaia.agents.registry import AgentRegistry
+from gaia.agents.store import AgentStore
 from gaia.config import Settings
 from gaia.errors import GaiaError
 from gaia.home import GaiaHome
@@ -13,6 +17,7 @@ from gaia.services.manager import ServiceManager
 from gaia.sessions.manager import SessionManager
 from gaia.storage.db import Database
 from gaia.storage.migrate import upgrade
+from gaia.workflows.agent_tasks import WorkflowExecutors
 from gaia.workflows.manager import WorkflowManager
 
 __all__ = ["Runtime"]
@@ -22,9 +27,11 @@ _COMPONENT_LOGS = {
     "workflows.log": ("gaia.workflows", "gaia.storage"),
     "services.log": ("gaia.services",),
     "sessions.log": ("gaia.sessions",),
+    "agents.log": ("gaia.agents",),
 }
 
 log = logging.getLogger("gaia.sessions")
+log_agents = logging.getLogger("gaia.agents")
 
 
 class Runtime:
@@ -35,9 +42,24 @@ class Runtime:
         self.home: GaiaHome = settings.gaia_home.ensure()
         self.db = Database(settings.resolved_database_url)
         upgrade(self.db)
-        self.workflows = WorkflowManager(self.db, settings)
         self.services = ServiceManager(self.db, settings)
         self.sessions = SessionManager(self.db, settings)
+        self.agents = AgentBridge(
+            AgentStore(self.db),
+            AgentRegistry.discover(settings),
+            BridgeConfig(
+                workers=settings.agent_workers,
+                default_timeout=settings.agent_task_timeout,
+                kill_grace=settings.kill_grace_period,
+                close_grace=settings.agent_close_grace,
+                worktree_retention=settings.agent_worktree_retention,
+                logs_dir=self.home.agent_logs,
+                worktrees_dir=self.home.worktrees,
+            ),
+            launcher=DirectLauncher(),
+            visible_launcher=TmuxLauncher(self.sessions),
+        )
+        self.workflows = WorkflowManager(self.db, settings, WorkflowExecutors(self.agents))
         self._handlers: list[tuple[logging.Logger, logging.Handler]] = []
         self._attach_logs()
         self.workflows.recover_interrupted()
@@ -50,6 +72,9 @@ class Runtime:
         await self.services.restore()
         self.services.start_sampling()
         await asyncio.to_thread(self.maintain_sessions, cleanup=False)
+        if self.agents.state is BridgeState.created:
+            await self.agents.start(adopt=True)
+        await asyncio.to_thread(self.maintain_agents)
 
     def maintain_sessions(self, *, cleanup: bool = True) -> None:
         """Reconcile session records with tmux, then destroy idle sessions."""
@@ -62,13 +87,25 @@ class Runtime:
         except GaiaError as exc:  # tmux missing: sessions are unavailable, the rest works
             log.warning("session maintenance skipped: %s", exc)
 
+    def maintain_agents(self) -> None:
+        """Record the registered agents; remove worktrees past their retention."""
+        try:
+            self.agents.save_registry()
+            removed = self.agents.sweep_worktrees()
+            if removed:
+                log_agents.info("removed %d agent worktrees past their retention", removed)
+        except GaiaError as exc:
+            log_agents.warning("agent maintenance failed: %s", exc)
+
     async def aclose(self) -> None:
         """Daemon shutdown: services stopped in reverse dependency order, runs interrupted."""
         await self.services.close()
         await self.workflows.shutdown()
+        await self.agents.close()
         self.close()
 
     def close(self) -> None:
+        self.agents.close_store()
         self.workflows.close()
         self.services.recorder.close()
         for logger, handler in self._handlers:

@@ -14,7 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from gaia import __version__
-from gaia.api import services, sessions, workflows
+from gaia.api import agents, services, sessions, workflows
 from gaia.api.errors import install_error_handlers
 from gaia.api.security import SecurityMiddleware
 from gaia.runtime import Runtime
@@ -24,6 +24,7 @@ __all__ = ["create_app"]
 log = logging.getLogger("gaia.api")
 
 RECOVERY_INTERVAL = 15.0
+AGENT_MAINTENANCE_INTERVAL = 60.0
 
 
 async def _recover_periodically(runtime: Runtime) -> None:
@@ -46,6 +47,16 @@ async def _maintain_sessions_periodically(runtime: Runtime) -> None:
             log.exception("periodic session maintenance failed")
 
 
+async def _maintain_agents_periodically(runtime: Runtime) -> None:
+    """Worktrees of finished agent tasks go once their retention has passed."""
+    while True:
+        await asyncio.sleep(AGENT_MAINTENANCE_INTERVAL)
+        try:
+            await asyncio.to_thread(runtime.maintain_agents)
+        except Exception:
+            log.exception("periodic agent maintenance failed")
+
+
 def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
     """Build the API; on shutdown it stops this process's runs (and closes the runtime)."""
 
@@ -55,6 +66,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
         background = [
             asyncio.create_task(_recover_periodically(runtime)),
             asyncio.create_task(_maintain_sessions_periodically(runtime)),
+            asyncio.create_task(_maintain_agents_periodically(runtime)),
         ]
         try:
             yield
@@ -65,6 +77,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
                     await task
             await runtime.services.close()
             await runtime.workflows.shutdown()
+            await runtime.agents.close()
             if close_runtime:
                 runtime.close()
 
@@ -96,4 +109,5 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
     app.include_router(workflows.router)
     app.include_router(services.router)
     app.include_router(sessions.router)
+    app.include_router(agents.router)
     return app

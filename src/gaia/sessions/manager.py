@@ -71,6 +71,7 @@ class SessionManager:
         self._driver = driver
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
+        self._open_lock = threading.Lock()
 
     @property
     def driver(self) -> TmuxDriver:
@@ -174,6 +175,42 @@ class SessionManager:
         self._type({pane.tmux_id: pane.commands})
         view = self._sync(record.id, commands={pane.id: pane.commands})
         return _find_view(view.windows, window.id, "window")
+
+    def open_program_window(
+        self, session: str, *, name: str, command: str, start_directory: str
+    ) -> tuple[str, int]:
+        """Run ``command`` (not a shell) in a new window of ``session``, created if need be.
+
+        The window stays after the program ends, so a person who attaches later still
+        sees its output. Returns the pane's tmux id and the program's pid.
+        """
+        with self._open_lock:
+            try:
+                _record, live = self._alive(session)
+            except (NotFoundError, ConflictError):
+                with contextlib.suppress(NotFoundError):
+                    self.store.delete(self.store.find(session).id)
+                self.create(SessionSpec(session_name=session, start_directory=start_directory))
+                _record, live = self._alive(session)
+        line = self.driver.execute(
+            [
+                "new-window",
+                "-d",
+                "-t",
+                f"{live.tmux_id}:",
+                "-P",
+                "-F",
+                FIELD_SEPARATOR.join(["#{window_id}", "#{pane_id}", "#{pane_pid}"]),
+                "-n",
+                escape_format(name),
+                *builder.directory_arguments(start_directory),
+                command,
+            ]
+        )[0]
+        window_id, pane_id, pane_pid = line.split(FIELD_SEPARATOR)
+        with contextlib.suppress(GaiaError):  # the program may already be gone
+            self.driver.execute(["set-option", "-w", "-t", window_id, "remain-on-exit", "on"])
+        return pane_id, int(pane_pid)
 
     def create_pane(
         self,

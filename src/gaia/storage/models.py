@@ -20,6 +20,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from gaia.storage.types import UTCDateTime, utcnow
 
 __all__ = [
+    "AgentExecutionRow",
+    "AgentResultRow",
+    "AgentRow",
+    "AgentTaskRow",
     "Base",
     "ServiceEventRow",
     "ServiceHealthRow",
@@ -32,6 +36,10 @@ __all__ = [
     "WorkflowRow",
     "WorkflowTaskDependencyRow",
     "WorkflowTaskRow",
+    "agent_executions_table",
+    "agent_results_table",
+    "agent_tasks_table",
+    "agents_table",
     "service_events_table",
     "service_health_table",
     "service_metrics_table",
@@ -278,6 +286,103 @@ class SessionPaneRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AgentRow(_Timestamps, Base):
+    """A registered agent: how gaia runs it and how many tasks it may run at once."""
+
+    __tablename__ = "gaia_agents"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))  # builtin, config, api
+    command: Mapped[list[str]] = mapped_column(JSON, default=list)
+    capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    max_concurrency: Mapped[int] = mapped_column(Integer)
+    timeout: Mapped[float | None] = mapped_column()
+    available: Mapped[bool] = mapped_column(default=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+
+class AgentTaskRow(_Timestamps, Base):
+    """One task for an agent: the queue is the rows whose status is ``queued``.
+
+    ``seq`` orders tasks of equal priority first-in-first-out across restarts.
+    """
+
+    __tablename__ = "gaia_agent_tasks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    requested_agent: Mapped[str] = mapped_column(String(100))
+    agent_id: Mapped[str] = mapped_column(String(100), index=True)
+    task_type: Mapped[str] = mapped_column(String(20))
+    instruction: Mapped[str] = mapped_column(Text)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    work_dir: Mapped[str | None] = mapped_column(Text)
+    timeout: Mapped[float | None] = mapped_column()
+    priority: Mapped[int] = mapped_column(Integer)
+    isolation: Mapped[str] = mapped_column(String(10))
+    visible: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    owner_pid: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+    __table_args__ = (Index("ix_gaia_agent_tasks_queue", "status", "priority", "seq"),)
+
+
+class AgentResultRow(Base):
+    """What a finished task produced: text, usage and cost, and its branch when isolated."""
+
+    __tablename__ = "gaia_agent_results"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("gaia_agent_tasks.id", ondelete="CASCADE"), unique=True
+    )
+    agent_id: Mapped[str] = mapped_column(String(100), index=True)
+    success: Mapped[bool] = mapped_column()
+    output: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    session_id: Mapped[str | None] = mapped_column(String(100))
+    cost_usd: Mapped[float | None] = mapped_column()
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    num_turns: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    branch: Mapped[str | None] = mapped_column(String(200))
+    commit: Mapped[str | None] = mapped_column(String(64))
+    base_commit: Mapped[str | None] = mapped_column(String(64))
+    diff_stat: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+
+class AgentExecutionRow(Base):
+    """One run of an agent process for a task: where, which process, how it ended."""
+
+    __tablename__ = "gaia_agent_executions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("gaia_agent_tasks.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    work_dir: Mapped[str | None] = mapped_column(Text)
+    worktree: Mapped[str | None] = mapped_column(Text)
+    log_path: Mapped[str | None] = mapped_column(Text)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -296,3 +401,7 @@ service_metrics_table = _table(ServiceMetricRow)
 sessions_table = _table(SessionRow)
 session_windows_table = _table(SessionWindowRow)
 session_panes_table = _table(SessionPaneRow)
+agents_table = _table(AgentRow)
+agent_tasks_table = _table(AgentTaskRow)
+agent_results_table = _table(AgentResultRow)
+agent_executions_table = _table(AgentExecutionRow)

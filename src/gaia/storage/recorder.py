@@ -53,7 +53,9 @@ class _Batch:
         return bool(self.inserts or self.updates or self.calls)
 
     def apply(self, conn: Connection) -> None:
-        for table, rows in self.inserts.items():
+        # Parents before children, whatever order the writes came in: a batch may hold a
+        # child row whose parent's insert was queued after another child's.
+        for table, rows in sorted(self.inserts.items(), key=lambda item: _depth(item[0])):
             for group in _group_by_keys(rows.values()):
                 conn.execute(insert(table), group)
         for table, rows in self.updates.items():
@@ -66,6 +68,12 @@ class _Batch:
                 conn.execute(stmt, group)
         for call in self.calls:
             call(conn)
+
+
+def _depth(table: Table) -> int:
+    """How many foreign-key hops separate ``table`` from a table without parents."""
+    parents = {key.column.table for key in table.foreign_keys if key.column.table is not table}
+    return 1 + max((_depth(parent) for parent in parents), default=-1)
 
 
 def _group_by_keys(rows: Any) -> list[list[Row]]:

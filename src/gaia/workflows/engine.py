@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from gaia._duration import format_duration
 from gaia.storage.models import workflow_executions_table, workflow_tasks_table
@@ -68,6 +69,7 @@ class TaskState:
     error: str | None = None
     exit_code: int | None = None
     duration: float | None = None
+    result: dict[str, Any] = field(default_factory=dict)  # what the executor reported
 
     @property
     def key(self) -> str:
@@ -282,6 +284,11 @@ class WorkflowRunner:
             env=self._task_env(st, attempt),
             log_path=log_path,
             kill_grace=self.options.kill_grace,
+            dependency_results={
+                dep: self.states[dep].result
+                for dep in st.spec.dependencies
+                if self.states[dep].result
+            },
         )
 
         def on_start(pid: int | None) -> None:
@@ -303,6 +310,9 @@ class WorkflowRunner:
             outcome = TaskOutcome(ok=False, error=f"executor error: {exc}")
         status = "completed" if outcome.ok else "failed"
         self._finish_execution(st, execution_id, started, status, outcome.exit_code, outcome.error)
+        if outcome.result:
+            st.result = dict(outcome.result)
+            self.recorder.update(_TASKS, st.row_id, metadata=st.result)
         return outcome
 
     def _finish_execution(

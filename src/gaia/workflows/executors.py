@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,6 +35,8 @@ class TaskRun:
     env: dict[str, str]
     log_path: Path
     kill_grace: float
+    # What the executors of this task's dependencies reported (agent branch, commit...).
+    dependency_results: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from gaia.storage.db import Database
 from gaia.storage.models import workflows_table
 from gaia.storage.recorder import Recorder
 from gaia.storage.types import utcnow
+from gaia.workflows.agent_tasks import WorkflowExecutors
 from gaia.workflows.engine import (
     Listener,
     RunOptions,
@@ -32,9 +33,9 @@ from gaia.workflows.engine import (
     TaskState,
     WorkflowRunner,
 )
-from gaia.workflows.executors import ShellExecutor, TaskExecutor
+from gaia.workflows.executors import TaskExecutor
 from gaia.workflows.loader import LoadedWorkflow, load_workflow, load_workflow_file
-from gaia.workflows.spec import SHELL_AGENT, WorkflowSpec
+from gaia.workflows.spec import WorkflowSpec
 from gaia.workflows.store import Owner, WorkflowStore
 from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
 
@@ -68,8 +69,9 @@ class WorkflowManager:
         self.db = db
         self.settings = settings
         self.store = WorkflowStore(db)
-        self.executors: dict[str, TaskExecutor] = {SHELL_AGENT: ShellExecutor()}
-        self.executors.update(executors or {})
+        self.executors: Mapping[str, TaskExecutor] = (
+            executors if executors is not None else WorkflowExecutors(None)
+        )
         self._owner = _current_owner()
         self._runners: dict[str, WorkflowRunner] = {}
         self._background: dict[str, asyncio.Task[RunResult]] = {}

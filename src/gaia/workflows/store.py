@@ -197,6 +197,7 @@ class WorkflowStore:
                 row_id=by_key[task.id].id,
                 status=TaskStatus(by_key[task.id].status),
                 attempts=by_key[task.id].attempts,
+                result=dict(by_key[task.id].metadata or {}),
             )
             for task in spec.tasks
         }

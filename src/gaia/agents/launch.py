@@ -1,0 +1,174 @@
+"""Launchers: how an agent's process starts — in the background, or in a tmux window.
+
+A visible run executes the agent in a window of the tmux session ``gaia-agents``, where
+a person can attach and watch. gaia still reads the structured output (``tee``'d to the
+task's log) and the exit status (written to a file, then announced with ``tmux wait-for``,
+which gaia awaits as a child process: no polling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import signal
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import psutil
+
+from gaia._proc import COOKIE_ENV, ProcessError, ProcessHandle, find_by_cookie, spawn
+from gaia.errors import AgentError, GaiaError
+from gaia.sessions.manager import SessionManager
+
+__all__ = ["VISIBLE_SESSION", "DirectLauncher", "TmuxLauncher"]
+
+VISIBLE_SESSION = "gaia-agents"
+
+
+class DirectLauncher:
+    """A child process in its own process group; stdout and stderr to their files."""
+
+    async def launch(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        stdout: Path,
+        stderr: Path,
+        cookie: str,
+        title: str,
+    ) -> ProcessHandle:
+        stdout.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return spawn(argv, cookie=cookie, cwd=cwd, env=env, output=stdout, error_output=stderr)
+        except ProcessError as exc:
+            raise AgentError(str(exc)) from exc
+
+
+def _wrapper_script(
+    argv: list[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    stdout: Path,
+    stderr: Path,
+    status: Path,
+    tmux: list[str],
+    channel: str,
+) -> str:
+    q = shlex.quote
+    lines = [
+        "#!/bin/bash",
+        'rm -f -- "$0"',  # it holds the environment: gone as soon as it runs
+        *(f"export {name}={q(value)}" for name, value in env.items() if name.isidentifier()),
+        f"cd -- {q(str(cwd))} || exit 127",
+        "set -o pipefail",
+        f"{shlex.join(argv)} 2> >(tee -a {q(str(stderr))} >&2) | tee {q(str(stdout))}",
+        "code=$?",
+        f"printf '%s' \"$code\" > {q(str(status))}",
+        "printf '\\n[gaia] agent exited with status %s\\n' \"$code\"",
+        f"{shlex.join([*tmux, 'wait-for', '-S', channel])}",
+        'exit "$code"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class TmuxProcess:
+    """The agent running in a tmux pane: awaited through ``tmux wait-for``."""
+
+    def __init__(self, pid: int, cookie: str, waiter: ProcessHandle, status: Path) -> None:
+        self.pid: int | None = pid
+        self.cookie = cookie
+        self.waiter = waiter
+        self.status = status
+        self._code: int | None = None
+
+    async def wait(self) -> int:
+        if self._code is None:
+            await self.waiter.wait()
+            try:
+                self._code = int(self.status.read_text().strip() or "-9")
+            except (OSError, ValueError):
+                self._code = -signal.SIGKILL  # the pane died before it could say
+            with contextlib.suppress(OSError):
+                self.status.unlink()
+        return self._code
+
+    def _members(self) -> list[psutil.Process]:
+        found = {p.pid: p for p in find_by_cookie(self.cookie)}
+        if self.pid is not None:
+            with contextlib.suppress(psutil.Error):
+                leader = psutil.Process(self.pid)
+                found[leader.pid] = leader
+                for child in leader.children(recursive=True):
+                    found.setdefault(child.pid, child)
+        return list(found.values())
+
+    async def kill_tree(self, grace: float) -> int:
+        members = self._members()
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            for proc in members:
+                with contextlib.suppress(psutil.Error):
+                    proc.send_signal(signum)
+            deadline = time.monotonic() + (grace if signum == signal.SIGTERM else 1.0)
+            # Not our children: nothing signals their exit, so look briefly.
+            while time.monotonic() < deadline and any(_running(p) for p in members):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        await self.waiter.kill_tree(0.5)
+        self._code = self._code if self._code is not None else -signal.SIGTERM
+        return self._code
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+class TmuxLauncher:
+    """Runs the agent in a window of the ``gaia-agents`` tmux session."""
+
+    def __init__(self, sessions: SessionManager, session: str = VISIBLE_SESSION) -> None:
+        self.sessions = sessions
+        self.session = session
+
+    async def launch(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        stdout: Path,
+        stderr: Path,
+        cookie: str,
+        title: str,
+    ) -> TmuxProcess:
+        stdout.parent.mkdir(parents=True, exist_ok=True)
+        driver = self.sessions.driver
+        tmux = [driver.binary, "-S", driver.socket_path()]
+        channel = f"gaia-agent-{cookie.rsplit('/', 1)[-1]}"
+        status = stdout.with_suffix(".status")
+        script = stdout.with_suffix(".run.sh")
+        child_env = {**env, COOKIE_ENV: cookie}
+        script.write_text(
+            _wrapper_script(argv, child_env, cwd, stdout, stderr, status, tmux, channel)
+        )
+        script.chmod(0o700)
+        # Waiting starts before the window opens, so the signal cannot be missed.
+        waiter = spawn([*tmux, "wait-for", channel], cookie=f"{cookie}/wait")
+        try:
+            _pane, pid = await asyncio.to_thread(
+                self.sessions.open_program_window,
+                self.session,
+                name=title,
+                command=shlex.join(["bash", str(script)]),
+                start_directory=str(cwd),
+            )
+        except GaiaError as exc:
+            await waiter.kill_tree(0.5)
+            script.unlink(missing_ok=True)
+            raise AgentError(f"cannot open a tmux window for a visible run: {exc}") from exc
+        return TmuxProcess(pid, cookie, waiter, status)

@@ -1,0 +1,151 @@
+"""The agent registry: built-in agents found on PATH, ``[agents.<name>]`` tables, the API.
+
+Built-in agents (claude, gemini, codex) register themselves when their CLI is on PATH
+or configured; ``system`` (the shell) is always there. A config table with another
+name is a ``command`` agent unless it says otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gaia.agents.adapters import ADAPTERS
+from gaia.agents.base import Agent, AgentSpec, CLIAgent
+from gaia.agents.task import AI_TASK_TYPES, TaskType
+from gaia.config import AgentSettings, Settings
+from gaia.errors import AgentError, ConflictError, NotFoundError
+
+__all__ = ["BUILTIN_AGENTS", "AgentRegistry", "build_agent", "spec_from_settings"]
+
+BUILTIN_AGENTS = ("claude", "gemini", "codex")
+SYSTEM_AGENT = "system"
+AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+_SHELL_TYPES = frozenset({TaskType.shell, TaskType.test})
+
+
+def default_capabilities(kind: str) -> frozenset[str]:
+    if kind == SYSTEM_AGENT:
+        return frozenset(str(t) for t in _SHELL_TYPES)
+    return frozenset(str(t) for t in AI_TASK_TYPES)
+
+
+def spec_from_settings(name: str, config: AgentSettings, *, source: str = "config") -> AgentSpec:
+    """An AgentSpec from one ``[agents.<name>]`` table (or an API registration)."""
+    if not AGENT_ID.match(name) or name == "auto":
+        raise AgentError(
+            f"invalid agent name {name!r}: use letters, digits, '-', '_' or '.' ('auto' is "
+            "reserved)"
+        )
+    kind = config.kind or (name if name in (*BUILTIN_AGENTS, SYSTEM_AGENT) else "command")
+    if isinstance(config.command, str):
+        command: tuple[str, ...] = (config.command,)
+    elif config.command:
+        command = tuple(config.command)
+    elif kind == "command":
+        raise AgentError(
+            f"agent {name!r} needs a command: an argv template such as "
+            '["aider", "--message", "{prompt}", "--yes-always"]'
+        )
+    else:
+        command = ("/bin/sh",) if kind == SYSTEM_AGENT else (kind,)
+    options = {
+        key: value
+        for key, value in (
+            ("permission_mode", config.permission_mode),
+            ("approval_mode", config.approval_mode),
+            ("max_turns", config.max_turns),
+            ("output_format", config.output_format),
+        )
+        if value is not None
+    }
+    capabilities = (
+        frozenset(config.capabilities) if config.capabilities else default_capabilities(kind)
+    )
+    return AgentSpec(
+        id=name,
+        kind=kind,
+        command=command,
+        capabilities=capabilities,
+        max_concurrency=config.max_concurrency,
+        timeout=config.timeout,
+        args=tuple(config.args),
+        env=dict(config.env),
+        model=config.model,
+        options=options,
+        source=source,
+    )
+
+
+def build_agent(spec: AgentSpec) -> CLIAgent:
+    return CLIAgent(spec, ADAPTERS[spec.kind]())
+
+
+class AgentRegistry:
+    """The agents this process can run tasks on, by id, in registration order."""
+
+    def __init__(self) -> None:
+        self._agents: dict[str, Agent] = {}
+
+    @classmethod
+    def discover(cls, settings: Settings) -> AgentRegistry:
+        """Built-ins found on PATH, then every enabled ``[agents.<name>]`` table."""
+        registry = cls()
+        registry.register(build_agent(spec_from_settings(SYSTEM_AGENT, AgentSettings())))
+        for name in BUILTIN_AGENTS:
+            if name in settings.agents:
+                continue
+            agent = build_agent(spec_from_settings(name, AgentSettings(), source="builtin"))
+            if agent.available():
+                registry.register(agent)
+        for name, config in settings.agents.items():
+            if config.enabled:
+                registry.register(build_agent(spec_from_settings(name, config)), replace=True)
+            else:
+                registry._agents.pop(name, None)
+        return registry
+
+    def register(self, agent: Agent, *, replace: bool = False) -> Agent:
+        agent_id = agent.spec.id
+        if agent_id in self._agents and not replace:
+            raise ConflictError(
+                f"agent {agent_id!r} is already registered "
+                f"(kind {self._agents[agent_id].spec.kind})"
+            )
+        self._agents[agent_id] = agent
+        return agent
+
+    def unregister(self, agent_id: str) -> Agent:
+        try:
+            return self._agents.pop(agent_id)
+        except KeyError:
+            raise NotFoundError.of("agent", agent_id) from None
+
+    def get(self, agent_id: str) -> Agent:
+        try:
+            return self._agents[agent_id]
+        except KeyError:
+            known = ", ".join(self._agents) or "none"
+            raise NotFoundError(
+                f"agent {agent_id!r} is not registered (registered: {known})",
+                details={"kind": "agent", "id": agent_id},
+            ) from None
+
+    def __contains__(self, agent_id: object) -> bool:
+        return agent_id in self._agents
+
+    def agents(self) -> list[Agent]:
+        return list(self._agents.values())
+
+    def names(self) -> list[str]:
+        return list(self._agents)
+
+    def accepting(self, task_type: str, *, ai_only: bool = False) -> list[Agent]:
+        """Available agents that accept ``task_type``, in registration order."""
+        return [
+            agent
+            for agent in self._agents.values()
+            if task_type in agent.spec.capabilities
+            and agent.available()
+            and not (ai_only and agent.spec.kind == SYSTEM_AGENT)
+        ]

@@ -1,0 +1,149 @@
+"""What the API and CLI show of agents and tasks (environment values are never included)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from gaia.agents.base import Agent
+from gaia.agents.stats import AgentStats
+from gaia.agents.store import StoredTask
+from gaia.agents.task import AgentResult
+
+__all__ = ["AgentView", "ResultView", "StatsView", "TaskView", "agent_view", "task_view"]
+
+
+class AgentView(BaseModel):
+    id: str
+    kind: str
+    source: str
+    command: list[str]
+    executable: str | None
+    available: bool
+    capabilities: list[str]
+    max_concurrency: int
+    timeout: float | None
+    model: str | None
+
+
+class StatsView(BaseModel):
+    agent_id: str
+    total: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    success_rate: float | None
+    active: int
+    queued: int
+    mean_duration_ms: float | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    peak_concurrency: int
+
+    @classmethod
+    def of(cls, stats: AgentStats) -> StatsView:
+        return cls(**vars(stats))
+
+
+class ResultView(BaseModel):
+    success: bool
+    output: str
+    error: str | None
+    exit_code: int | None
+    session_id: str | None
+    cost_usd: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    num_turns: int | None
+    duration_ms: int | None
+    branch: str | None
+    commit: str | None
+    base_commit: str | None
+    diff_stat: dict[str, Any]
+    meta: dict[str, Any]
+
+    @classmethod
+    def of(cls, result: AgentResult) -> ResultView:
+        return cls(
+            success=result.success,
+            output=result.output,
+            error=result.error,
+            exit_code=result.exit_code,
+            session_id=result.session_id,
+            cost_usd=result.cost_usd,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+            num_turns=result.num_turns,
+            duration_ms=result.duration_ms,
+            branch=result.branch,
+            commit=result.commit,
+            base_commit=result.base_commit,
+            diff_stat=result.diff_stat,
+            meta=result.meta,
+        )
+
+
+class TaskView(BaseModel):
+    id: str
+    agent: str
+    requested_agent: str
+    task_type: str
+    instruction: str
+    context: dict[str, Any]
+    work_dir: str | None
+    timeout: float | None
+    priority: int
+    isolation: str
+    visible: bool
+    status: str
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    log_path: str | None
+    worktree: str | None
+    result: ResultView | None
+
+
+def agent_view(agent: Agent) -> AgentView:
+    spec = agent.spec
+    return AgentView(
+        id=spec.id,
+        kind=spec.kind,
+        source=spec.source,
+        command=list(spec.command),
+        executable=spec.executable(),
+        available=agent.available(),
+        capabilities=sorted(spec.capabilities),
+        max_concurrency=spec.max_concurrency,
+        timeout=spec.timeout,
+        model=spec.model,
+    )
+
+
+def task_view(stored: StoredTask) -> TaskView:
+    task = stored.task
+    return TaskView(
+        id=task.id,
+        agent=task.agent_id,
+        requested_agent=stored.requested_agent,
+        task_type=str(task.task_type),
+        instruction=task.instruction,
+        context=task.context,
+        work_dir=None if task.work_dir is None else str(task.work_dir),
+        timeout=task.timeout,
+        priority=task.priority,
+        isolation=str(task.effective_isolation),
+        visible=task.visible,
+        status=str(stored.status),
+        error=stored.error,
+        created_at=stored.created_at,
+        started_at=stored.started_at,
+        finished_at=stored.finished_at,
+        log_path=stored.log_path,
+        worktree=stored.worktree,
+        result=None if stored.result is None else ResultView.of(stored.result),
+    )

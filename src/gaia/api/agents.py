@@ -1,0 +1,177 @@
+"""Agent routes (the original `/api/orchestration/agents` API, plus tasks and registry)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from gaia._duration import Duration
+from gaia.agents.bridge import AgentBridge
+from gaia.agents.registry import build_agent, spec_from_settings
+from gaia.agents.task import AUTO_AGENT, AgentTask, Isolation, TaskStatus, TaskType
+from gaia.agents.views import AgentView, StatsView, TaskView, agent_view, task_view
+from gaia.api.deps import Auth, RuntimeDep
+from gaia.config import AgentSettings
+from gaia.errors import NotFoundError
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/orchestration/agents", tags=["agents"], dependencies=[Auth])
+
+
+def get_bridge(runtime: RuntimeDep) -> AgentBridge:
+    return runtime.agents
+
+
+BridgeDep = Annotated[AgentBridge, Depends(get_bridge)]
+
+
+class TaskRequest(BaseModel):
+    """One task: the original fields plus isolation and visible."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    agent: str = Field(default=AUTO_AGENT, min_length=1, description="agent id, or auto")
+    instruction: str = Field(min_length=1)
+    task_type: TaskType = TaskType.code
+    context: dict[str, Any] = Field(default_factory=dict)
+    work_dir: str | None = Field(default=None, description="absolute path; default: the daemon's")
+    timeout: Duration | None = Field(default=None, gt=0, description="seconds or '30m'")
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    isolation: Isolation | None = None
+    visible: bool = False
+
+    def to_task(self) -> AgentTask:
+        return AgentTask(
+            instruction=self.instruction,
+            agent_id=self.agent,
+            task_type=self.task_type,
+            context=self.context,
+            work_dir=None if self.work_dir is None else Path(self.work_dir),
+            timeout=self.timeout,
+            priority=self.priority,
+            isolation=self.isolation,
+            visible=self.visible,
+        )
+
+
+class ExecuteRequest(TaskRequest):
+    wait: bool = Field(default=True, description="false: answer 202 once the task is queued")
+
+
+class ParallelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: list[TaskRequest] = Field(min_length=1, max_length=1000)
+    wait: bool = True
+
+
+class ParallelResponse(BaseModel):
+    results: list[TaskView]
+
+
+class RegisterRequest(AgentSettings):
+    id: str = Field(min_length=1, max_length=100)
+    replace: bool = False
+
+
+def _view(bridge: AgentBridge, task_id: str) -> TaskView:
+    return task_view(bridge.get_task(task_id))
+
+
+@router.get("", response_model=list[AgentView])
+def list_agents(bridge: BridgeDep) -> list[AgentView]:
+    """ListAgents: every registered agent and whether its CLI can run now."""
+    return [agent_view(agent) for agent in bridge.registry.agents()]
+
+
+@router.post("", response_model=AgentView, status_code=201)
+def register_agent(body: RegisterRequest, bridge: BridgeDep) -> AgentView:
+    """RegisterAgent: add an agent for this daemon's lifetime (config.toml makes it last)."""
+    settings = AgentSettings.model_validate(body.model_dump(exclude={"id", "replace"}))
+    agent = build_agent(spec_from_settings(body.id, settings, source="api"))
+    bridge.registry.register(agent, replace=body.replace)
+    bridge.save_registry()
+    return agent_view(agent)
+
+
+@router.get("/stats", response_model=list[StatsView])
+def agent_stats(
+    bridge: BridgeDep, agent: Annotated[str | None, Query(description="one agent")] = None
+) -> list[StatsView]:
+    """GetAgentStats: totals, success rate, active and queued, durations, tokens, cost."""
+    return [StatsView.of(stats) for stats in bridge.stats(agent)]
+
+
+@router.post("/execute", response_model=TaskView)
+async def execute(body: ExecuteRequest, bridge: BridgeDep, response: Response) -> TaskView:
+    """ExecuteTask: queue one task; with wait (the default) answer once it finished."""
+    task = body.to_task()
+    future = bridge.submit(task)
+    if body.wait:
+        await asyncio.shield(future)
+    else:
+        response.status_code = 202
+    await asyncio.to_thread(bridge.store.flush)
+    return await asyncio.to_thread(_view, bridge, task.id)
+
+
+@router.post("/execute-parallel", response_model=ParallelResponse)
+async def execute_parallel(
+    body: ParallelRequest, bridge: BridgeDep, response: Response
+) -> ParallelResponse:
+    """ExecuteParallel: queue every task at once; results in the order of the request."""
+    tasks = [item.to_task() for item in body.tasks]
+    futures = [bridge.submit(task) for task in tasks]
+    if body.wait:
+        await asyncio.gather(*(asyncio.shield(f) for f in futures))
+    else:
+        response.status_code = 202
+    await asyncio.to_thread(bridge.store.flush)
+    views = await asyncio.to_thread(lambda: [_view(bridge, task.id) for task in tasks])
+    return ParallelResponse(results=views)
+
+
+@router.get("/tasks", response_model=list[TaskView])
+def list_tasks(
+    bridge: BridgeDep,
+    status: TaskStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[TaskView]:
+    """The newest tasks first, optionally of one status."""
+    stored = bridge.store.list_tasks(status=None if status is None else status.value, limit=limit)
+    return [task_view(task) for task in stored]
+
+
+@router.get("/tasks/{task_id}", response_model=TaskView)
+def get_task(task_id: str, bridge: BridgeDep) -> TaskView:
+    """GetResult: the task, its status and, once finished, its result."""
+    return _view(bridge, task_id)
+
+
+@router.post("/tasks/{task_id}/cancel", response_model=TaskView)
+async def cancel_task(task_id: str, bridge: BridgeDep) -> TaskView:
+    """Cancel a queued or running task; a running agent's whole process tree is killed."""
+    await bridge.cancel(task_id)
+    await asyncio.to_thread(bridge.store.flush)
+    return await asyncio.to_thread(_view, bridge, task_id)
+
+
+@router.get("/{agent_id}", response_model=AgentView)
+def get_agent(agent_id: str, bridge: BridgeDep) -> AgentView:
+    """GetAgent."""
+    return agent_view(bridge.registry.get(agent_id))
+
+
+@router.delete("/{agent_id}", response_model=AgentView)
+def unregister_agent(agent_id: str, bridge: BridgeDep) -> AgentView:
+    """UnregisterAgent: queued tasks for it fail when their turn comes."""
+    if agent_id not in bridge.registry:
+        raise NotFoundError.of("agent", agent_id)
+    view = agent_view(bridge.registry.unregister(agent_id))
+    bridge.save_registry()
+    return view
