@@ -157,8 +157,6 @@ class TmuxLauncher:
             _wrapper_script(argv, child_env, cwd, stdout, stderr, status, tmux, channel)
         )
         script.chmod(0o700)
-        # Waiting starts before the window opens, so the signal cannot be missed.
-        waiter = spawn([*tmux, "wait-for", channel], cookie=f"{cookie}/wait")
         try:
             _pane, pid = await asyncio.to_thread(
                 self.sessions.open_program_window,
@@ -168,7 +166,9 @@ class TmuxLauncher:
                 start_directory=str(cwd),
             )
         except GaiaError as exc:
-            await waiter.kill_tree(0.5)
             script.unlink(missing_ok=True)
             raise AgentError(f"cannot open a tmux window for a visible run: {exc}") from exc
+        # A channel signalled before anyone waits stays signalled, so a quick agent that
+        # finished already is not missed.
+        waiter = spawn([*tmux, "wait-for", channel], cookie=f"{cookie}/wait")
         return TmuxProcess(pid, cookie, waiter, status)

@@ -13,9 +13,10 @@ import click
 from gaia import __version__
 from gaia.cli.common import GaiaGroup, run_cli
 
-__all__ = ["cli", "main", "service_main", "session_main", "workflow_main"]
+__all__ = ["agent_main", "cli", "main", "service_main", "session_main", "workflow_main"]
 
 _COMMANDS = {
+    "agent": "gaia.cli.agent:agent",
     "daemon": "gaia.cli.daemon:daemon",
     "serve": "gaia.cli.serve:serve",
     "service": "gaia.cli.service:service",
@@ -67,3 +68,8 @@ def service_main() -> None:
 def session_main() -> None:
     """``gaia-session``: the same as ``gaia session``."""
     run_cli(_load("session"), prog="gaia-session")
+
+
+def agent_main() -> None:
+    """``gaia-agent``: the same as ``gaia agent``."""
+    run_cli(_load("agent"), prog="gaia-agent")
