@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/workflows.py
 	$(BIN)/python bench/services.py
 	$(BIN)/python bench/sessions.py
+	$(BIN)/python bench/agents.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -132,6 +132,10 @@ class AgentBridge:
         self._seq = 0
         self._counters: dict[str, Counters] = {}
         self.peak_concurrency: dict[str, int] = {}
+        # When a list, every start and finish is appended in the exact order the queue saw
+        # them, so that a benchmark can check priority order and limits from outside.
+        self.trace: list[tuple[str, str]] | None = None
+        self.paused = False
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -205,6 +209,14 @@ class AgentBridge:
         self._live.clear()
         await asyncio.to_thread(self.store.close)
         self.state = BridgeState.closed
+
+    def pause(self) -> None:
+        """Keep queueing tasks but start none until ``resume`` (running ones go on)."""
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self._dispatch()
 
     # -- submitting ------------------------------------------------------------------
 
@@ -390,7 +402,7 @@ class AgentBridge:
         return 1  # unregistered since it was queued: started only to fail clearly
 
     def _dispatch(self) -> None:
-        if self.state is not BridgeState.running:
+        if self.state is not BridgeState.running or self.paused:
             return
         while self._running < self.config.workers:
             best: tuple[int, int, str] | None = None
@@ -413,6 +425,8 @@ class AgentBridge:
                 self.peak_concurrency.get(best_agent, 0), active
             )
             self._running += 1
+            if self.trace is not None:
+                self.trace.append(("start", live.task.id))
             live.started = time.monotonic()
             live.runner = asyncio.create_task(self._run(live), name=f"agent-task-{live.task.id}")
 
@@ -561,6 +575,8 @@ class AgentBridge:
         if live.runner is not None:
             self._active[task.agent_id] -= 1
             self._running -= 1
+            if self.trace is not None:
+                self.trace.append(("finish", task.id))
         self._live.pop(task.id, None)
         if not live.future.done():
             live.future.set_result(result)
