@@ -1,12 +1,13 @@
 # Two commands set gaia up on a fresh machine:
 #   make serve   create .venv, install gaia, start the daemon on the embedded defaults
-#   make test    create .venv, install gaia with its dev tools, run ruff, mypy and pytest
+#   make test    create .venv, install gaia with its dev tools and the pinned agent CLIs,
+#                run ruff, mypy and pytest
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck pytest bench clean check-tmux
+.PHONY: serve test lint typecheck pytest bench clean check-tmux agent-clis
 
 # tmux is a system package: we cannot install it, only say clearly that it is missing.
 TMUX_CHECK = $(BIN)/python -m gaia.sessions.tmux
@@ -34,7 +35,12 @@ typecheck: $(STAMP)
 check-tmux: $(STAMP)
 	@$(TMUX_CHECK) >/dev/null || { echo "error: the session tests need tmux (above)"; exit 1; }
 
-pytest: $(STAMP) check-tmux
+# The real agent CLIs (Claude Code, Gemini CLI, Codex) at pinned versions, from npm, for
+# the end-to-end agent tests; Node.js is a system package that we check for, like tmux.
+agent-clis:
+	@tools/agent-clis/install.sh >/dev/null || { echo "error: the agent tests need Node.js 20+ and npm (above)"; exit 1; }
+
+pytest: $(STAMP) check-tmux agent-clis
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

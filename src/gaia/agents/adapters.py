@@ -72,15 +72,20 @@ class ClaudeAdapter:
         usage = result.get("usage") if isinstance(result.get("usage"), dict) else {}
         assert isinstance(usage, dict)
         text = result.get("result")
+        # An API error still says subtype "success": is_error and terminal_reason tell.
         is_error = bool(result.get("is_error")) or exit_code != 0
         subtype = result.get("subtype")
+        reason = result.get("terminal_reason")
         error = None
         if is_error:
-            error = f"claude reported an error ({subtype or 'is_error'})"
+            kind = subtype if subtype and subtype != "success" else reason or "is_error"
+            status = result.get("api_error_status")
+            error = f"claude reported an error ({kind}{f', HTTP {status}' if status else ''})"
             if isinstance(text, str) and text:
                 error += f": {text}"
             elif result.get("errors"):
                 error += f": {result['errors']}"
+        denials = result.get("permission_denials") or []
         input_tokens = sum(
             _int(usage.get(key)) or 0
             for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -95,11 +100,18 @@ class ClaudeAdapter:
             output_tokens=_int(usage.get("output_tokens")),
             num_turns=_int(result.get("num_turns")),
             duration_ms=_int(result.get("duration_ms")),
-            meta={"subtype": subtype, "usage": usage},
+            meta={
+                "subtype": subtype,
+                "terminal_reason": reason,
+                "usage": usage,
+                # Tools the permission mode refused: the run "succeeded" without them.
+                "permission_denials": [d.get("tool_name") for d in denials if isinstance(d, dict)],
+            },
         )
 
 
-# What the Gemini CLI's documented exit codes mean, and what to do about them.
+# What the Gemini CLI's documented exit codes mean, and what to do about them. An API
+# failure exits with the HTTP status modulo 256 (401 → 145, 500 → 244).
 GEMINI_EXIT_CODES = {
     41: "authentication failed: set GEMINI_API_KEY or choose an auth type in ~/.gemini",
     42: "the input was rejected (invalid prompt or arguments)",
@@ -107,6 +119,11 @@ GEMINI_EXIT_CODES = {
     52: "the configuration file is invalid",
     53: "the session reached its turn limit",
     55: "the working directory is not trusted: set GEMINI_CLI_TRUST_WORKSPACE=true",
+    145: "the API refused the credentials (HTTP 401)",
+    147: "the API refused access (HTTP 403)",
+    173: "the API rate limit was hit (HTTP 429)",
+    244: "the API failed (HTTP 500)",
+    247: "the API is unavailable (HTTP 503)",
 }
 
 
@@ -126,8 +143,11 @@ class GeminiAdapter:
         return {**base, "GEMINI_CLI_TRUST_WORKSPACE": "true"}
 
     def parse(self, stdout: str, stderr: str, exit_code: int) -> AgentOutput:
-        document = _json_document(stdout)
-        if document is not None and ("response" in document or "error" in document):
+        # With --output-format json an error goes to stderr as the last JSON object.
+        document = _json_document(stdout) or _last_json_document(stderr)
+        # A stream-json event (it has a "type") is not the json format's single document.
+        is_document = document is not None and "type" not in document
+        if document is not None and is_document and ("response" in document or "error" in document):
             output = self._parse_json(document)
         else:
             output = self._parse_stream(stdout)
@@ -205,6 +225,19 @@ class GeminiAdapter:
             duration_ms=_int(stats.get("duration_ms")),
             meta={"stats": stats, "warnings": errors} if errors else {"stats": stats},
         )
+
+
+def _last_json_document(text: str) -> dict[str, Any] | None:
+    """The last top-level JSON object in ``text`` (it ends a log of other lines)."""
+    start = text.rfind("\n{")
+    while start != -1:
+        try:
+            value = json.loads(text[start + 1 :])
+        except json.JSONDecodeError:
+            start = text.rfind("\n{", 0, start)
+            continue
+        return value if isinstance(value, dict) else None
+    return None
 
 
 def _json_document(text: str) -> dict[str, Any] | None:
