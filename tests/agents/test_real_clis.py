@@ -18,10 +18,10 @@ import pytest
 from gaia.agents.task import AgentTask, TaskStatus, TaskType
 from gaia.config import load_settings
 from gaia.runtime import Runtime
-from tests.agents.model_stub import ModelStub, claude_env, directive, gemini_env
+from tests.agents.model_stub import ModelStub, claude_env, codex_env, directive, gemini_env
 
 BIN = Path(__file__).resolve().parents[2] / "tools" / "agent-clis" / "node_modules" / ".bin"
-CLAUDE, GEMINI = BIN / "claude", BIN / "gemini"
+CLAUDE, GEMINI, CODEX = BIN / "claude", BIN / "gemini", BIN / "codex"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "workflows"
 GAIA = Path(sys.executable).parent / "gaia"
 
@@ -44,7 +44,7 @@ def agent_env(stub: ModelStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         if name.startswith(("CLAUDE", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "OPENAI_", "CODEX_")):
             monkeypatch.delenv(name)
     home = tmp_path / "agent-home"
-    env = {**claude_env(stub.url, home), **gemini_env(stub.url, home)}
+    env = {**claude_env(stub.url, home), **gemini_env(stub.url, home), **codex_env(stub.url, home)}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
@@ -56,6 +56,7 @@ def write_config(gaia_home: Path) -> None:
         'kill_grace_period = "1s"\n'
         f'[agents.claude]\ncommand = "{CLAUDE}"\nmax_turns = 5\n'
         f'[agents.gemini]\ncommand = "{GEMINI}"\n'
+        f'[agents.codex]\ncommand = "{CODEX}"\n'
     )
 
 
@@ -88,7 +89,7 @@ async def runtime(tmp_path: Path, agent_env: dict[str, str]) -> AsyncIterator[Ru
     built.close()
 
 
-@pytest.mark.parametrize("agent", ["claude", "gemini"])
+@pytest.mark.parametrize("agent", ["claude", "gemini", "codex"])
 async def test_real_agent_writes_file_in_its_worktree_and_gaia_commits_it(
     runtime: Runtime, repo: Path, agent: str
 ) -> None:
@@ -106,11 +107,12 @@ async def test_real_agent_writes_file_in_its_worktree_and_gaia_commits_it(
     assert result.output.strip() == f"{agent} done"
     assert result.session_id
     worktree = runtime.home.worktrees / task.id
-    assert (worktree / "greeting.txt").read_text() == content
+    # Codex writes through apply_patch, which ends the file with a newline.
+    assert (worktree / "greeting.txt").read_text().rstrip("\n") == content
     assert not (repo / "greeting.txt").exists()  # the user's work tree is untouched
     assert result.branch == f"gaia/{task.id}"
     assert result.commit is not None
-    assert git(repo, "show", f"{result.branch}:greeting.txt") == content
+    assert git(repo, "show", f"{result.branch}:greeting.txt").rstrip("\n") == content
     assert result.diff_stat["files"] == ["greeting.txt"]
     assert git(repo, "rev-parse", "main").strip() == result.base_commit
 

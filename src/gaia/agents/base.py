@@ -103,7 +103,11 @@ class Launcher(Protocol):
 
 
 class Agent(Protocol):
-    """Anything that can take tasks from the bridge."""
+    """Anything that can take tasks from the bridge.
+
+    ``spec`` holds its id, kind, capabilities (the task types it accepts) and
+    max_concurrency; ``execute`` streams the agent's events to ``run.log_path``.
+    """
 
     @property
     def spec(self) -> AgentSpec: ...
