@@ -142,10 +142,13 @@ class AgentBridge:
     async def start(self, *, adopt: bool = False) -> None:
         """Open for tasks; with ``adopt`` (the daemon), take over the queue a stopped
         daemon left: its queued tasks run, its running ones are marked interrupted."""
-        await asyncio.to_thread(self._open, adopt)
+        adopted = await asyncio.to_thread(self._open, adopt)
+        for task, requested, seq in adopted:
+            self._enqueue(task, requested, seq, self._timeout_for(task))
         self._dispatch()
 
-    def _open(self, adopt: bool) -> None:
+    def _open(self, adopt: bool) -> list[tuple[AgentTask, str, int]]:
+        """Read the database (blocking); the queued tasks to adopt, in queue order."""
         if self.state is not BridgeState.created:
             raise AgentError(f"cannot start the agent bridge: it is {self.state}")
         self.origin = DAEMON_ORIGIN if adopt else PROCESS_ORIGIN
@@ -153,15 +156,14 @@ class AgentBridge:
         totals = self.store.totals()
         self._counters = {agent: Counters.from_totals(t) for agent, t in totals.items()}
         self.state = BridgeState.running
-        if adopt:
-            self._recover()
+        return self._recover() if adopt else []
 
-    def _recover(self) -> None:
+    def _recover(self) -> list[tuple[AgentTask, str, int]]:
         dead = [tid for tid, owner in self.store.running_tasks() if not _alive(owner)]
         self.store.abandon(
             dead, TaskStatus.failed, "interrupted: the gaia process running it stopped"
         )
-        adopted: list[str] = []
+        adopted: list[tuple[AgentTask, str, int]] = []
         orphaned: list[str] = []
         for task, requested, seq, owner, origin in self.store.queued_tasks():
             if _alive(owner):
@@ -169,12 +171,12 @@ class AgentBridge:
             if origin != self.origin:
                 orphaned.append(task.id)  # a workflow run's task: the run will resubmit it
                 continue
-            adopted.append(task.id)
-            self._enqueue(task, requested, seq, self._timeout_for(task))
-        self.store.claim(adopted)
+            adopted.append((task, requested, seq))
+        self.store.claim([task.id for task, _, _ in adopted])
         self.store.abandon(orphaned, TaskStatus.cancelled, "interrupted: its owner stopped")
         if adopted or dead:
             log.info("agent queue recovered: %d queued, %d interrupted", len(adopted), len(dead))
+        return adopted
 
     def close_store(self) -> None:
         """Flush and stop the recorder (for a bridge that never started, or after close)."""
@@ -253,7 +255,15 @@ class AgentBridge:
 
     async def execute_parallel(self, tasks: Sequence[AgentTask]) -> list[AgentResult]:
         """ExecuteParallel: queue every task at once; the results come back in order."""
-        futures = [self.submit(task) for task in tasks]
+        futures: list[asyncio.Future[AgentResult]] = []
+        try:
+            for task in tasks:
+                futures.append(self.submit(task))
+        except GaiaError:
+            # All or nothing: a refused task withdraws the ones queued before it.
+            for queued in tasks[: len(futures)]:
+                await self.cancel(queued.id, missing_ok=True)
+            raise
         try:
             return list(await asyncio.gather(*(asyncio.shield(f) for f in futures)))
         except asyncio.CancelledError:
@@ -315,10 +325,23 @@ class AgentBridge:
             return result
         live.runner.cancel()
         await asyncio.wait([live.runner])
+        if not live.future.done():  # cancelled before its first step: _run never ran
+            self._finish(
+                live,
+                AgentResult(
+                    task_id=task_id,
+                    agent_id=live.task.agent_id,
+                    status=TaskStatus.cancelled,
+                    error="cancelled before it started",
+                ),
+                None,
+                live.started,
+            )
         return live.future.result()
 
     def get_result(self, task_id: str) -> AgentResult | None:
         """GetResult: the result of a finished task, None while it is queued or running."""
+        self.store.flush()  # results are written behind: make the newest visible
         stored = self.store.get(task_id)
         if stored is None:
             raise NotFoundError.of("agent task", task_id)
@@ -486,6 +509,8 @@ class AgentBridge:
                 status=TaskStatus.failed,
                 error=f"internal error: {exc!r}",
             )
+        if prepared is not None:
+            result.meta.update(prepared.meta)
         if prepared is not None and prepared.worktree is not None:
             result.meta["worktree"] = str(prepared.worktree.path)
             if self.config.worktree_retention <= 0:

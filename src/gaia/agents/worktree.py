@@ -105,6 +105,8 @@ def create_worktree(repo: Path, work_dir: Path, root: Path, task_id: str) -> Wor
     branch = branch_name(task_id)
     _git(repo, "worktree", "add", "--quiet", "-b", branch, str(path), base)
     subdir = work_dir.resolve().relative_to(repo)
+    # An untracked directory (new, or holding only untracked files) is not checked out.
+    (path / subdir).mkdir(parents=True, exist_ok=True)
     return Worktree(repo=repo, path=path, branch=branch, base_commit=base, subdir=subdir)
 
 
