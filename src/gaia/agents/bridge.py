@@ -15,19 +15,19 @@ queued in the database across a close.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
 from gaia._duration import format_duration
 from gaia.agents.base import Agent, AgentRun, Launcher
+from gaia.agents.queue import AgentQueues
 from gaia.agents.registry import AgentRegistry
 from gaia.agents.stats import AgentStats, Counters
 from gaia.agents.store import AgentStore, StoredTask
@@ -36,16 +36,15 @@ from gaia.agents.task import (
     AgentOutput,
     AgentResult,
     AgentTask,
-    Isolation,
     TaskStatus,
 )
-from gaia.agents.worktree import (
-    Worktree,
-    commit_changes,
-    create_worktree,
-    remove_worktree,
-    repository_root,
+from gaia.agents.workspace import (
+    Workspace,
+    commit_workspace,
+    prepare_workspace,
+    result_from_output,
 )
+from gaia.agents.worktree import remove_worktree
 from gaia.errors import (
     AgentError,
     AgentUnavailableError,
@@ -96,13 +95,6 @@ class _Live:
     started: float | None = None
 
 
-@dataclass
-class _Prepared:
-    cwd: Path
-    worktree: Worktree | None = None
-    meta: dict[str, str] = field(default_factory=dict)
-
-
 class AgentBridge:
     """Queues agent tasks, runs them within limits, records results and statistics."""
 
@@ -125,8 +117,7 @@ class AgentBridge:
         self.state = BridgeState.created
         self.origin = PROCESS_ORIGIN
         self._live: dict[str, _Live] = {}
-        self._queues: dict[str, list[tuple[int, int, str]]] = {}
-        self._queued: dict[str, int] = {}
+        self._queue = AgentQueues()
         self._active: dict[str, int] = {}
         self._running = 0
         self._seq = 0
@@ -295,7 +286,7 @@ class AgentBridge:
         return best.spec.id
 
     def load(self, agent_id: str) -> int:
-        return self._active.get(agent_id, 0) + self._queued.get(agent_id, 0)
+        return self._active.get(agent_id, 0) + self._queue.queued(agent_id)
 
     # -- cancelling and reading ------------------------------------------------------
 
@@ -366,7 +357,7 @@ class AgentBridge:
                 agent,
                 self._counters.get(agent, Counters()),
                 active=self._active.get(agent, 0),
-                queued=self._queued.get(agent, 0),
+                queued=self._queue.queued(agent),
                 peak=self.peak_concurrency.get(agent, 0),
             )
             for agent in ids
@@ -411,13 +402,12 @@ class AgentBridge:
         live = _Live(task=task, requested=requested, seq=seq, timeout=timeout, future=future)
         self._live[task.id] = live
         agent_id = task.agent_id
-        heapq.heappush(self._queues.setdefault(agent_id, []), (-task.priority, seq, task.id))
-        self._queued[agent_id] = self._queued.get(agent_id, 0) + 1
+        self._queue.push(agent_id, task.priority, seq, task.id)
         return live
 
     def _dequeue(self, live: _Live) -> None:
         # The heap entry stays; _dispatch drops entries whose task is no longer live.
-        self._queued[live.task.agent_id] -= 1
+        self._queue.withdraw(live.task.agent_id)
 
     def _limit(self, agent_id: str) -> int:
         if agent_id in self.registry:
@@ -428,20 +418,11 @@ class AgentBridge:
         if self.state is not BridgeState.running or self.paused:
             return
         while self._running < self.config.workers:
-            best: tuple[int, int, str] | None = None
-            best_agent = ""
-            for agent_id, heap in self._queues.items():
-                while heap and self._not_waiting(heap[0][2]):
-                    heapq.heappop(heap)
-                if not heap or self._active.get(agent_id, 0) >= self._limit(agent_id):
-                    continue
-                if best is None or heap[0] < best:
-                    best, best_agent = heap[0], agent_id
-            if best is None:
+            picked = self._queue.pop_best(self._has_room, self._waiting)
+            if picked is None:
                 return
-            heapq.heappop(self._queues[best_agent])
-            live = self._live[best[2]]
-            self._queued[best_agent] -= 1
+            best_agent, task_id = picked
+            live = self._live[task_id]
             active = self._active.get(best_agent, 0) + 1
             self._active[best_agent] = active
             self.peak_concurrency[best_agent] = max(
@@ -453,20 +434,23 @@ class AgentBridge:
             live.started = time.monotonic()
             live.runner = asyncio.create_task(self._run(live), name=f"agent-task-{live.task.id}")
 
-    def _not_waiting(self, task_id: str) -> bool:
+    def _waiting(self, task_id: str) -> bool:
         live = self._live.get(task_id)
-        return live is None or live.runner is not None
+        return live is not None and live.runner is None
+
+    def _has_room(self, agent_id: str) -> bool:
+        return self._active.get(agent_id, 0) < self._limit(agent_id)
 
     # -- running one task ------------------------------------------------------------
 
     async def _run(self, live: _Live) -> None:
         task = live.task
         execution_id = str(uuid.uuid4())
-        prepared: _Prepared | None = None
+        prepared: Workspace | None = None
         result: AgentResult
         try:
             agent = self._agent(task.agent_id)
-            prepared = await self._prepare(task)
+            prepared = await prepare_workspace(task, self.config.worktrees_dir)
             log_path = self.config.logs_dir / f"{task.id}.log"
             self.store.mark_started(
                 task.id,
@@ -478,9 +462,9 @@ class AgentBridge:
                 meta=prepared.meta,
             )
             output = await self._execute(agent, live, prepared.cwd, log_path, execution_id)
-            result = self._result(task, output)
+            result = result_from_output(task, output)
             if prepared.worktree is not None:
-                await self._commit(prepared.worktree, task, result)
+                await commit_workspace(prepared.worktree, task, result)
         except asyncio.CancelledError:
             result = AgentResult(
                 task_id=task.id,
@@ -496,7 +480,7 @@ class AgentBridge:
                 error=f"timed out after {format_duration(live.timeout)}",
             )
             if prepared is not None and prepared.worktree is not None:
-                await self._commit(prepared.worktree, task, result)
+                await commit_workspace(prepared.worktree, task, result)
         except GaiaError as exc:
             result = AgentResult(
                 task_id=task.id, agent_id=task.agent_id, status=TaskStatus.failed, error=str(exc)
@@ -542,51 +526,6 @@ class AgentBridge:
         )
         async with asyncio.timeout(live.timeout):
             return await agent.execute(run)
-
-    async def _prepare(self, task: AgentTask) -> _Prepared:
-        work_dir = task.work_dir or Path.cwd()
-        if task.effective_isolation is not Isolation.worktree:
-            return _Prepared(cwd=work_dir)
-        repo = await asyncio.to_thread(repository_root, work_dir)
-        if repo is None:
-            return _Prepared(cwd=work_dir, meta={"isolation": "none: not a git repository"})
-        worktree = await asyncio.to_thread(
-            create_worktree, repo, work_dir, self.config.worktrees_dir, task.id
-        )
-        return _Prepared(cwd=worktree.work_dir, worktree=worktree, meta={"repo": str(repo)})
-
-    async def _commit(self, worktree: Worktree, task: AgentTask, result: AgentResult) -> None:
-        first_line = task.instruction.strip().splitlines()[0][:72] if task.instruction else ""
-        message = f"gaia: {first_line}\n\nAgent {task.agent_id}, task {task.id} ({result.status})."
-        try:
-            commit, stat = await asyncio.shield(
-                asyncio.to_thread(commit_changes, worktree, message)
-            )
-        except AgentError as exc:
-            result.meta["commit_error"] = str(exc)
-            return
-        result.branch = worktree.branch
-        result.base_commit = worktree.base_commit
-        result.commit = commit
-        result.diff_stat = stat
-
-    @staticmethod
-    def _result(task: AgentTask, output: AgentOutput) -> AgentResult:
-        return AgentResult(
-            task_id=task.id,
-            agent_id=task.agent_id,
-            status=TaskStatus.succeeded if output.ok else TaskStatus.failed,
-            output=output.text,
-            error=output.error,
-            exit_code=output.exit_code,
-            session_id=output.session_id,
-            cost_usd=output.cost_usd,
-            input_tokens=output.input_tokens,
-            output_tokens=output.output_tokens,
-            num_turns=output.num_turns,
-            duration_ms=output.duration_ms,
-            meta=output.meta,
-        )
 
     def _finish(
         self, live: _Live, result: AgentResult, execution_id: str | None, started: float | None
