@@ -65,7 +65,11 @@ def format_duration(seconds: float) -> str:
 
 
 def _serialize(seconds: float) -> str:
-    return f"{seconds:g}s"
+    # Plain decimals (never "1.2e+06s"), so that what is dumped parses back exactly.
+    text = repr(float(seconds))
+    if "e" in text or "E" in text:
+        text = f"{seconds:.9f}".rstrip("0").rstrip(".")
+    return f"{text.removesuffix('.0')}s"
 
 
 # A pydantic field type: accepts "90s"/"10m"/numbers, holds float seconds, dumps "90s".

@@ -215,19 +215,36 @@ class AgentBridge:
 
     def submit(self, task: AgentTask) -> asyncio.Future[AgentResult]:
         """Queue ``task`` (choosing its agent when ``auto``); the future gets its result."""
+        self._admit(task)
+        return self._queue_task(task)
+
+    def submit_all(self, tasks: Sequence[AgentTask]) -> list[asyncio.Future[AgentResult]]:
+        """Queue every task or none: all are checked before the first is queued."""
+        for task in tasks:
+            self._admit(task)
+        return [self._queue_task(task) for task in tasks]
+
+    def _admit(self, task: AgentTask) -> None:
+        """Raise if ``task`` cannot be queued; change nothing but its resolved work_dir."""
         if self.state is BridgeState.created:
             self._open(adopt=False)  # a CLI process opens its bridge on its first task
         if self.state is not BridgeState.running:
             raise AgentError(f"the agent bridge is {self.state}: it takes no new tasks")
         requested = task.agent_id or AUTO_AGENT
         if requested == AUTO_AGENT:
-            task.agent_id = self.choose_agent(str(task.task_type))
+            self.choose_agent(str(task.task_type))  # raises when no agent fits
         else:
             self._check_agent(self._agent(requested), task)
         if task.work_dir is not None:
             task.work_dir = task.work_dir.expanduser().resolve()
             if not task.work_dir.is_dir():
                 raise AgentError(f"work_dir {task.work_dir} is not a directory")
+
+    def _queue_task(self, task: AgentTask) -> asyncio.Future[AgentResult]:
+        requested = task.agent_id or AUTO_AGENT
+        if requested == AUTO_AGENT:
+            # Chosen now, not at admission, so that each choice counts the ones before it.
+            task.agent_id = self.choose_agent(str(task.task_type))
         seq = self._seq
         self._seq += 1
         self.store.insert_task(task, requested, seq, self.origin)
@@ -246,15 +263,7 @@ class AgentBridge:
 
     async def execute_parallel(self, tasks: Sequence[AgentTask]) -> list[AgentResult]:
         """ExecuteParallel: queue every task at once; the results come back in order."""
-        futures: list[asyncio.Future[AgentResult]] = []
-        try:
-            for task in tasks:
-                futures.append(self.submit(task))
-        except GaiaError:
-            # All or nothing: a refused task withdraws the ones queued before it.
-            for queued in tasks[: len(futures)]:
-                await self.cancel(queued.id, missing_ok=True)
-            raise
+        futures = self.submit_all(tasks)
         try:
             return list(await asyncio.gather(*(asyncio.shield(f) for f in futures)))
         except asyncio.CancelledError:

@@ -63,14 +63,15 @@ def _wrapper_script(
         "#!/bin/bash",
         'rm -f -- "$0"',  # it holds the environment: gone as soon as it runs
         *(f"export {name}={q(value)}" for name, value in env.items() if name.isidentifier()),
-        f"cd -- {q(str(cwd))} || exit 127",
+        # Whatever happens, say how it ended: gaia waits for the status and the signal.
+        f"finish() {{ printf '%s' \"$1\" > {q(str(status))}; "
+        f'{shlex.join([*tmux, "wait-for", "-S", channel])}; exit "$1"; }}',
+        f"cd -- {q(str(cwd))} || finish 127",
         "set -o pipefail",
         f"{shlex.join(argv)} 2> >(tee -a {q(str(stderr))} >&2) | tee {q(str(stdout))}",
         "code=$?",
-        f"printf '%s' \"$code\" > {q(str(status))}",
         "printf '\\n[gaia] agent exited with status %s\\n' \"$code\"",
-        f"{shlex.join([*tmux, 'wait-for', '-S', channel])}",
-        'exit "$code"',
+        'finish "$code"',
     ]
     return "\n".join(lines) + "\n"
 
@@ -147,6 +148,8 @@ class TmuxLauncher:
         title: str,
     ) -> TmuxProcess:
         stdout.parent.mkdir(parents=True, exist_ok=True)
+        if not cwd.is_dir():  # noqa: ASYNC240 - one stat, as spawn does for direct runs
+            raise AgentError(f"working directory {cwd} does not exist")
         driver = self.sessions.driver
         tmux = [driver.binary, "-S", driver.socket_path()]
         channel = f"gaia-agent-{cookie.rsplit('/', 1)[-1]}"

@@ -19,6 +19,8 @@ __all__ = ["BUILTIN_AGENTS", "AgentRegistry", "build_agent", "spec_from_settings
 
 BUILTIN_AGENTS = ("claude", "gemini", "codex")
 SYSTEM_AGENT = "system"
+# "auto" means "let gaia choose"; the others are API paths under /agents/.
+RESERVED_IDS = frozenset({"auto", "stats", "tasks", "execute", "execute-parallel"})
 AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 _SHELL_TYPES = frozenset({TaskType.shell, TaskType.test})
@@ -32,10 +34,10 @@ def default_capabilities(kind: str) -> frozenset[str]:
 
 def spec_from_settings(name: str, config: AgentSettings, *, source: str = "config") -> AgentSpec:
     """An AgentSpec from one ``[agents.<name>]`` table (or an API registration)."""
-    if not AGENT_ID.match(name) or name == "auto":
+    if not AGENT_ID.match(name) or name in RESERVED_IDS:
         raise AgentError(
-            f"invalid agent name {name!r}: use letters, digits, '-', '_' or '.' ('auto' is "
-            "reserved)"
+            f"invalid agent name {name!r}: use letters, digits, '-', '_' or '.' "
+            f"({', '.join(sorted(RESERVED_IDS))} are reserved)"
         )
     kind = config.kind or (name if name in (*BUILTIN_AGENTS, SYSTEM_AGENT) else "command")
     if isinstance(config.command, str):
@@ -91,7 +93,8 @@ class AgentRegistry:
     def discover(cls, settings: Settings) -> AgentRegistry:
         """Built-ins found on PATH, then every enabled ``[agents.<name>]`` table."""
         registry = cls()
-        registry.register(build_agent(spec_from_settings(SYSTEM_AGENT, AgentSettings())))
+        system = spec_from_settings(SYSTEM_AGENT, AgentSettings(), source="builtin")
+        registry.register(build_agent(system))
         for name in BUILTIN_AGENTS:
             if name in settings.agents:
                 continue

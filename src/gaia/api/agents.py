@@ -92,7 +92,7 @@ def list_agents(bridge: BridgeDep) -> list[AgentView]:
 @router.post("", response_model=AgentView, status_code=201)
 def register_agent(body: RegisterRequest, bridge: BridgeDep) -> AgentView:
     """RegisterAgent: add an agent for this daemon's lifetime (config.toml makes it last)."""
-    settings = AgentSettings.model_validate(body.model_dump(exclude={"id", "replace"}))
+    settings = AgentSettings(**{name: getattr(body, name) for name in AgentSettings.model_fields})
     agent = build_agent(spec_from_settings(body.id, settings, source="api"))
     bridge.registry.register(agent, replace=body.replace)
     bridge.save_registry()
@@ -126,7 +126,7 @@ async def execute_parallel(
 ) -> ParallelResponse:
     """ExecuteParallel: queue every task at once; results in the order of the request."""
     tasks = [item.to_task() for item in body.tasks]
-    futures = [bridge.submit(task) for task in tasks]
+    futures = bridge.submit_all(tasks)
     if body.wait:
         await asyncio.gather(*(asyncio.shield(f) for f in futures))
     else:

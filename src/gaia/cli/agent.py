@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -129,12 +130,17 @@ def run(
         body["isolation"] = isolation
     client = connect()
     try:
-        task = client.request("POST", "/agents/execute", json=body)
+        # Ctrl-C waits until the task has an id, so that it can be cancelled, not orphaned.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            task = client.request("POST", "/agents/execute", json=body)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         if detach:
             console.print(task["id"])
             return
-        err_console.print(f"task {task['id']} queued for {task['agent']}", style="dim")
         try:
+            err_console.print(f"task {task['id']} queued for {task['agent']}", style="dim")
             task = _follow(client, task, quiet=as_json)
         except KeyboardInterrupt:
             err_console.print("cancelling…")
