@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gaia.agents import AgentBridge, AgentTask, TaskStatus, TaskType
+from gaia.agents import AgentBridge, AgentTask, TaskType
 from gaia.errors import AgentUnavailableError
 from tests.agents.conftest import Harness
 
