@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from gaia.agents.store import AgentStore
 from gaia.config import AgentSettings
 from gaia.storage.db import Database
 from gaia.storage.migrate import upgrade
+from tests.agents.support import git
 from tests.helpers import wait_until
 
 FAKE_AGENT = Path(__file__).with_name("fake_agent.py")
@@ -43,19 +43,6 @@ def fake_command(journal: Path, agent: str) -> list[str]:
 def script(name: str, *steps: str) -> str:
     """A fake agent's prompt: its label, then one ``@`` step per line."""
     return "\n".join([f"@name {name}", *steps])
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git with a fixed identity (HOME is empty in the tests) and return its stdout."""
-    done = subprocess.run(
-        ["git", "-c", "user.name=gaia-test", "-c", "user.email=test@gaia", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return done.stdout
 
 
 def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:

@@ -17,6 +17,7 @@ from gaia.agents import AgentTask, Isolation, TaskStatus
 from gaia.agents.launch import VISIBLE_SESSION
 from gaia.config import AgentSettings, Settings
 from gaia.runtime import Runtime
+from tests.agents.support import agent_processes
 from tests.helpers import proc_gone
 
 COOKIE_ENV = "GAIA_PROC_COOKIE"
@@ -51,18 +52,6 @@ def tmux(socket: str, *args: str) -> list[str]:
 
 def windows(socket: str) -> list[str]:
     return tmux(socket, "list-windows", "-t", VISIBLE_SESSION, "-F", "#{window_name}")
-
-
-def agent_processes(task_id: str) -> list[psutil.Process]:
-    """Live processes carrying the task's cookie (the agent, its tee, the tmux waiter)."""
-    found = []
-    for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, OSError):
-            if proc.environ().get(COOKIE_ENV, "").startswith(f"agent/{task_id}") and not (
-                proc_gone(proc)
-            ):
-                found.append(proc)
-    return found
 
 
 async def eventually(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:

@@ -19,6 +19,7 @@ import httpx
 import psutil
 import pytest
 
+from tests.agents.support import agent_processes, git, kill_leftover_agents
 from tests.api.test_workflows_api import Server, start_server, stop_server_checked
 from tests.helpers import proc_gone, wait_until
 
@@ -57,27 +58,6 @@ def write_config(home: Path, agents: dict[str, dict[str, Any]]) -> None:
         lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
         lines.append("")
     (home / "config.toml").write_text("\n".join(lines), encoding="utf-8")
-
-
-def agent_processes(task_id: str) -> list[psutil.Process]:
-    """Live processes of one agent task, found by the cookie gaia puts in their environment."""
-    found = []
-    for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, OSError):
-            if proc.environ().get(COOKIE_ENV, "").startswith(f"agent/{task_id}") and not (
-                proc_gone(proc)
-            ):
-                found.append(proc)
-    return found
-
-
-def kill_leftover_agents(home: Path) -> None:
-    """SIGKILL agent processes a daemon under ``home`` left behind (only after a failure)."""
-    for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, OSError):
-            env = proc.environ()
-            if env.get("GAIA_HOME") == str(home) and env.get(COOKIE_ENV, "").startswith("agent/"):
-                proc.kill()
 
 
 @dataclass
@@ -161,19 +141,6 @@ def work(tmp_path: Path) -> Path:
     path = tmp_path / "work"
     path.mkdir()
     return path.resolve()
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git with a fixed identity (HOME is empty in the tests) and return its stdout."""
-    done = subprocess.run(
-        ["git", "-c", "user.name=gaia-test", "-c", "user.email=test@gaia", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return done.stdout
 
 
 @pytest.fixture

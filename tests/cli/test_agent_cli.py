@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -13,9 +12,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
+from tests.agents.support import agent_processes, git, kill_leftover_agents
 from tests.helpers import proc_gone, wait_until
 
 GAIA = Path(sys.executable).parent / "gaia"
@@ -36,40 +35,6 @@ command = ["sh", "-c", "sleep 30", "{prompt}"]
 [agents.ghost]
 command = ["/nonexistent/gaia-test-agent", "{prompt}"]
 """
-
-
-def agent_processes(task_id: str) -> list[psutil.Process]:
-    """Live processes of one agent task, found by the cookie gaia puts in their environment."""
-    found = []
-    for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, OSError):
-            if proc.environ().get(COOKIE_ENV, "").startswith(f"agent/{task_id}") and not (
-                proc_gone(proc)
-            ):
-                found.append(proc)
-    return found
-
-
-def kill_leftover_agents(home: Path) -> None:
-    """SIGKILL agent processes the daemon under ``home`` left behind (only after a failure)."""
-    for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, OSError):
-            env = proc.environ()
-            if env.get("GAIA_HOME") == str(home) and env.get(COOKIE_ENV, "").startswith("agent/"):
-                proc.kill()
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git with a fixed identity (HOME is empty in the tests) and return its stdout."""
-    done = subprocess.run(
-        ["git", "-c", "user.name=gaia-test", "-c", "user.email=test@gaia", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return done.stdout
 
 
 @pytest.fixture

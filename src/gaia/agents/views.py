@@ -8,11 +8,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from gaia.agents.base import Agent
-from gaia.agents.stats import AgentStats
 from gaia.agents.store import StoredTask
 from gaia.agents.task import AgentResult
 
-__all__ = ["AgentView", "ResultView", "StatsView", "TaskView", "agent_view", "task_view"]
+__all__ = ["AgentView", "ResultView", "TaskView", "agent_view", "task_view"]
 
 
 class AgentView(BaseModel):
@@ -26,26 +25,6 @@ class AgentView(BaseModel):
     max_concurrency: int
     timeout: float | None
     model: str | None
-
-
-class StatsView(BaseModel):
-    agent_id: str
-    total: int
-    succeeded: int
-    failed: int
-    cancelled: int
-    success_rate: float | None
-    active: int
-    queued: int
-    mean_duration_ms: float | None
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    peak_concurrency: int
-
-    @classmethod
-    def of(cls, stats: AgentStats) -> StatsView:
-        return cls(**vars(stats))
 
 
 class ResultView(BaseModel):

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from gaia._duration import Duration
 from gaia.agents.bridge import AgentBridge
 from gaia.agents.registry import build_agent, spec_from_settings
+from gaia.agents.stats import AgentStats
 from gaia.agents.task import AUTO_AGENT, AgentTask, Isolation, TaskStatus, TaskType
-from gaia.agents.views import AgentView, StatsView, TaskView, agent_view, task_view
+from gaia.agents.views import AgentView, TaskView, agent_view, task_view
 from gaia.api.deps import Auth, RuntimeDep
 from gaia.config import AgentSettings
 from gaia.errors import NotFoundError
@@ -99,12 +100,12 @@ def register_agent(body: RegisterRequest, bridge: BridgeDep) -> AgentView:
     return agent_view(agent)
 
 
-@router.get("/stats", response_model=list[StatsView])
+@router.get("/stats", response_model=list[AgentStats])
 def agent_stats(
     bridge: BridgeDep, agent: Annotated[str | None, Query(description="one agent")] = None
-) -> list[StatsView]:
+) -> list[AgentStats]:
     """GetAgentStats: totals, success rate, active and queued, durations, tokens, cost."""
-    return [StatsView.of(stats) for stats in bridge.stats(agent)]
+    return bridge.stats(agent)
 
 
 @router.post("/execute", response_model=TaskView)
