@@ -13,7 +13,7 @@ from gaia.agents.adapters import ADAPTERS
 from gaia.agents.base import Agent, AgentSpec, CLIAgent
 from gaia.agents.task import AI_TASK_TYPES, TaskType
 from gaia.config import AgentSettings, Settings
-from gaia.errors import AgentError, ConflictError, NotFoundError
+from gaia.errors import AgentError, ConfigError, ConflictError, NotFoundError
 
 __all__ = ["BUILTIN_AGENTS", "AgentRegistry", "build_agent", "spec_from_settings"]
 
@@ -102,10 +102,15 @@ class AgentRegistry:
             if agent.available():
                 registry.register(agent)
         for name, config in settings.agents.items():
-            if config.enabled:
-                registry.register(build_agent(spec_from_settings(name, config)), replace=True)
-            else:
+            if not config.enabled:
                 registry._agents.pop(name, None)
+                continue
+            try:
+                spec = spec_from_settings(name, config)
+            except AgentError as exc:
+                where = str(settings.gaia_home.config_file)
+                raise ConfigError.invalid_key(f"agents.{name}", where, str(exc)) from None
+            registry.register(build_agent(spec), replace=True)
         return registry
 
     def register(self, agent: Agent, *, replace: bool = False) -> Agent:

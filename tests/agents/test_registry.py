@@ -1,0 +1,76 @@
+"""The registry: built-ins found on PATH, config tables, and clear errors for bad ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gaia.agents.registry import AgentRegistry
+from gaia.config import load_settings
+from gaia.errors import ConfigError
+
+
+def fake_cli(directory: Path, name: str) -> Path:
+    path = directory / name
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_builtins_register_when_their_cli_is_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """claude on PATH registers as a built-in; gemini and codex, not on PATH, do not."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_cli(bin_dir, "claude")
+    monkeypatch.setenv("PATH", str(bin_dir))  # nothing else: a real claude must not count
+    registry = AgentRegistry.discover(load_settings(tmp_path / "home", environ={}))
+    assert registry.names() == ["system", "claude"]
+    claude = registry.get("claude")
+    assert claude.spec.source == "builtin" and claude.spec.kind == "claude"
+    assert registry.get("system").spec.source == "builtin"
+
+
+def test_config_tables_configure_builtins_and_add_command_agents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[agents.gemini] points at a CLI off PATH; another table is a command agent."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    home = tmp_path / "home"
+    home.mkdir()
+    gemini = fake_cli(tmp_path, "my-gemini")
+    (home / "config.toml").write_text(
+        f'[agents.gemini]\ncommand = "{gemini}"\nmax_concurrency = 3\ntimeout = "10m"\n'
+        '[agents.aider]\ncommand = ["aider", "--message", "{prompt}"]\n'
+        'capabilities = ["code"]\n'
+        "[agents.system]\nenabled = false\n"
+    )
+    registry = AgentRegistry.discover(load_settings(home, environ={}))
+    assert registry.names() == ["gemini", "aider"]
+    spec = registry.get("gemini").spec
+    assert (spec.kind, spec.max_concurrency, spec.timeout) == ("gemini", 3, 600.0)
+    assert registry.get("gemini").available()
+    aider = registry.get("aider")
+    assert aider.spec.kind == "command" and aider.spec.capabilities == frozenset({"code"})
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ("[agents.aider]\nmax_concurrency = 1\n", "needs a command"),
+        ('[agents.stats]\ncommand = ["x"]\n', "reserved"),
+        ("[agents.claude]\nmax_concurrency = 0\n", "greater than or equal to 1"),
+    ],
+)
+def test_bad_agent_tables_name_the_key_and_the_file(tmp_path: Path, table: str, words: str) -> None:
+    """A bad [agents.<name>] table is a configuration error naming the key and config.toml."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(table)
+    with pytest.raises(ConfigError) as info:
+        AgentRegistry.discover(load_settings(home, environ={}))
+    message = str(info.value)
+    assert "'agents." in message and str(home / "config.toml") in message
+    assert words in message
