@@ -20,6 +20,7 @@ WORKFLOW_TABLES = {
     "gaia_workflow_task_dependencies",
     "gaia_workflow_executions",
 }
+AGENT_TABLES = {"gaia_agents", "gaia_agent_tasks", "gaia_agent_results", "gaia_agent_executions"}
 
 
 def test_head_constant_matches_alembic(tmp_path: Path) -> None:
@@ -30,14 +31,18 @@ def test_head_constant_matches_alembic(tmp_path: Path) -> None:
 
 
 def test_upgrade_creates_tables_indexes_and_foreign_keys(tmp_path: Path) -> None:
-    """Migration 011 creates the four workflow tables with foreign keys, in WAL mode."""
+    """The migrations create the workflow and agent tables with foreign keys, in WAL mode."""
     db = Database(f"sqlite:///{tmp_path / 'gaia.db'}")
     upgrade(db)
     upgrade(db)  # idempotent
     assert current_revision(db) == HEAD_REVISION
     with db.read() as conn:
         inspector = inspect(conn)
-        assert set(inspector.get_table_names()) >= WORKFLOW_TABLES
+        assert set(inspector.get_table_names()) >= WORKFLOW_TABLES | AGENT_TABLES
+        agent_keys = inspector.get_foreign_keys("gaia_agent_results")
+        assert [(k["referred_table"], k["constrained_columns"]) for k in agent_keys] == [
+            ("gaia_agent_tasks", ["task_id"])
+        ]
         fks = inspector.get_foreign_keys("gaia_workflow_executions")
         assert {fk["referred_table"] for fk in fks} == {"gaia_workflows", "gaia_workflow_tasks"}
         indexes = {i["name"] for i in inspector.get_indexes("gaia_workflows")}
