@@ -12,12 +12,15 @@ classes to HTTP status codes in one handler, the CLI maps them to exit codes.
     ├── ValidationError          input that is malformed, with a list of problems (HTTP 422)
     │   ├── WorkflowValidationError
     │   ├── ServiceValidationError
-    │   └── SessionValidationError
+    │   ├── SessionValidationError
+    │   └── ScaffoldValidationError  a template, or variables given for it
     ├── WorkflowError            a workflow could not be run
     ├── ServiceError             a service could not be started, stopped or registered
     ├── SessionError             a tmux command failed
     ├── TmuxUnavailableError     tmux is missing or too old (HTTP 503)
     ├── AgentError               an agent task could not be queued or run (HTTP 400)
+    ├── ScaffoldError            a project could not be generated (HTTP 400)
+    │   └── ScaffoldHookError    a hook failed (its name and exit status)
     └── AgentUnavailableError    no registered, available agent can take the task (HTTP 409)
 """
 
@@ -35,6 +38,9 @@ __all__ = [
     "GaiaError",
     "NotFoundError",
     "Problem",
+    "ScaffoldError",
+    "ScaffoldHookError",
+    "ScaffoldValidationError",
     "ServiceError",
     "ServiceValidationError",
     "SessionError",
@@ -193,3 +199,21 @@ class AgentUnavailableError(GaiaError):
 
     code = "agent_unavailable"
     http_status = 409
+
+
+class ScaffoldValidationError(ValidationError):
+    code = "template_invalid"
+    subject = "template"
+
+
+class ScaffoldError(GaiaError):
+    """A project that cannot be generated as asked (target not empty, untrusted hooks...)."""
+
+    code = "scaffold_error"
+    http_status = 400
+
+
+class ScaffoldHookError(ScaffoldError):
+    """A hook exited non-zero; the message names it and its exit status."""
+
+    code = "scaffold_hook_failed"

@@ -1,0 +1,232 @@
+"""GenerateProject: render everything first, then write it all, or nothing.
+
+Files are rendered in memory and written into a staging directory inside the target;
+pre-generate hooks run there. Only when all of that succeeded are the files moved into
+place, so a render error or a failing pre-hook leaves nothing behind. Post-generate
+hooks then run in the project, their output streamed, and a failing one is reported by
+name with its exit status. Hooks of a template from outside the registry and the
+built-ins run only when trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gaia.errors import ScaffoldError, ScaffoldHookError
+from gaia.scaffold.loader import LoadedTemplate
+from gaia.scaffold.plan import Plan, implicit_variables, make_plan
+from gaia.scaffold.render import Renderer
+from gaia.scaffold.variables import resolve_variables
+
+__all__ = ["ANSWERS_FILE", "GenerateOptions", "GenerateResult", "generate_project", "resolve_all"]
+
+ANSWERS_FILE = ".gaia-answers.yml"
+HOOK_TIMEOUT = 600.0
+Output = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    dry_run: bool = False
+    force: bool = False
+    run_hooks: bool = True
+    trust: bool = False
+
+
+@dataclass
+class GenerateResult:
+    template: str
+    path: Path
+    variables: dict[str, Any]
+    files: list[str]
+    directories: list[str]
+    skipped: list[str]
+    dry_run: bool
+    hooks: list[str] = field(default_factory=list)  # the hooks that ran
+
+
+def resolve_all(
+    loaded: LoadedTemplate, given: Mapping[str, Any]
+) -> tuple[dict[str, Any], Plan, dict[str, list[str]]]:
+    """Typed variables, the plan and the rendered hooks; every problem raised at once."""
+    spec = loaded.spec
+    full = spec.model_copy(update={"variables": [*spec.variables, *implicit_variables(loaded)]})
+    values = resolve_variables(full, given, source=str(loaded.file))
+    plan = make_plan(loaded, values)
+    renderer = Renderer(values)
+    hooks: dict[str, list[str]] = {}
+    for stage in ("pre_generate", "post_generate"):
+        commands = getattr(spec.hooks, stage)
+        hooks[stage] = [
+            renderer.render(cmd, source=f"{loaded.file}#hooks.{stage}[{i}]")
+            for i, cmd in enumerate(commands)
+        ]
+    return values, plan, hooks
+
+
+def generate_project(
+    loaded: LoadedTemplate,
+    target: Path,
+    given: Mapping[str, Any],
+    *,
+    trusted: bool,
+    source: str,
+    options: GenerateOptions | None = None,
+    output: Output | None = None,
+) -> GenerateResult:
+    """Generate; ``source`` (a template name or path) goes into the answers file."""
+    options = options or GenerateOptions()
+    values, plan, hooks = resolve_all(loaded, given)
+    spec = loaded.spec
+    target = target.expanduser().resolve()
+    has_hooks = any(hooks.values())
+    if has_hooks and options.run_hooks and not (trusted or options.trust):
+        raise ScaffoldError(
+            f"template {spec.name!r} (from {loaded.root}, outside the registry) has hooks that "
+            "run commands on this machine: "
+            "pass --trust to run them, or --no-hooks to skip them"
+        )
+    _check_target(target, plan, force=options.force)
+    result = GenerateResult(
+        template=spec.name,
+        path=target,
+        variables=values,
+        files=[f.path for f in plan.files],
+        directories=plan.directories,
+        skipped=plan.skipped,
+        dry_run=options.dry_run,
+    )
+    if options.dry_run:
+        return result
+    created = not target.exists()
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".gaia-scaffold-", dir=target))
+    try:
+        _write(staging, plan)
+        answers = {
+            "template": spec.name,
+            "version": spec.version,
+            "source": source,
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "variables": values,
+        }
+        (staging / ANSWERS_FILE).write_text(yaml.safe_dump(answers, sort_keys=False))
+        if options.run_hooks:
+            for index, command in enumerate(hooks["pre_generate"]):
+                _run_hook("pre_generate", index, command, staging, values, output)
+                result.hooks.append(command)
+        _move_into(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    if options.run_hooks:
+        for index, command in enumerate(hooks["post_generate"]):
+            _run_hook("post_generate", index, command, target, values, output)
+            result.hooks.append(command)
+    return result
+
+
+def _check_target(target: Path, plan: Plan, *, force: bool) -> None:
+    if target.exists() and not target.is_dir():
+        raise ScaffoldError(f"{target} exists and is not a directory")
+    if not target.exists():
+        return
+    entries = sorted(p.name for p in target.iterdir())
+    if entries and not force:
+        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        raise ScaffoldError(
+            f"{target} is not empty ({shown}): pass --force to write into it "
+            "(files the template produces are overwritten)"
+        )
+    # Writing into an existing tree: a symlink in it must not carry a file outside.
+    root = target.resolve()
+    for relative in plan.paths():
+        probe = target / relative
+        try:
+            probe.resolve().relative_to(root)
+        except ValueError:
+            problem_path = next((p for p in [probe, *probe.parents] if p.is_symlink()), probe)
+            raise ScaffoldError(
+                f"refusing to write {relative}: {problem_path} is a symlink that leaves {target}"
+            ) from None
+
+
+def _write(staging: Path, plan: Plan) -> None:
+    for directory in plan.directories:
+        (staging / directory).mkdir(parents=True, exist_ok=True)
+    for item in plan.files:
+        path = staging / item.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(item.content)
+        if item.mode is not None:
+            path.chmod(item.mode)
+
+
+def _move_into(staging: Path, target: Path) -> None:
+    """Move the staged tree into ``target``, merging into directories that exist."""
+    for entry in staging.iterdir():
+        dest = target / entry.name
+        if entry.is_dir() and dest.is_dir() and not dest.is_symlink():
+            _move_into(entry, dest)
+            entry.rmdir()
+        else:
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            entry.replace(dest)
+
+
+def _run_hook(
+    stage: str,
+    index: int,
+    command: str,
+    cwd: Path,
+    values: Mapping[str, Any],
+    output: Output | None,
+) -> None:
+    name = f"{stage}[{index}] ({command!r})"
+    if output is not None:
+        output(f"$ {command}")
+    env = {**os.environ, "GAIA_PROJECT_DIR": str(cwd)}
+    env.update({f"GAIA_VAR_{k.upper()}": str(v) for k, v in values.items()})
+    process = subprocess.Popen(
+        ["/bin/sh", "-c", command],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    tail: list[str] = []
+    for line in process.stdout:
+        line = line.rstrip("\n")
+        tail = [*tail[-9:], line]
+        if output is not None:
+            output(line)
+    try:
+        code = process.wait(timeout=HOOK_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        code = process.wait()
+    if code != 0:
+        detail = "\n".join(tail[-5:])
+        raise ScaffoldHookError(
+            f"hook {name} exited with status {code}" + (f":\n{detail}" if detail else ""),
+            details={"hook": name, "stage": stage, "exit_code": code},
+        )

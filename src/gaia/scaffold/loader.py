@@ -1,0 +1,92 @@
+"""Load ``template.yaml``; report every problem with file:line:column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from gaia._yaml import Path as DataPath
+from gaia._yaml import Positions, YamlSyntaxError, dotted, load_located, schema_problem
+from gaia.errors import Problem, ScaffoldValidationError
+from gaia.scaffold.spec import FileSpec, HooksSpec, TemplateSpec, VariableSpec
+
+__all__ = ["LoadedTemplate", "load_template", "load_template_file"]
+
+TEMPLATE_FILE = "template.yaml"
+_FIELDS: dict[str, list[str]] = {
+    "": sorted(f.alias or n for n, f in TemplateSpec.model_fields.items()),
+    "variables": sorted(VariableSpec.model_fields),
+    "files": sorted(FileSpec.model_fields),
+    "hooks": sorted(HooksSpec.model_fields),
+}
+
+
+@dataclass(frozen=True)
+class LoadedTemplate:
+    """A valid template: its spec, the directory its ``source`` files are in, and where
+    each value sits in ``template.yaml`` (so render errors can name the line)."""
+
+    spec: TemplateSpec
+    root: Path
+    file: Path
+    positions: Positions
+
+    def line_offset(self, path: DataPath) -> int:
+        """Lines before line 1 of the string at ``path`` (a block scalar starts below)."""
+        span = self.positions.values.get(path)
+        if span is None:
+            return 0
+        raw = self.positions.text[span.start : span.start + 1]
+        return span.line if raw in ("|", ">") else span.line - 1
+
+
+def load_template_file(path: Path) -> LoadedTemplate:
+    """``path`` is a template directory (with template.yaml) or the YAML file itself."""
+    file = path / TEMPLATE_FILE if path.is_dir() else path
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = Problem(f"cannot read template: {exc.strerror}", source=str(file))
+        raise ScaffoldValidationError.from_problems(str(file), [problem]) from None
+    spec, positions = load_template(text, source=str(file))
+    return LoadedTemplate(spec=spec, root=file.resolve().parent, file=file, positions=positions)
+
+
+def load_template(text: str, *, source: str = "<template>") -> tuple[TemplateSpec, Positions]:
+    try:
+        data, positions, problems = load_located(text, source)
+    except YamlSyntaxError as exc:
+        raise ScaffoldValidationError.from_problems(source, [exc.problem]) from None
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        problem = Problem(
+            f"expected a template (a mapping with 'name' and 'files'), but the document is {kind}",
+            source=source,
+            line=1,
+            column=1,
+        )
+        raise ScaffoldValidationError.from_problems(source, [problem])
+    spec: TemplateSpec | None = None
+    try:
+        spec = TemplateSpec.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems.extend(_problem(error, positions) for error in exc.errors())
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+        raise ScaffoldValidationError.from_problems(source, problems)
+    assert spec is not None
+    return spec, positions
+
+
+def _problem(error: Any, positions: Positions) -> Problem:
+    def known(mapping: DataPath) -> list[str] | None:
+        names = [p for p in mapping if isinstance(p, str)]
+        return _FIELDS.get(names[-1] if names else "")
+
+    def describe(where: DataPath) -> str:
+        return dotted(where) or "the template"
+
+    return schema_problem(error, positions, known_fields=known, describe=describe, hints={})

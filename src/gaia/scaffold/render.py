@@ -1,0 +1,113 @@
+"""Rendering: Jinja2 in a sandbox with StrictUndefined, and Go-style ``{{.name}}`` accepted.
+
+A misspelt variable is an error naming the file and line, never an empty string. A
+template can read variables and call filters; it cannot reach Python internals.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from gaia.errors import Problem, ScaffoldValidationError
+
+__all__ = ["Renderer", "go_to_jinja", "is_text"]
+
+# {{.name}} / {{- .name | upper }}: a Go template field reference at the start of an
+# expression. Only that form is rewritten; the rest is plain Jinja.
+_GO_FIELD = re.compile(r"(\{\{-?\s*)\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def go_to_jinja(text: str) -> str:
+    return _GO_FIELD.sub(r"\1\2", text)
+
+
+class Renderer:
+    """Renders text, paths and conditions against one set of variables."""
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        self.variables = dict(variables)
+        self.env = ImmutableSandboxedEnvironment(
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+
+    def render(self, text: str, *, source: str, line_offset: int = 0) -> str:
+        """Render ``text``; errors are ScaffoldValidationError located at ``source``:line."""
+        if "{" not in text:  # nothing to render: most files of a big template
+            return text
+        try:
+            template = self.env.from_string(go_to_jinja(text))
+            template.name = source  # so that traceback frames name it
+            return template.render(self.variables)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self._error(
+                f"template syntax error: {exc.message}", source, line_offset + (exc.lineno or 1)
+            ) from None
+        except jinja2.UndefinedError as exc:
+            line = _template_line(exc, source)
+            message = str(exc.message or exc)
+            found = re.match(r"'([^']+)' is undefined", message)
+            if found:
+                message = f"undefined variable {found.group(1)!r}"
+            hint = f"template variables: {', '.join(sorted(self.variables)) or 'none'}"
+            raise self._error(
+                message, source, None if line is None else line_offset + line, hint
+            ) from None
+        except jinja2.TemplateError as exc:
+            line = _template_line(exc, source)
+            raise self._error(
+                f"cannot render: {exc}", source, None if line is None else line_offset + line
+            ) from None
+
+    def condition(self, expression: str, *, source: str) -> bool:
+        """Evaluate a ``when`` condition (a Jinja expression over the variables)."""
+        try:
+            compiled = self.env.compile_expression(
+                go_to_jinja(expression).lstrip("."), undefined_to_none=False
+            )
+            return bool(compiled(**self.variables))
+        except jinja2.TemplateError as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            raise self._error(
+                f"invalid condition {expression!r}: {message}", source, None
+            ) from None
+
+    @staticmethod
+    def _error(
+        message: str, source: str, line: int | None, hint: str | None = None
+    ) -> ScaffoldValidationError:
+        file, _, where = source.partition("#")
+        problem = Problem(
+            f"{where}: {message}" if where else message,
+            source=file,
+            line=line,
+            column=1 if line else None,
+            hint=hint,
+        )
+        return ScaffoldValidationError.from_problems(file, [problem])
+
+
+def _template_line(exc: BaseException, source: str) -> int | None:
+    """The template line a render error happened on (Jinja rewrites its traceback)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename in (source, "<template>"):
+            return frame.lineno
+    return None
+
+
+def is_text(data: bytes) -> bool:
+    """Whether a source file is text to render (UTF-8, no NUL) or bytes to copy."""
+    if b"\0" in data[:8192]:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
