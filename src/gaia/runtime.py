@@ -13,6 +13,7 @@ from gaia.agents.store import AgentStore
 from gaia.config import Settings
 from gaia.errors import GaiaError
 from gaia.home import GaiaHome
+from gaia.scaffold.manager import ScaffoldManager
 from gaia.services.manager import ServiceManager
 from gaia.sessions.manager import SessionManager
 from gaia.storage.db import Database
@@ -44,6 +45,7 @@ class Runtime:
         upgrade(self.db)
         self.services = ServiceManager(self.db, settings)
         self.sessions = SessionManager(self.db, settings)
+        self.scaffold = ScaffoldManager(settings)
         self.agents = AgentBridge(
             AgentStore(self.db),
             AgentRegistry.discover(settings),

@@ -14,7 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from gaia import __version__
-from gaia.api import agents, services, sessions, workflows
+from gaia.api import agents, scaffold, services, sessions, workflows
 from gaia.api.errors import install_error_handlers
 from gaia.api.security import SecurityMiddleware
 from gaia.runtime import Runtime
@@ -110,4 +110,5 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
     app.include_router(services.router)
     app.include_router(sessions.router)
     app.include_router(agents.router)
+    app.include_router(scaffold.router)
     return app

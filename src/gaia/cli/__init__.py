@@ -13,11 +13,20 @@ import click
 from gaia import __version__
 from gaia.cli.common import GaiaGroup, run_cli
 
-__all__ = ["agent_main", "cli", "main", "service_main", "session_main", "workflow_main"]
+__all__ = [
+    "agent_main",
+    "cli",
+    "main",
+    "scaffold_main",
+    "service_main",
+    "session_main",
+    "workflow_main",
+]
 
 _COMMANDS = {
     "agent": "gaia.cli.agent:agent",
     "daemon": "gaia.cli.daemon:daemon",
+    "scaffold": "gaia.cli.scaffold:scaffold",
     "serve": "gaia.cli.serve:serve",
     "service": "gaia.cli.service:service",
     "session": "gaia.cli.session:session",
@@ -73,3 +82,8 @@ def session_main() -> None:
 def agent_main() -> None:
     """``gaia-agent``: the same as ``gaia agent``."""
     run_cli(_load("agent"), prog="gaia-agent")
+
+
+def scaffold_main() -> None:
+    """``gaia-scaffold``: the same as ``gaia scaffold``."""
+    run_cli(_load("scaffold"), prog="gaia-scaffold")

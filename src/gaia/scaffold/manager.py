@@ -8,10 +8,12 @@ from typing import Any
 
 from gaia.config import Settings
 from gaia.scaffold.generate import GenerateOptions, GenerateResult, Output, generate_project
+from gaia.scaffold.plan import implicit_variables
 from gaia.scaffold.registry import Template, TemplateRegistry
+from gaia.scaffold.spec import VariableSpec
 from gaia.scaffold.validate import ValidationReport, validate_project
 
-__all__ = ["ScaffoldManager"]
+__all__ = ["ScaffoldManager", "missing_required"]
 
 
 class ScaffoldManager:
@@ -58,3 +60,13 @@ class ScaffoldManager:
     def validate(self, path: Path, *, run_commands: bool = True) -> ValidationReport:
         """ValidateProject: files, modes and drift against the template, then its checks."""
         return validate_project(path, self.registry, run_commands=run_commands)
+
+
+def missing_required(template: Template, given: Mapping[str, Any]) -> list[VariableSpec]:
+    """Required variables (declared or implicit) with no value and no default."""
+    spec = template.loaded.spec
+    return [
+        variable
+        for variable in [*spec.variables, *implicit_variables(template.loaded)]
+        if variable.required and variable.default is None and given.get(variable.name) in (None, "")
+    ]
