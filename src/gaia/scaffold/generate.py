@@ -61,7 +61,7 @@ def resolve_all(
     """Typed variables, the plan and the rendered hooks; every problem raised at once."""
     spec = loaded.spec
     full = spec.model_copy(update={"variables": [*spec.variables, *implicit_variables(loaded)]})
-    values = resolve_variables(full, given, source=str(loaded.file))
+    values = resolve_variables(full, given, source=str(loaded.file), positions=loaded.positions)
     plan = make_plan(loaded, values)
     renderer = Renderer(values)
     hooks: dict[str, list[str]] = {}

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gaia._yaml import Positions
 from gaia.errors import Problem, ScaffoldValidationError
 from gaia.scaffold.render import Renderer
 from gaia.scaffold.spec import TemplateSpec, VariableSpec
@@ -43,7 +44,11 @@ def _coerce(variable: VariableSpec, value: Any) -> Any:
 
 
 def resolve_variables(
-    spec: TemplateSpec, given: Mapping[str, Any], *, source: str
+    spec: TemplateSpec,
+    given: Mapping[str, Any],
+    *,
+    source: str,
+    positions: Positions | None = None,
 ) -> dict[str, Any]:
     """Values for every variable: given, else its default (which may use earlier ones).
 
@@ -51,6 +56,15 @@ def resolve_variables(
     """
     problems: list[Problem] = []
     known = {v.name for v in spec.variables}
+
+    def at(index: int) -> dict[str, Any]:
+        """Where variable ``index`` is declared (implicit ones have no line)."""
+        key = ("variables", index)
+        if positions is None or (key not in positions.values and key not in positions.keys):
+            return {}
+        line, column = positions.locate(("variables", index))
+        return {"line": line, "column": column}
+
     for name in given:
         if name not in known:
             problems.append(
@@ -62,7 +76,7 @@ def resolve_variables(
                 )
             )
     values: dict[str, Any] = {}
-    for variable in spec.variables:
+    for index, variable in enumerate(spec.variables):
         path = f"variables.{variable.name}"
         if variable.name in given and given[variable.name] not in (None, ""):
             raw: Any = given[variable.name]
@@ -81,6 +95,7 @@ def resolve_variables(
                     f"missing required variable {variable.name!r}",
                     source=source,
                     path=path,
+                    **at(index),
                     hint=f"--var {variable.name}=..." + (f"; {hint}" if hint else ""),
                 )
             )
