@@ -106,7 +106,8 @@ def resolve_variables(
         try:
             values[variable.name] = _coerce(variable, raw)
         except ValueError as exc:
-            problems.append(Problem(f"variable {variable.name!r} {exc}", source=source, path=path))
+            message = f"variable {variable.name!r} {exc}"
+            problems.append(Problem(message, source=source, path=path, **at(index)))
     if problems:
         raise ScaffoldValidationError(
             f"variables for template {spec.name!r} are invalid: {len(problems)} "
