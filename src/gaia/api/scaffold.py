@@ -112,6 +112,8 @@ def validate(
     scaffold: ScaffoldDep,
     path: Annotated[str, Query(description="absolute path of a generated project")],
     commands: bool = True,
+    trust: bool = False,
 ) -> ValidationView:
     """ValidateProject: files, modes, drift and the template's validate commands."""
-    return validation_view(scaffold.validate(_absolute(path, "path"), run_commands=commands))
+    report = scaffold.validate(_absolute(path, "path"), run_commands=commands, trust=trust)
+    return validation_view(report)

@@ -151,10 +151,14 @@ def new(
 @scaffold.command()
 @click.argument("path", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--no-commands", is_flag=True, help="Skip the template's validate commands.")
+@click.option(
+    "--trust", is_flag=True, help="Run the checks of a template from outside the registry."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def validate(path: Path, no_commands: bool, as_json: bool) -> None:
+def validate(path: Path, no_commands: bool, trust: bool, as_json: bool) -> None:
     """Check a generated project against its template: files, modes, drift, checks."""
-    view = validation_view(_manager().validate(path, run_commands=not no_commands))
+    report = _manager().validate(path, run_commands=not no_commands, trust=trust)
+    view = validation_view(report)
     if as_json:
         console.print_json(view.model_dump_json())
     else:
@@ -163,6 +167,8 @@ def validate(path: Path, no_commands: bool, as_json: bool) -> None:
         for command in view.commands:
             mark = "[green]✓[/]" if command["exit_code"] == 0 else "[red]✗[/]"
             console.print(f"{mark} {command['command']}")
+        if view.commands_skipped:
+            console.print(f"note: {view.commands_skipped}", style="yellow", markup=False)
         verdict = "[green]valid[/]" if view.ok else "[red]invalid[/]"
         console.print(f"{view.path}: {verdict} ({view.template})")
     if not view.ok:

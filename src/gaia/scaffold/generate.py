@@ -10,28 +10,33 @@ built-ins run only when trusted.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
-from gaia.errors import ScaffoldError, ScaffoldHookError
+from gaia.errors import ScaffoldError, ScaffoldHookError, ScaffoldValidationError
 from gaia.scaffold.loader import LoadedTemplate
-from gaia.scaffold.plan import Plan, implicit_variables, make_plan
+from gaia.scaffold.plan import ImplicitUse, Plan, implicit_uses, make_plan
 from gaia.scaffold.render import Renderer
+from gaia.scaffold.spec import VariableSpec
 from gaia.scaffold.variables import resolve_variables
 
 __all__ = ["ANSWERS_FILE", "GenerateOptions", "GenerateResult", "generate_project", "resolve_all"]
 
 ANSWERS_FILE = ".gaia-answers.yml"
-HOOK_TIMEOUT = 600.0
+HOOK_TIMEOUT = 600.0  # seconds; a module constant so tests can shorten it
 Output = Callable[[str], None]
 
 
@@ -60,8 +65,16 @@ def resolve_all(
 ) -> tuple[dict[str, Any], Plan, dict[str, list[str]]]:
     """Typed variables, the plan and the rendered hooks; every problem raised at once."""
     spec = loaded.spec
-    full = spec.model_copy(update={"variables": [*spec.variables, *implicit_variables(loaded)]})
-    values = resolve_variables(full, given, source=str(loaded.file), positions=loaded.positions)
+    uses = implicit_uses(loaded)
+    implicit = [
+        VariableSpec(name=name, required=True, description=f"used in {use.where}")
+        for name, use in uses.items()
+    ]
+    full = spec.model_copy(update={"variables": [*spec.variables, *implicit]})
+    try:
+        values = resolve_variables(full, given, source=str(loaded.file), positions=loaded.positions)
+    except ScaffoldValidationError as exc:
+        raise _locate_implicit(exc, uses) from None
     plan = make_plan(loaded, values)
     renderer = Renderer(values)
     hooks: dict[str, list[str]] = {}
@@ -72,6 +85,26 @@ def resolve_all(
             for i, cmd in enumerate(commands)
         ]
     return values, plan, hooks
+
+
+def _locate_implicit(
+    error: ScaffoldValidationError, uses: Mapping[str, ImplicitUse]
+) -> ScaffoldValidationError:
+    """A missing undeclared variable is most often a misspelling: say where it is used."""
+    problems = []
+    for problem in error.problems:
+        name = (problem.path or "").removeprefix("variables.")
+        use = uses.get(name)
+        if use is not None and problem.line is None:
+            problem = dataclasses.replace(
+                problem,
+                message=f"{use.where}: undefined variable {name!r} (not declared in variables)",
+                line=use.line,
+                column=use.column,
+                hint=f"declare it, fix the name, or pass --var {name}=...",
+            )
+        problems.append(problem)
+    return ScaffoldValidationError(error.message, problems)
 
 
 def generate_project(
@@ -108,7 +141,8 @@ def generate_project(
     )
     if options.dry_run:
         return result
-    created = not target.exists()
+    # The outermost directory this call creates: removed again if anything fails.
+    created = next((p for p in [*reversed(target.parents), target] if not p.exists()), None)
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".gaia-scaffold-", dir=target))
     try:
@@ -128,8 +162,8 @@ def generate_project(
         _move_into(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        if created:
-            shutil.rmtree(target, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
     shutil.rmtree(staging, ignore_errors=True)
     if options.run_hooks:
@@ -179,8 +213,9 @@ def _move_into(staging: Path, target: Path) -> None:
     """Move the staged tree into ``target``, merging into directories that exist."""
     for entry in staging.iterdir():
         dest = target / entry.name
-        if entry.is_dir() and dest.is_dir() and not dest.is_symlink():
-            _move_into(entry, dest)
+        if entry.is_dir() and dest.is_dir():
+            # A symlinked directory was checked to stay inside the target: merge into it.
+            _move_into(entry, dest.resolve())
             entry.rmdir()
         else:
             if dest.is_dir() and not dest.is_symlink():
@@ -214,19 +249,37 @@ def _run_hook(
     )
     assert process.stdout is not None
     tail: list[str] = []
-    for line in process.stdout:
-        line = line.rstrip("\n")
-        tail = [*tail[-9:], line]
-        if output is not None:
-            output(line)
+
+    def pump(stream: IO[str]) -> None:
+        for raw in stream:
+            line = raw.rstrip("\n")
+            tail[:] = [*tail[-9:], line]
+            if output is not None:
+                output(line)
+
+    # Read in a thread: a silent hook must still time out, and a background process that
+    # keeps the pipe open must not hold generation up once the hook itself exited.
+    reader = threading.Thread(target=pump, args=(process.stdout,), daemon=True)
+    reader.start()
     try:
         code = process.wait(timeout=HOOK_TIMEOUT)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
-        code = process.wait()
+        _kill_group(process.pid)
+        process.wait()
+        raise ScaffoldHookError(
+            f"hook {name} did not finish within {HOOK_TIMEOUT:g}s and was killed",
+            details={"hook": name, "stage": stage, "exit_code": None},
+        ) from None
+    reader.join(timeout=1.0)
+    _kill_group(process.pid)  # whatever the hook left running in its group
     if code != 0:
         detail = "\n".join(tail[-5:])
         raise ScaffoldHookError(
             f"hook {name} exited with status {code}" + (f":\n{detail}" if detail else ""),
             details={"hook": name, "stage": stage, "exit_code": code},
         )
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)

@@ -74,6 +74,18 @@ def load_template(text: str, *, source: str = "<template>") -> tuple[TemplateSpe
         spec = TemplateSpec.model_validate(data)
     except pydantic.ValidationError as exc:
         problems.extend(_problem(error, positions) for error in exc.errors())
+    if spec is not None:
+        seen: set[str] = set()
+        for index, variable in enumerate(spec.variables):
+            if variable.name in seen:
+                problems.append(
+                    positions.problem(
+                        ("variables", index, "name"),
+                        f"variable {variable.name!r} is defined twice",
+                        "rename or remove one of them",
+                    )
+                )
+            seen.add(variable.name)
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise ScaffoldValidationError.from_problems(source, problems)
@@ -89,4 +101,5 @@ def _problem(error: Any, positions: Positions) -> Problem:
     def describe(where: DataPath) -> str:
         return dotted(where) or "the template"
 
-    return schema_problem(error, positions, known_fields=known, describe=describe, hints={})
+    hints = {"mode": 'quote it, as an octal string: mode: "0755"'}
+    return schema_problem(error, positions, known_fields=known, describe=describe, hints=hints)

@@ -57,9 +57,11 @@ class ScaffoldManager:
             output=output,
         )
 
-    def validate(self, path: Path, *, run_commands: bool = True) -> ValidationReport:
+    def validate(
+        self, path: Path, *, run_commands: bool = True, trust: bool = False
+    ) -> ValidationReport:
         """ValidateProject: files, modes and drift against the template, then its checks."""
-        return validate_project(path, self.registry, run_commands=run_commands)
+        return validate_project(path, self.registry, run_commands=run_commands, trust=trust)
 
 
 def missing_required(template: Template, given: Mapping[str, Any]) -> list[VariableSpec]:

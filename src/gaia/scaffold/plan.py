@@ -8,6 +8,7 @@ is refused, with the template line that produced it.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,15 @@ from gaia.scaffold.loader import LoadedTemplate
 from gaia.scaffold.render import Renderer, go_to_jinja, is_text
 from gaia.scaffold.spec import VariableSpec
 
-__all__ = ["Plan", "PlannedFile", "implicit_variables", "make_plan", "safe_relative"]
+__all__ = [
+    "ImplicitUse",
+    "Plan",
+    "PlannedFile",
+    "implicit_uses",
+    "implicit_variables",
+    "make_plan",
+    "safe_relative",
+]
 
 
 @dataclass(frozen=True)
@@ -50,27 +59,36 @@ def safe_relative(raw: str) -> str | None:
     return normal
 
 
-def implicit_variables(loaded: LoadedTemplate) -> list[VariableSpec]:
+@dataclass(frozen=True)
+class ImplicitUse:
+    """Where a template first uses a variable it does not declare."""
+
+    where: str  # files[0].template
+    line: int | None
+    column: int | None
+
+
+def implicit_uses(loaded: LoadedTemplate) -> dict[str, ImplicitUse]:
     """Variables the template uses without declaring them (``{{.module_path}}`` in the
-    original example): each becomes a required string variable."""
+    original example), each with the line of its first use."""
     spec = loaded.spec
     declared = {v.name for v in spec.variables}
     # Only parsed, never rendered: source files, not HTML.
     env = jinja2.Environment(autoescape=False)  # noqa: S701
-    used: dict[str, str] = {}
-    texts: list[tuple[str, str]] = []
+    used: dict[str, ImplicitUse] = {}
+    texts: list[tuple[str, tuple[str | int, ...]]] = []
     for index, item in enumerate(spec.files):
-        texts.append((item.path, f"files[{index}].path"))
-        if item.template is not None:
-            texts.append((item.template, f"files[{index}].template"))
+        texts.append((item.path, ("files", index, "path")))
+        if item.template is not None and item.render:
+            texts.append((item.template, ("files", index, "template")))
         if item.when:
-            texts.append(("{{ " + item.when + " }}", f"files[{index}].when"))
-    texts += [(d, f"directories[{i}]") for i, d in enumerate(spec.directories)]
+            texts.append(("{{ " + item.when + " }}", ("files", index, "when")))
+    texts += [(d, ("directories", i)) for i, d in enumerate(spec.directories)]
     for stage in ("pre_generate", "post_generate"):
         hooks = getattr(spec.hooks, stage)
-        texts += [(cmd, f"hooks.{stage}[{i}]") for i, cmd in enumerate(hooks)]
-    texts += [(cmd, f"validate[{i}]") for i, cmd in enumerate(spec.validate_commands)]
-    for text, where in texts:
+        texts += [(cmd, ("hooks", stage, i)) for i, cmd in enumerate(hooks)]
+    texts += [(cmd, ("validate", i)) for i, cmd in enumerate(spec.validate_commands)]
+    for text, path in texts:
         if "{" not in text:
             continue
         try:
@@ -78,10 +96,28 @@ def implicit_variables(loaded: LoadedTemplate) -> list[VariableSpec]:
         except jinja2.TemplateSyntaxError:
             continue  # reported with its line when it is rendered
         for name in sorted(names - declared):
-            used.setdefault(name, where)
+            if name not in used:
+                used[name] = _locate_use(loaded, path, text, name)
+    return used
+
+
+def _locate_use(
+    loaded: LoadedTemplate, path: tuple[str | int, ...], text: str, name: str
+) -> ImplicitUse:
+    found = re.search(rf"\.?\b{re.escape(name)}\b", text)
+    line, column = loaded.positions.locate(path)
+    if found is not None and path[-1] == "template":
+        before = text[: found.start()]
+        line = loaded.line_offset(path) + before.count("\n") + 1
+        column = found.start() - (before.rfind("\n") + 1) + 1
+    return ImplicitUse(_dotted(path), line, column)
+
+
+def implicit_variables(loaded: LoadedTemplate) -> list[VariableSpec]:
+    """The undeclared variables as required string variables."""
     return [
-        VariableSpec(name=name, required=True, description=f"used in {where}")
-        for name, where in used.items()
+        VariableSpec(name=name, required=True, description=f"used in {use.where}")
+        for name, use in implicit_uses(loaded).items()
     ]
 
 
@@ -145,6 +181,8 @@ def _content(
     source = str(loaded.file)
     if item.source is None:
         where = ("files", index, "template")
+        if not item.render:
+            return (item.template or "").encode("utf-8")
         try:
             return renderer.render(
                 item.template or "",

@@ -36,7 +36,7 @@ class Template:
     @property
     def source(self) -> str:
         """What the answers file records to find the template again."""
-        return self.name if self.trusted else str(self.loaded.root)
+        return self.name if self.trusted else str(self.loaded.file.resolve())
 
 
 class TemplateRegistry:
@@ -89,6 +89,7 @@ class TemplateRegistry:
         if dest.exists() and not replace:
             raise ConflictError(f"template {name!r} is already registered ({dest}); pass --replace")
         sources = [f.source for f in loaded.spec.files if f.source is not None]
+        _refuse_outside_links(path if path.is_dir() else None, loaded, sources)
         staging = self.directory / f".{name}.registering"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -109,3 +110,20 @@ class TemplateRegistry:
             shutil.rmtree(staging, ignore_errors=True)
             raise ScaffoldValidationError(f"cannot register template {name!r}: {exc}") from exc
         return Template(load_template_file(dest), "registry")
+
+
+def _refuse_outside_links(
+    directory: Path | None, loaded: LoadedTemplate, sources: list[str]
+) -> None:
+    """A template may not bring in files from outside its directory through symlinks."""
+    base = loaded.root.resolve()
+    candidates = list(directory.rglob("*")) if directory is not None else []
+    candidates += [base / rel for s in sources if (rel := safe_relative(s)) is not None]
+    for candidate in candidates:
+        try:
+            candidate.resolve().relative_to(base)
+        except ValueError:
+            raise ScaffoldValidationError(
+                f"cannot register template {loaded.spec.name!r}: {candidate} links to "
+                f"{candidate.resolve()}, outside the template directory"
+            ) from None

@@ -58,7 +58,8 @@ class VariableSpec(_Spec):
         return self
 
 
-Mode = Annotated[str, Field(pattern=r"^0?[0-7]{3,4}$")]
+# Permission bits only: no setuid, setgid or sticky bit from a template.
+Mode = Annotated[str, Field(pattern=r"^0?[0-7]{3}$")]
 
 
 class FileSpec(_Spec):
@@ -101,15 +102,6 @@ class TemplateSpec(_Spec):
         if not TEMPLATE_NAME.match(value):
             raise ValueError("a template name is letters, digits, '-', '_' or '.'")
         return value
-
-    @model_validator(mode="after")
-    def _unique_variables(self) -> TemplateSpec:
-        seen: set[str] = set()
-        for variable in self.variables:
-            if variable.name in seen:
-                raise ValueError(f"variable {variable.name!r} is defined twice")
-            seen.add(variable.name)
-        return self
 
     def variable(self, name: str) -> VariableSpec | None:
         return next((v for v in self.variables if v.name == name), None)

@@ -39,6 +39,7 @@ class ValidationReport:
     changed: list[str] = field(default_factory=list)
     mode_changed: list[str] = field(default_factory=list)
     commands: list[CheckResult] = field(default_factory=list)
+    skipped: str | None = None  # why the validate commands did not run
 
     @property
     def ok(self) -> bool:
@@ -81,8 +82,14 @@ def _template_of(answers: dict[str, Any], registry: TemplateRegistry) -> Templat
 
 
 def validate_project(
-    project: Path, registry: TemplateRegistry, *, run_commands: bool = True
+    project: Path, registry: TemplateRegistry, *, run_commands: bool = True, trust: bool = False
 ) -> ValidationReport:
+    """Compare the project with a fresh plan; run the template's checks if it is trusted.
+
+    The answers file comes with the project: a project cloned from elsewhere could name a
+    template of its own, so the commands of a template outside the registry (and the
+    built-ins) run only with ``trust``.
+    """
     project = project.expanduser().resolve()
     if not project.is_dir():
         raise ScaffoldError(f"{project} is not a directory")
@@ -103,7 +110,13 @@ def validate_project(
             report.changed.append(item.path)
         if item.mode is not None and (path.stat().st_mode & 0o777) != item.mode:
             report.mode_changed.append(item.path)
-    if run_commands:
+    commands = template.loaded.spec.validate_commands
+    if run_commands and commands and not (template.trusted or trust):
+        report.skipped = (
+            f"the validate commands of {template.source} (outside the registry) run only "
+            "with --trust"
+        )
+    elif run_commands:
         renderer = Renderer(values)
         for index, raw in enumerate(template.loaded.spec.validate_commands):
             command = renderer.render(raw, source=f"{template.loaded.file}#validate[{index}]")

@@ -66,6 +66,7 @@ class ValidationView(BaseModel):
     changed: list[str]
     mode_changed: list[str]
     commands: list[dict[str, Any]]
+    commands_skipped: str | None
     problems: list[str]
 
 
@@ -124,5 +125,6 @@ def validation_view(report: ValidationReport) -> ValidationView:
             {"command": c.command, "exit_code": c.exit_code, "output": c.output}
             for c in report.commands
         ],
+        commands_skipped=report.skipped,
         problems=report.problems(),
     )
