@@ -258,3 +258,26 @@ def test_validate_commands_of_a_path_template_need_trust(
     assert report.skipped is not None and "--trust" in report.skipped
     assert manager.validate(work / "p", trust=True).commands[0].exit_code == 0
     assert marker.exists()
+
+
+def test_files_edited_by_post_hooks_are_not_drift(
+    manager: ScaffoldManager, make_template: MakeTemplate, work: Path
+) -> None:
+    """What a post hook made of a file (go mod tidy editing go.mod) is not drift; later
+    edits are."""
+    root = make_template(
+        """
+        name: t
+        files:
+          - path: a.txt
+            template: "planned\\n"
+        hooks:
+          post_generate:
+            - echo "added by the hook" >> a.txt
+        """
+    )
+    manager.generate(str(root), work / "p", {}, options=GenerateOptions(trust=True))
+    assert (work / "p" / "a.txt").read_text() == "planned\nadded by the hook\n"
+    assert manager.validate(work / "p").ok
+    (work / "p" / "a.txt").write_text("edited by hand\n")
+    assert manager.validate(work / "p").changed == ["a.txt"]

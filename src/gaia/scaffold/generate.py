@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import shutil
 import signal
@@ -166,11 +167,30 @@ def generate_project(
             shutil.rmtree(created, ignore_errors=True)
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    if options.run_hooks:
-        for index, command in enumerate(hooks["post_generate"]):
-            _run_hook("post_generate", index, command, target, values, output)
-            result.hooks.append(command)
+    if options.run_hooks and hooks["post_generate"]:
+        try:
+            for index, command in enumerate(hooks["post_generate"]):
+                _run_hook("post_generate", index, command, target, values, output)
+                result.hooks.append(command)
+        finally:
+            _record_checksums(target, plan, answers)
     return result
+
+
+def _record_checksums(target: Path, plan: Plan, answers: dict[str, Any]) -> None:
+    """Remember the files as the post hooks left them, so validate does not call the
+    hooks' own edits drift."""
+    checksums = {}
+    for item in plan.files:
+        try:
+            data = (target / item.path).read_bytes()
+        except OSError:
+            continue
+        if data != item.content:
+            checksums[item.path] = hashlib.sha256(data).hexdigest()
+    if checksums:
+        answers["checksums"] = checksums
+        (target / ANSWERS_FILE).write_text(yaml.safe_dump(answers, sort_keys=False))
 
 
 def _check_target(target: Path, plan: Plan, *, force: bool) -> None:

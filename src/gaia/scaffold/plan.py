@@ -158,7 +158,10 @@ def make_plan(loaded: LoadedTemplate, variables: dict[str, Any]) -> Plan:
         if item.when:
             try:
                 if not renderer.condition(item.when, source=f"{source}#files[{index}].when"):
-                    plan.skipped.append(item.path)
+                    try:
+                        plan.skipped.append(renderer.render(item.path, source=source))
+                    except ScaffoldValidationError:
+                        plan.skipped.append(item.path)
                     continue
             except ScaffoldValidationError as exc:
                 problems.extend(exc.problems)

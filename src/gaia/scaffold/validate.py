@@ -7,6 +7,10 @@ changed (drift), then runs the template's ``validate`` commands in the project.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +102,8 @@ def validate_project(
     given = answers.get("variables") or {}
     values, plan, _hooks = resolve_all(template.loaded, given)
     report = ValidationReport(path=project, template=template.name)
+    # What post-generate hooks made of the files (go mod tidy edits go.mod): not drift.
+    checksums = answers.get("checksums") or {}
     for directory in plan.directories:
         if not (project / directory).is_dir():
             report.missing.append(directory + "/")
@@ -106,7 +112,9 @@ def validate_project(
         if not path.is_file():
             report.missing.append(item.path)
             continue
-        if path.read_bytes() != item.content:
+        data = path.read_bytes()
+        after_hooks = checksums.get(item.path)
+        if data != item.content and hashlib.sha256(data).hexdigest() != after_hooks:
             report.changed.append(item.path)
         if item.mode is not None and (path.stat().st_mode & 0o777) != item.mode:
             report.mode_changed.append(item.path)
@@ -125,17 +133,29 @@ def validate_project(
 
 
 def _run(command: str, cwd: Path) -> CheckResult:
+    """Run one check in its own process group; a timeout stops the whole group."""
+    process = subprocess.Popen(
+        ["/bin/sh", "-c", command],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            ["/bin/sh", "-c", command],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
+        output, _ = process.communicate(timeout=COMMAND_TIMEOUT)
+        code = process.returncode
     except subprocess.TimeoutExpired:
+        _kill_group(process.pid)
+        process.communicate()
         return CheckResult(command, 124, f"timed out after {COMMAND_TIMEOUT:.0f}s")
-    return CheckResult(command, done.returncode, (done.stdout + done.stderr)[-4000:])
+    finally:
+        _kill_group(process.pid)  # nothing it started outlives the check
+    return CheckResult(command, code, output[-4000:])
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
