@@ -1037,6 +1037,22 @@ def test_dry_run_writes_nothing_and_lists_files(
     assert snapshot(tmp_path) == before
 
 
+def test_dry_run_of_an_untrusted_template_lists_its_hooks_without_trust(
+    manager: ScaffoldManager, make_template: MakeTemplate, work: Path, tmp_path: Path
+) -> None:
+    """A dry run runs nothing, so it needs no --trust; it lists the hooks that would run."""
+    root = make_template(GO_API_TEMPLATE, name="go-api")
+    before = snapshot(tmp_path)
+    result = manager.generate(
+        str(root),
+        work / "demo",
+        {"project_name": "demo", "module_path": "m"},
+        options=GenerateOptions(dry_run=True),
+    )
+    assert result.hooks == ["go mod tidy", "git init"]
+    assert snapshot(tmp_path) == before
+
+
 def test_dry_run_still_refuses_a_non_empty_target(
     manager: ScaffoldManager, make_template: MakeTemplate, work: Path
 ) -> None:

@@ -97,6 +97,8 @@ async def register_template(request: Request, scaffold: ScaffoldDep) -> Template
 def generate(body: ScaffoldRequest, scaffold: ScaffoldDep, response: Response) -> GenerateView:
     """GenerateProject: everything is rendered before anything is written."""
     path = _absolute(body.path, "path")
+    if "/" in body.template or body.template.endswith((".yaml", ".yml")):
+        _absolute(body.template, "template")  # a path means nothing relative to the daemon
     options = GenerateOptions(
         dry_run=body.dry_run, force=body.force, run_hooks=body.run_hooks, trust=body.trust
     )

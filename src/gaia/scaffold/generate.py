@@ -124,7 +124,8 @@ def generate_project(
     spec = loaded.spec
     target = target.expanduser().resolve()
     has_hooks = any(hooks.values())
-    if has_hooks and options.run_hooks and not (trusted or options.trust):
+    # A dry run runs nothing, so it needs no trust: it lists the hooks instead.
+    if has_hooks and options.run_hooks and not (trusted or options.trust or options.dry_run):
         raise ScaffoldError(
             f"template {spec.name!r} (from {loaded.root}, outside the registry) has hooks that "
             "run commands on this machine: "
@@ -141,6 +142,8 @@ def generate_project(
         dry_run=options.dry_run,
     )
     if options.dry_run:
+        if options.run_hooks:
+            result.hooks = [*hooks["pre_generate"], *hooks["post_generate"]]
         return result
     # The outermost directory this call creates: removed again if anything fails.
     created = next((p for p in [*reversed(target.parents), target] if not p.exists()), None)
@@ -160,7 +163,10 @@ def generate_project(
             for index, command in enumerate(hooks["pre_generate"]):
                 _run_hook("pre_generate", index, command, staging, values, output)
                 result.hooks.append(command)
-        _move_into(staging, target)
+        try:
+            _move_into(staging, target)
+        except OSError as exc:
+            raise ScaffoldError(f"cannot move the project into {target}: {exc}") from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if created is not None:
@@ -216,6 +222,19 @@ def _check_target(target: Path, plan: Plan, *, force: bool) -> None:
             raise ScaffoldError(
                 f"refusing to write {relative}: {problem_path} is a symlink that leaves {target}"
             ) from None
+    # --force overwrites files, never a directory of yours, and never turns a file into one.
+    clashes = [f"{f.path} (a directory is there)" for f in plan.files if (target / f.path).is_dir()]
+    wanted_dirs = {*plan.directories, *(str(Path(f.path).parent) for f in plan.files)}
+    for directory in sorted(wanted_dirs - {"."}):
+        for part in [Path(directory), *Path(directory).parents]:
+            existing = target / part
+            if str(part) != "." and existing.exists() and not existing.is_dir():
+                clashes.append(f"{part}/ (a file is there)")
+    if clashes:
+        raise ScaffoldError(
+            f"refusing to write into {target}: the template needs other kinds of entries at "
+            + ", ".join(sorted(set(clashes)))
+        )
 
 
 def _write(staging: Path, plan: Plan) -> None:

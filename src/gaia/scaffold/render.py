@@ -23,6 +23,15 @@ __all__ = ["Renderer", "go_to_jinja", "is_text"]
 _GO_FIELD = re.compile(r"(\{\{-?\s*)\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
+# {{ name }} or {{.name}}, no filters and no whitespace control: the fast path.
+_SIMPLE = re.compile(r"\{\{\s*\.?([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def _as_text(value: Any) -> str:
+    # What Jinja prints for the same value: str() for everything but None ("None").
+    return str(value)
+
+
 def go_to_jinja(text: str) -> str:
     return _GO_FIELD.sub(r"\1\2", text)
 
@@ -42,6 +51,9 @@ class Renderer:
         """Render ``text``; errors are ScaffoldValidationError located at ``source``:line."""
         if "{" not in text:  # nothing to render: most files of a big template
             return text
+        simple = self._substitute(text)
+        if simple is not None:
+            return simple
         try:
             template = self.env.from_string(go_to_jinja(text))
             template.name = source  # so that traceback frames name it
@@ -65,6 +77,17 @@ class Renderer:
             raise self._error(
                 f"cannot render: {exc}", source, None if line is None else line_offset + line
             ) from None
+
+    def _substitute(self, text: str) -> str | None:
+        """Text whose only Jinja is ``{{ name }}`` references to defined variables,
+        rendered without compiling a template (a compile costs ~0.3 ms; a project of a
+        thousand files pays it a thousand times). None: let Jinja do it."""
+        if "{%" in text or "{#" in text:
+            return None
+        matches = _SIMPLE.findall(text)
+        if len(matches) != text.count("{{") or any(m not in self.variables for m in matches):
+            return None
+        return _SIMPLE.sub(lambda m: _as_text(self.variables[m.group(1)]), text)
 
     def condition(self, expression: str, *, source: str) -> bool:
         """Evaluate a ``when`` condition (a Jinja expression over the variables)."""
