@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/services.py
 	$(BIN)/python bench/sessions.py
 	$(BIN)/python bench/agents.py
+	$(BIN)/python bench/scaffold.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
