@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -402,3 +405,43 @@ def test_force_over_a_file_where_a_directory_goes_changes_nothing(
     assert "docs" in result.stderr
     assert files_under(target) == ["docs"]
     assert (target / "docs").read_text() == "a file of the user's"
+
+
+def test_new_on_a_terminal_prompts_for_missing_variables(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """On a terminal, `new` asks for each missing required variable and uses the answer."""
+    master, slave = os.openpty()
+    target = tmp_path / "prompted"
+    process = subprocess.Popen(
+        [str(GAIA), "scaffold", "new", "go-api", str(target), "--no-hooks"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=cli_env,
+        close_fds=True,
+    )
+    os.close(slave)
+    seen = b""
+    answered = False
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal closed: the command is done
+                break
+            seen += chunk
+            if b"project_name" in seen and not answered:
+                os.write(master, b"prompted-demo\n")
+                answered = True
+        assert process.wait(timeout=30) == 0, seen.decode(errors="replace")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+    assert answered
+    assert "module example.com/prompted-demo" in (target / "go.mod").read_text()
