@@ -29,6 +29,7 @@ __all__ = [
     "ProcessHandle",
     "find_by_cookie",
     "kill_cookie_holders",
+    "kill_group",
     "spawn",
 ]
 
@@ -353,3 +354,9 @@ def kill_cookie_holders(cookie_prefix: str) -> int:
     procs = find_by_cookie(cookie_prefix, prefix=True)
     _signal_all(procs, signal.SIGKILL)
     return len(procs)
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group led by ``pid``, if anything in it is still there."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from gaia.errors import Problem
+from gaia.errors import Problem, ValidationError
 
 __all__ = [
     "Path",
@@ -24,6 +24,7 @@ __all__ = [
     "YamlSyntaxError",
     "dotted",
     "load_located",
+    "load_mapping",
     "schema_problem",
 ]
 
@@ -233,3 +234,21 @@ def load_located(text: str, source: str) -> tuple[Any, Positions, list[Problem]]
             )
         ) from None
     return data, positions, builder.problems
+
+
+def load_mapping(
+    text: str, source: str, *, expected: str, error: type[ValidationError]
+) -> tuple[dict[str, Any], Positions, list[Problem]]:
+    """``load_located`` for a document that must be a mapping (``expected`` says which
+    keys it needs): YAML syntax and a wrong kind of document raise ``error``."""
+    try:
+        data, positions, problems = load_located(text, source)
+    except YamlSyntaxError as exc:
+        raise error.from_problems(source, [exc.problem]) from None
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        problem = Problem(
+            f"expected {expected}, but the document is {kind}", source=source, line=1, column=1
+        )
+        raise error.from_problems(source, [problem])
+    return data, positions, problems

@@ -10,12 +10,10 @@ built-ins run only when trusted.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -27,6 +25,7 @@ from typing import IO, Any
 
 import yaml
 
+from gaia._proc import kill_group
 from gaia.errors import ScaffoldError, ScaffoldHookError, ScaffoldValidationError
 from gaia.scaffold.loader import LoadedTemplate
 from gaia.scaffold.plan import ImplicitUse, Plan, implicit_uses, make_plan
@@ -303,22 +302,17 @@ def _run_hook(
     try:
         code = process.wait(timeout=HOOK_TIMEOUT)
     except subprocess.TimeoutExpired:
-        _kill_group(process.pid)
+        kill_group(process.pid)
         process.wait()
         raise ScaffoldHookError(
             f"hook {name} did not finish within {HOOK_TIMEOUT:g}s and was killed",
             details={"hook": name, "stage": stage, "exit_code": None},
         ) from None
     reader.join(timeout=1.0)
-    _kill_group(process.pid)  # whatever the hook left running in its group
+    kill_group(process.pid)  # whatever the hook left running in its group
     if code != 0:
         detail = "\n".join(tail[-5:])
         raise ScaffoldHookError(
             f"hook {name} exited with status {code}" + (f":\n{detail}" if detail else ""),
             details={"hook": name, "stage": stage, "exit_code": code},
         )
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)

@@ -9,7 +9,7 @@ from typing import Any
 import pydantic
 
 from gaia._yaml import Path as DataPath
-from gaia._yaml import Positions, YamlSyntaxError, dotted, load_located, schema_problem
+from gaia._yaml import Positions, dotted, load_mapping, schema_problem
 from gaia.errors import Problem, ScaffoldValidationError
 from gaia.scaffold.spec import FileSpec, HooksSpec, TemplateSpec, VariableSpec
 
@@ -56,19 +56,12 @@ def load_template_file(path: Path) -> LoadedTemplate:
 
 
 def load_template(text: str, *, source: str = "<template>") -> tuple[TemplateSpec, Positions]:
-    try:
-        data, positions, problems = load_located(text, source)
-    except YamlSyntaxError as exc:
-        raise ScaffoldValidationError.from_problems(source, [exc.problem]) from None
-    if not isinstance(data, dict):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
-        problem = Problem(
-            f"expected a template (a mapping with 'name' and 'files'), but the document is {kind}",
-            source=source,
-            line=1,
-            column=1,
-        )
-        raise ScaffoldValidationError.from_problems(source, [problem])
+    data, positions, problems = load_mapping(
+        text,
+        source,
+        expected="a template (a mapping with 'name' and 'files')",
+        error=ScaffoldValidationError,
+    )
     spec: TemplateSpec | None = None
     try:
         spec = TemplateSpec.model_validate(data)

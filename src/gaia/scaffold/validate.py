@@ -7,10 +7,7 @@ changed (drift), then runs the template's ``validate`` commands in the project.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from gaia._proc import kill_group
 from gaia.errors import NotFoundError, ScaffoldError
 from gaia.scaffold.generate import ANSWERS_FILE, resolve_all
 from gaia.scaffold.registry import Template, TemplateRegistry
@@ -148,14 +146,9 @@ def _run(command: str, cwd: Path) -> CheckResult:
         output, _ = process.communicate(timeout=COMMAND_TIMEOUT)
         code = process.returncode
     except subprocess.TimeoutExpired:
-        _kill_group(process.pid)
+        kill_group(process.pid)
         process.communicate()
         return CheckResult(command, 124, f"timed out after {COMMAND_TIMEOUT:.0f}s")
     finally:
-        _kill_group(process.pid)  # nothing it started outlives the check
+        kill_group(process.pid)  # nothing it started outlives the check
     return CheckResult(command, code, output[-4000:])
-
-
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)

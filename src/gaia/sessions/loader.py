@@ -14,7 +14,7 @@ from typing import Any
 import pydantic
 
 from gaia._yaml import Path as DataPath
-from gaia._yaml import Positions, YamlSyntaxError, dotted, load_located, schema_problem
+from gaia._yaml import Positions, dotted, load_mapping, schema_problem
 from gaia.errors import Problem, SessionValidationError
 from gaia.sessions.builder import LAYOUT_NAMES, is_valid_layout
 from gaia.sessions.spec import PaneSpec, SessionSpec, WindowSpec
@@ -43,20 +43,12 @@ def load_layout(
     text: str, *, source: str = "<layout>", base_dir: Path | None = None
 ) -> SessionSpec:
     """Parse and validate; directories are made absolute against ``base_dir``."""
-    try:
-        data, positions, problems = load_located(text, source)
-    except YamlSyntaxError as exc:
-        raise SessionValidationError.from_problems(source, [exc.problem]) from None
-    if not isinstance(data, dict):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
-        problem = Problem(
-            f"expected a session layout (a mapping with 'session_name' and 'windows'), "
-            f"but the document is {kind}",
-            source=source,
-            line=1,
-            column=1,
-        )
-        raise SessionValidationError.from_problems(source, [problem])
+    data, positions, problems = load_mapping(
+        text,
+        source,
+        expected="a session layout (a mapping with 'session_name' and 'windows')",
+        error=SessionValidationError,
+    )
     spec: SessionSpec | None = None
     try:
         spec = SessionSpec.model_validate(data)
