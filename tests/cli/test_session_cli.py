@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 
@@ -335,3 +336,21 @@ def test_send_text_that_starts_with_a_dash(
         timeout=10,
         what="the dash text at the prompt",
     )
+
+
+def test_up_with_wait_types_the_commands_before_returning(
+    cli_env: dict[str, str], tmux: Tmux, tmp_path: Path, project: Path
+) -> None:
+    """up --wait returns once every pane's commands are typed; they then run."""
+    layout = tmp_path / "dev.yaml"
+    layout.write_text(LAYOUT, encoding="utf-8")
+    ok(gaia(cli_env, "up", "--wait", str(layout)))
+    # Typed already: no helper process of this session is left typing.
+    helpers = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "up" in (p.info["cmdline"] or []) and str(layout) in (p.info["cmdline"] or [])
+    ]
+    assert helpers == []
+    for target, line in [("=dev:editor.0", "editor-left"), ("=dev:logs.0", "logs-only")]:
+        wait_for_line(tmux, target, line)

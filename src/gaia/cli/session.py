@@ -363,13 +363,25 @@ def run(
 @session.command()
 @click.argument("layout", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--attach", "-a", "attach_after", is_flag=True, help="Attach when built.")
+@click.option(
+    "--wait", is_flag=True, help="Return only once every pane's commands have been typed."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
-def up(layout: Path, attach_after: bool, as_json: bool) -> None:
-    """Build a whole session from a layout file (tmuxp format)."""
+def up(layout: Path, attach_after: bool, wait: bool, as_json: bool) -> None:
+    """Build a whole session from a layout file (tmuxp format).
+
+    Returns once tmux has the session; each pane's commands are typed by a detached helper
+    as soon as its shell is ready (--wait: before returning).
+    """
     spec = load_layout_file(layout)
     with open_sessions() as sessions:
         with err_console.status(f"building {spec.session_name}…"):
-            view = sessions.create(spec, origin="layout", layout_file=str(layout.resolve()))
+            view = sessions.create(
+                spec,
+                origin="layout",
+                layout_file=str(layout.resolve()),
+                detach_typing=not wait,
+            )
         if as_json:
             _print_json(view.model_dump(mode="json"))
         else:

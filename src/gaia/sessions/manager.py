@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -83,11 +84,22 @@ class SessionManager:
     # -- sessions ------------------------------------------------------------------
 
     def create(
-        self, spec: SessionSpec, *, origin: str = "created", layout_file: str | None = None
+        self,
+        spec: SessionSpec,
+        *,
+        origin: str = "created",
+        layout_file: str | None = None,
+        detach_typing: bool = False,
     ) -> SessionView:
-        """Create a session (windows, panes, commands) from a spec whose paths are resolved."""
+        """Create a session (windows, panes, commands) from a spec whose paths are resolved.
+
+        With ``detach_typing`` (a short-lived CLI process) the commands are typed by a
+        detached child once each shell is ready, and this returns as soon as tmux has the
+        session — as ``tmuxp load -d`` does, but still without typing into a shell that
+        is not listening yet.
+        """
         record = record_from_spec(spec, self.socket, origin=origin, layout_file=layout_file)
-        self._build(record, spec.options)
+        self._build(record, spec.options, detach_typing=detach_typing)
         return session_view(record, None)
 
     def list_views(self) -> list[SessionView]:
@@ -383,7 +395,13 @@ class SessionManager:
 
     # -- internals -------------------------------------------------------------------
 
-    def _build(self, record: SessionRecord, options: dict[str, str | int | bool]) -> None:
+    def _build(
+        self,
+        record: SessionRecord,
+        options: dict[str, str | int | bool],
+        *,
+        detach_typing: bool = False,
+    ) -> None:
         try:
             builder.build_session(self.driver, record, options)
         except ConflictError:
@@ -402,7 +420,17 @@ class SessionManager:
         focus = builder.focus_commands(record)
         if focus:
             self.driver.execute(*focus)
-        self._type({k: v for k, v in typed.items() if k})
+        commands = {pane: lines for pane, lines in typed.items() if pane}
+        if not commands:
+            return
+        child = _fork_detached() if detach_typing else -1
+        if child == 0:
+            try:
+                self._type(commands)
+            finally:
+                os._exit(0)  # the child must not run the parent's cleanup or atexit hooks
+        if child < 0:  # not asked to detach, or fork failed: type here
+            self._type(commands)
 
     def _type(self, typed: dict[str, list[str]]) -> None:
         typed = {pane: lines for pane, lines in typed.items() if lines}
@@ -477,6 +505,22 @@ class SessionManager:
 
 
 _View = TypeVar("_View", WindowView, PaneView)
+
+
+def _fork_detached() -> int:
+    """Fork a child that leaves the caller's session: 0 in the child, its pid in the
+    parent, -1 when fork failed. The terminal's Ctrl-C and the caller's exit do not stop
+    it; its standard streams go to /dev/null."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return -1
+    if pid == 0:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+    return pid
 
 
 def _find_view(views: list[_View], view_id: str, kind: str) -> _View:
