@@ -25,6 +25,8 @@ SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "fish", "
 # Shells whose last exit status is $status rather than $?.
 _STATUS_VARIABLE = {"fish": "$status", "tcsh": "$status", "csh": "$status"}
 _READY_TIMEOUT = 5.0
+# How long a finished run waits for its last output to be drawn (see run_in_pane).
+_SETTLE_TIMEOUT = 1.0
 
 
 @dataclass
@@ -88,9 +90,17 @@ def run_in_pane(driver: TmuxDriver, pane: str, command: str, timeout: float) -> 
     capture = ["capture-pane", "-p", "-J", "-S", "-", "-t", pane]
     exit_status: int | None = None
     if finished:
-        status_line, *captured = driver.execute(
-            ["show-options", "-p", "-v", "-t", pane, STATUS_OPTION], capture
-        )
+        # The trailer's signal reaches tmux over its socket and may overtake the command's
+        # last output, still in the pane's pty: wait (briefly) for the next prompt, which
+        # the shell draws after that output.
+        settle = time.monotonic() + _SETTLE_TIMEOUT
+        while True:
+            status_line, *captured = driver.execute(
+                ["show-options", "-p", "-v", "-t", pane, STATUS_OPTION], capture
+            )
+            if _prompt_drawn(captured, f"gaia-run-{token}", prompt) or (time.monotonic() >= settle):
+                break
+            time.sleep(0.01)
         recorded_token, _, value = status_line.partition(":")
         if recorded_token == token and value.lstrip("-").isdigit():
             exit_status = int(value)
@@ -105,6 +115,15 @@ def run_in_pane(driver: TmuxDriver, pane: str, command: str, timeout: float) -> 
         duration=time.monotonic() - started,
         truncated=truncated,
     )
+
+
+def _prompt_drawn(captured: list[str], marker: str, prompt: str) -> bool:
+    """Whether a prompt follows the line that echoed the command (the run's output is in)."""
+    lines = [line.rstrip() for line in captured]
+    start = next((i for i in range(len(lines) - 1, -1, -1) if marker in lines[i]), None)
+    after = [line for line in lines[(start + 1) if start is not None else 0 :] if line]
+    expected = prompt.strip()
+    return bool(after) and (not expected or after[-1].endswith(expected))
 
 
 def _between(captured: list[str], marker: str, prompt: str, command: str) -> tuple[str, bool]:
