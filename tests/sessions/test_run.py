@@ -242,3 +242,19 @@ def test_concurrent_runs_on_different_panes_both_finish(manager: SessionManager)
         0: (0, "out-0"),
         1: (1, "out-1"),
     }
+
+
+def test_output_glued_to_a_typed_line_that_filled_the_pane_is_kept() -> None:
+    """A typed line ending exactly at the pane's edge is joined (-J) with the first output
+    line; that output is still the run's output, not part of the command."""
+    from gaia.sessions.run import _between  # the parsing alone: the layout is hard to force
+
+    marker = "gaia-run-abc"
+    captured = [
+        "old output",
+        f"host:/dir#  echo out; (exit 0); tmux wait-for -S {marker}out",
+        "second line",
+        "host:/dir# ",
+    ]
+    output, truncated = _between(captured, marker, "host:/dir# ", "echo out; (exit 0)")
+    assert (output, truncated) == ("out\nsecond line", False)

@@ -122,6 +122,8 @@ def _prompt_drawn(captured: list[str], marker: str, prompt: str) -> bool:
     lines = [line.rstrip() for line in captured]
     start = next((i for i in range(len(lines) - 1, -1, -1) if marker in lines[i]), None)
     after = [line for line in lines[(start + 1) if start is not None else 0 :] if line]
+    if start is not None and not lines[start].endswith(marker):
+        after.insert(0, lines[start])  # output glued to the typed line (see _between)
     expected = prompt.strip()
     return bool(after) and (not expected or after[-1].endswith(expected))
 
@@ -138,6 +140,12 @@ def _between(captured: list[str], marker: str, prompt: str, command: str) -> tup
         if typed_at >= 0:
             prompt = lines[start][:typed_at]
     body = lines[(start + 1) if start is not None else 0 :]
+    if start is not None:
+        # A typed line that ended exactly at the pane's edge is "wrapped" to tmux, and -J
+        # glues the first line of output onto it, right after the marker.
+        glued = lines[start][lines[start].rfind(marker) + len(marker) :]
+        if glued:
+            body.insert(0, glued)
     while body and not body[-1]:
         body.pop()
     prompt = prompt.rstrip()
