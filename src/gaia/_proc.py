@@ -27,10 +27,14 @@ __all__ = [
     "COOKIE_ENV",
     "ProcessError",
     "ProcessHandle",
+    "any_alive",
+    "describe_exit",
     "find_by_cookie",
     "kill_cookie_holders",
     "kill_group",
+    "signal_all",
     "spawn",
+    "strays",
 ]
 
 COOKIE_ENV = "GAIA_PROC_COOKIE"
@@ -90,18 +94,18 @@ class ProcessHandle:
 
     async def kill_tree(self, grace: float, signum: int = signal.SIGTERM) -> int:
         """Send ``signum`` to the group and strays, wait up to ``grace``, SIGKILL the rest."""
-        strays = _strays(self.pid, self.cookie)
+        others = strays(self.pid, self.cookie)
         self.signal_group(signum)
-        _signal_all(strays, signum)
+        signal_all(others, signum)
         deadline = time.monotonic() + grace
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wait(), timeout=max(grace, 0))
         # The leader may exit at once while a member that ignores SIGTERM lives on.
         # Nothing signals the exit of a grandchild we are not the parent of: poll briefly.
-        while time.monotonic() < deadline and (self.group_alive() or _any_alive(strays)):
+        while time.monotonic() < deadline and (self.group_alive() or any_alive(others)):
             await asyncio.sleep(0.05)
         self.signal_group(signal.SIGKILL)
-        _signal_all(strays, signal.SIGKILL)
+        signal_all(others, signal.SIGKILL)
         return await self.wait()
 
     async def reap_leftovers(self, grace: float) -> None:
@@ -305,6 +309,17 @@ def spawn(
     )
 
 
+def describe_exit(code: int) -> str:
+    """``exited with status 3`` or ``killed by SIGTERM``, from a wait status."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}"
+    return f"exited with status {code}"
+
+
 def find_by_cookie(cookie: str, *, prefix: bool = False) -> list[psutil.Process]:
     """Every process of ours whose environment carries ``cookie`` (or a cookie it begins)."""
     found = []
@@ -321,22 +336,23 @@ def find_by_cookie(cookie: str, *, prefix: bool = False) -> list[psutil.Process]
     return found
 
 
-def _strays(pid: int, cookie: str) -> list[psutil.Process]:
-    strays = {p.pid: p for p in find_by_cookie(cookie)}
+def strays(pid: int, cookie: str) -> list[psutil.Process]:
+    """The processes of ``pid``'s tree and cookie, other than ``pid`` itself."""
+    found = {p.pid: p for p in find_by_cookie(cookie)}
     with contextlib.suppress(psutil.Error):
         for child in psutil.Process(pid).children(recursive=True):
-            strays.setdefault(child.pid, child)
-    strays.pop(pid, None)
-    return list(strays.values())
+            found.setdefault(child.pid, child)
+    found.pop(pid, None)
+    return list(found.values())
 
 
-def _signal_all(procs: Sequence[psutil.Process], signum: int) -> None:
+def signal_all(procs: Sequence[psutil.Process], signum: int) -> None:
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.send_signal(signum)
 
 
-def _any_alive(procs: Sequence[psutil.Process]) -> bool:
+def any_alive(procs: Sequence[psutil.Process]) -> bool:
     for proc in procs:
         try:
             if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
@@ -352,7 +368,7 @@ def kill_cookie_holders(cookie_prefix: str) -> int:
     Used when the process that owned those children died without stopping them.
     """
     procs = find_by_cookie(cookie_prefix, prefix=True)
-    _signal_all(procs, signal.SIGKILL)
+    signal_all(procs, signal.SIGKILL)
     return len(procs)
 
 

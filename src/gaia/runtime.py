@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from logging.handlers import RotatingFileHandler
+from typing import TYPE_CHECKING
 
 from gaia.agents.bridge import AgentBridge, BridgeConfig, BridgeState
 from gaia.agents.launch import DirectLauncher, TmuxLauncher
@@ -13,13 +15,15 @@ from gaia.agents.store import AgentStore
 from gaia.config import Settings
 from gaia.errors import GaiaError
 from gaia.home import GaiaHome
-from gaia.scaffold.manager import ScaffoldManager
 from gaia.services.manager import ServiceManager
 from gaia.sessions.manager import SessionManager
 from gaia.storage.db import Database
 from gaia.storage.migrate import upgrade
 from gaia.workflows.agent_tasks import WorkflowExecutors
 from gaia.workflows.manager import WorkflowManager
+
+if TYPE_CHECKING:
+    from gaia.scaffold.manager import ScaffoldManager
 
 __all__ = ["Runtime"]
 
@@ -45,7 +49,6 @@ class Runtime:
         upgrade(self.db)
         self.services = ServiceManager(self.db, settings)
         self.sessions = SessionManager(self.db, settings)
-        self.scaffold = ScaffoldManager(settings)
         self.agents = AgentBridge(
             AgentStore(self.db),
             AgentRegistry.discover(settings),
@@ -65,6 +68,13 @@ class Runtime:
         self._handlers: list[tuple[logging.Logger, logging.Handler]] = []
         self._attach_logs()
         self.workflows.recover_interrupted()
+
+    @functools.cached_property
+    def scaffold(self) -> ScaffoldManager:
+        # Built on first use: Jinja2 and the template code cost ~35 ms of every start.
+        from gaia.scaffold.manager import ScaffoldManager
+
+        return ScaffoldManager(self.settings)
 
     def token(self) -> str:
         return self.home.read_or_create_token()

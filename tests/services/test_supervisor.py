@@ -102,8 +102,13 @@ async def test_stop_kills_grandchildren_that_ignore_sigterm(
         stop={"timeout": "500ms"},
     )
     await supervisor.start("stubborn")
-    wait_until(pidfile.exists, timeout=5, what="the child to start")
-    child = psutil.Process(int(pidfile.read_text()))
+    # The shell creates the file before it writes the pid: wait for the pid itself.
+    pid = wait_until(
+        lambda: pidfile.exists() and pidfile.read_text().strip(),
+        timeout=5,
+        what="the child to start",
+    )
+    child = psutil.Process(int(pid))
     await supervisor.stop("stubborn")
     wait_until(lambda: proc_gone(child), timeout=5, what="the stubborn child to die")
 

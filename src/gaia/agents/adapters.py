@@ -17,7 +17,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from gaia.agents.base import AgentRun, AgentSpec, describe_exit, json_events, tail
+from gaia._proc import describe_exit
+from gaia.agents.base import AgentRun, AgentSpec, json_events, tail
 from gaia.agents.task import AgentOutput
 
 __all__ = [

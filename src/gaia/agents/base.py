@@ -28,7 +28,6 @@ __all__ = [
     "AgentSpec",
     "CLIAgent",
     "Launcher",
-    "describe_exit",
     "json_events",
     "tail",
 ]
@@ -125,17 +124,6 @@ class Adapter(Protocol):
     def env(self, spec: AgentSpec, base: Mapping[str, str]) -> dict[str, str]: ...
 
     def parse(self, stdout: str, stderr: str, exit_code: int) -> AgentOutput: ...
-
-
-def describe_exit(code: int) -> str:
-    if code < 0:
-        import signal
-
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exited with status {code}"
 
 
 def tail(text: str, lines: int = 5) -> str:

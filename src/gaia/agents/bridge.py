@@ -87,8 +87,6 @@ class _Live:
     """A task this bridge owns, from queued to finished."""
 
     task: AgentTask
-    requested: str
-    seq: int
     timeout: float
     future: asyncio.Future[AgentResult]
     runner: asyncio.Task[None] | None = None
@@ -134,36 +132,35 @@ class AgentBridge:
         """Open for tasks; with ``adopt`` (the daemon), take over the queue a stopped
         daemon left: its queued tasks run, its running ones are marked interrupted."""
         adopted = await asyncio.to_thread(self._open, adopt)
-        for task, requested, seq in adopted:
-            self._enqueue(task, requested, seq, self._timeout_for(task))
+        for task, seq in adopted:
+            self._enqueue(task, seq, self._timeout_for(task))
         self._dispatch()
 
-    def _open(self, adopt: bool) -> list[tuple[AgentTask, str, int]]:
+    def _open(self, adopt: bool) -> list[tuple[AgentTask, int]]:
         """Read the database (blocking); the queued tasks to adopt, in queue order."""
         if self.state is not BridgeState.created:
             raise AgentError(f"cannot start the agent bridge: it is {self.state}")
         self.origin = DAEMON_ORIGIN if adopt else PROCESS_ORIGIN
         self._seq = self.store.next_seq()
-        totals = self.store.totals()
-        self._counters = {agent: Counters.from_totals(t) for agent, t in totals.items()}
+        self._counters = self.store.totals()
         self.state = BridgeState.running
         return self._recover() if adopt else []
 
-    def _recover(self) -> list[tuple[AgentTask, str, int]]:
+    def _recover(self) -> list[tuple[AgentTask, int]]:
         dead = [tid for tid, owner in self.store.running_tasks() if not _alive(owner)]
         self.store.abandon(
             dead, TaskStatus.failed, "interrupted: the gaia process running it stopped"
         )
-        adopted: list[tuple[AgentTask, str, int]] = []
+        adopted: list[tuple[AgentTask, int]] = []
         orphaned: list[str] = []
-        for task, requested, seq, owner, origin in self.store.queued_tasks():
+        for task, seq, owner, origin in self.store.queued_tasks():
             if _alive(owner):
                 continue
             if origin != self.origin:
                 orphaned.append(task.id)  # a workflow run's task: the run will resubmit it
                 continue
-            adopted.append((task, requested, seq))
-        self.store.claim([task.id for task, _, _ in adopted])
+            adopted.append((task, seq))
+        self.store.claim([task.id for task, _ in adopted])
         self.store.abandon(orphaned, TaskStatus.cancelled, "interrupted: its owner stopped")
         if adopted or dead:
             log.info("agent queue recovered: %d queued, %d interrupted", len(adopted), len(dead))
@@ -248,7 +245,7 @@ class AgentBridge:
         seq = self._seq
         self._seq += 1
         self.store.insert_task(task, requested, seq, self.origin)
-        live = self._enqueue(task, requested, seq, self._timeout_for(task))
+        live = self._enqueue(task, seq, self._timeout_for(task))
         self._dispatch()
         return live.future
 
@@ -406,9 +403,9 @@ class AgentBridge:
                 return agent_timeout
         return self.config.default_timeout
 
-    def _enqueue(self, task: AgentTask, requested: str, seq: int, timeout: float) -> _Live:
+    def _enqueue(self, task: AgentTask, seq: int, timeout: float) -> _Live:
         future: asyncio.Future[AgentResult] = asyncio.get_running_loop().create_future()
-        live = _Live(task=task, requested=requested, seq=seq, timeout=timeout, future=future)
+        live = _Live(task=task, timeout=timeout, future=future)
         self._live[task.id] = live
         agent_id = task.agent_id
         self._queue.push(agent_id, task.priority, seq, task.id)

@@ -18,7 +18,15 @@ from pathlib import Path
 
 import psutil
 
-from gaia._proc import COOKIE_ENV, ProcessError, ProcessHandle, find_by_cookie, spawn
+from gaia._proc import (
+    COOKIE_ENV,
+    ProcessError,
+    ProcessHandle,
+    any_alive,
+    signal_all,
+    spawn,
+    strays,
+)
 from gaia.errors import AgentError, GaiaError
 from gaia.sessions.manager import SessionManager
 
@@ -62,6 +70,8 @@ def _wrapper_script(
     lines = [
         "#!/bin/bash",
         'rm -f -- "$0"',  # it holds the environment: gone as soon as it runs
+        # The window stays when the agent ends, so a person attaching later sees its output.
+        f'{shlex.join([*tmux, "set-option", "-p", "-t"])} "$TMUX_PANE" remain-on-exit on',
         *(f"export {name}={q(value)}" for name, value in env.items() if name.isidentifier()),
         # Whatever happens, say how it ended: gaia waits for the status and the signal.
         f"finish() {{ printf '%s' \"$1\" > {q(str(status))}; "
@@ -97,36 +107,20 @@ class TmuxProcess:
                 self.status.unlink()
         return self._code
 
-    def _members(self) -> list[psutil.Process]:
-        found = {p.pid: p for p in find_by_cookie(self.cookie)}
+    async def kill_tree(self, grace: float) -> int:
+        # Not our child: the pane's process is tmux's, so its exit cannot be awaited.
+        members = strays(self.pid, self.cookie) if self.pid is not None else []
         if self.pid is not None:
             with contextlib.suppress(psutil.Error):
-                leader = psutil.Process(self.pid)
-                found[leader.pid] = leader
-                for child in leader.children(recursive=True):
-                    found.setdefault(child.pid, child)
-        return list(found.values())
-
-    async def kill_tree(self, grace: float) -> int:
-        members = self._members()
-        for signum in (signal.SIGTERM, signal.SIGKILL):
-            for proc in members:
-                with contextlib.suppress(psutil.Error):
-                    proc.send_signal(signum)
-            deadline = time.monotonic() + (grace if signum == signal.SIGTERM else 1.0)
-            # Not our children: nothing signals their exit, so look briefly.
-            while time.monotonic() < deadline and any(_running(p) for p in members):  # noqa: ASYNC110
+                members.append(psutil.Process(self.pid))
+        for signum, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 1.0)):
+            signal_all(members, signum)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and any_alive(members):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         await self.waiter.kill_tree(0.5)
         self._code = self._code if self._code is not None else -signal.SIGTERM
         return self._code
-
-
-def _running(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 class TmuxLauncher:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gaia.agents.store import TaskTotals
 from gaia.agents.task import AgentResult, TaskStatus
 
 __all__ = ["AgentStats", "Counters"]
@@ -12,6 +11,8 @@ __all__ = ["AgentStats", "Counters"]
 
 @dataclass
 class Counters:
+    """Finished-task counters of one agent: summed in the database at start, then kept."""
+
     total: int = 0
     succeeded: int = 0
     failed: int = 0  # failed and timed out
@@ -21,10 +22,6 @@ class Counters:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
-
-    @classmethod
-    def from_totals(cls, totals: TaskTotals) -> Counters:
-        return cls(**vars(totals))
 
     def add(self, result: AgentResult) -> None:
         self.total += 1

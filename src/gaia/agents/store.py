@@ -14,9 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, Select, delete, func, select, update
 
 from gaia.agents.base import AgentSpec
+from gaia.agents.stats import Counters
 from gaia.agents.task import AgentResult, AgentTask, Isolation, TaskStatus, TaskType
 from gaia.storage.db import Database
 from gaia.storage.models import (
@@ -28,7 +29,7 @@ from gaia.storage.models import (
 from gaia.storage.recorder import Recorder
 from gaia.storage.types import utcnow
 
-__all__ = ["AgentStore", "StoredTask", "TaskTotals"]
+__all__ = ["AgentStore", "StoredTask"]
 
 _TASKS = agent_tasks_table
 _RESULTS = agent_results_table
@@ -52,21 +53,6 @@ class StoredTask:
     result: AgentResult | None
     log_path: str | None
     worktree: str | None
-
-
-@dataclass
-class TaskTotals:
-    """Finished-task counters of one agent, summed in the database."""
-
-    total: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    duration_ms: int = 0
-    timed: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
 
 
 def task_from_row(row: Row[Any]) -> AgentTask:
@@ -257,8 +243,8 @@ class AgentStore:
 
     # -- reads -----------------------------------------------------------------------
 
-    def queued_tasks(self) -> list[tuple[AgentTask, str, int, int | None, str]]:
-        """Queued tasks in queue order: (task, requested agent, seq, owner pid, origin)."""
+    def queued_tasks(self) -> list[tuple[AgentTask, int, int | None, str]]:
+        """Queued tasks in queue order: (task, seq, owner pid, origin)."""
         query = (
             select(_TASKS)
             .where(_TASKS.c.status == TaskStatus.queued.value)
@@ -269,7 +255,6 @@ class AgentStore:
         return [
             (
                 task_from_row(row),
-                row.requested_agent,
                 row.seq,
                 row.owner_pid,
                 str((row.metadata or {}).get("origin", "daemon")),
@@ -309,41 +294,55 @@ class AgentStore:
             )
 
     def get(self, task_id: str) -> StoredTask | None:
-        with self.db.read() as conn:
-            row = conn.execute(select(_TASKS).where(_TASKS.c.id == task_id)).first()
-            if row is None:
-                return None
-            result = conn.execute(select(_RESULTS).where(_RESULTS.c.task_id == task_id)).first()
-            execution = conn.execute(
-                select(_EXECUTIONS)
-                .where(_EXECUTIONS.c.task_id == task_id)
-                .order_by(_EXECUTIONS.c.started_at.desc())
-            ).first()
-        status = TaskStatus(row.status)
-        return StoredTask(
-            task=task_from_row(row),
-            requested_agent=row.requested_agent,
-            status=status,
-            seq=row.seq,
-            error=row.error,
-            created_at=row.created_at,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            owner_pid=row.owner_pid,
-            result=None if result is None else result_from_row(result, status),
-            log_path=None if execution is None else execution.log_path,
-            worktree=None if execution is None else execution.worktree,
-        )
+        found = self._stored(select(_TASKS).where(_TASKS.c.id == task_id))
+        return found[0] if found else None
 
     def list_tasks(self, *, status: str | None = None, limit: int = 50) -> list[StoredTask]:
-        query = select(_TASKS.c.id).order_by(_TASKS.c.seq.desc()).limit(limit)
+        """The newest tasks first."""
+        query = select(_TASKS).order_by(_TASKS.c.seq.desc()).limit(limit)
         if status is not None:
             query = query.where(_TASKS.c.status == status)
-        with self.db.read() as conn:
-            ids = [row.id for row in conn.execute(query)]
-        return [task for task in map(self.get, ids) if task is not None]
+        return self._stored(query)
 
-    def totals(self) -> dict[str, TaskTotals]:
+    def _stored(self, query: Select[Any]) -> list[StoredTask]:
+        """Tasks with their result and latest execution: three queries for any number."""
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+            ids = [row.id for row in rows]
+            results = {
+                r.task_id: r
+                for r in conn.execute(select(_RESULTS).where(_RESULTS.c.task_id.in_(ids)))
+            }
+            executions: dict[str, Row[Any]] = {}
+            for run in conn.execute(
+                select(_EXECUTIONS)
+                .where(_EXECUTIONS.c.task_id.in_(ids))
+                .order_by(_EXECUTIONS.c.started_at)
+            ):
+                executions[run.task_id] = run  # the latest wins
+        stored = []
+        for row in rows:
+            status = TaskStatus(row.status)
+            result, latest = results.get(row.id), executions.get(row.id)
+            stored.append(
+                StoredTask(
+                    task=task_from_row(row),
+                    requested_agent=row.requested_agent,
+                    status=status,
+                    seq=row.seq,
+                    error=row.error,
+                    created_at=row.created_at,
+                    started_at=row.started_at,
+                    finished_at=row.finished_at,
+                    owner_pid=row.owner_pid,
+                    result=None if result is None else result_from_row(result, status),
+                    log_path=None if latest is None else latest.log_path,
+                    worktree=None if latest is None else latest.worktree,
+                )
+            )
+        return stored
+
+    def totals(self) -> dict[str, Counters]:
         """Counters of finished tasks per agent, for the statistics."""
         query = (
             select(
@@ -364,7 +363,7 @@ class AgentStore:
             )
             .group_by(_TASKS.c.agent_id, _TASKS.c.status)
         )
-        totals: dict[str, TaskTotals] = {}
+        totals: dict[str, Counters] = {}
         with self.db.read() as conn:
             for (
                 agent_id,
@@ -376,7 +375,7 @@ class AgentStore:
                 tokens_out,
                 cost,
             ) in conn.execute(query).all():
-                entry = totals.setdefault(agent_id, TaskTotals())
+                entry = totals.setdefault(agent_id, Counters())
                 entry.total += count
                 if status == TaskStatus.succeeded:
                     entry.succeeded += count

@@ -46,23 +46,7 @@ class ResultView(BaseModel):
 
     @classmethod
     def of(cls, result: AgentResult) -> ResultView:
-        return cls(
-            success=result.success,
-            output=result.output,
-            error=result.error,
-            exit_code=result.exit_code,
-            session_id=result.session_id,
-            cost_usd=result.cost_usd,
-            input_tokens=result.input_tokens,
-            output_tokens=result.output_tokens,
-            num_turns=result.num_turns,
-            duration_ms=result.duration_ms,
-            branch=result.branch,
-            commit=result.commit,
-            base_commit=result.base_commit,
-            diff_stat=result.diff_stat,
-            meta=result.meta,
-        )
+        return cls.model_validate(result, from_attributes=True)
 
 
 class TaskView(BaseModel):

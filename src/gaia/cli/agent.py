@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 
 from gaia.agents.events import describe_event
-from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console
+from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, key_value_pairs
 from gaia.cli.daemon import DaemonClient, connect
 
 __all__ = ["agent"]
@@ -68,16 +68,6 @@ def list_agents(as_json: bool) -> None:
     console.print(table)
 
 
-def _context(pairs: tuple[str, ...]) -> dict[str, str]:
-    context = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--context")
-        context[key] = value
-    return context
-
-
 @agent.command()
 @click.option("--agent", "agent_id", default="auto", show_default=True, help="Agent to run.")
 @click.option(
@@ -121,7 +111,7 @@ def run(
         "work_dir": str((work_dir or Path.cwd()).resolve()),
         "priority": priority,
         "visible": visible,
-        "context": _context(context),
+        "context": key_value_pairs(context, "--context"),
         "wait": False,
     }
     if timeout:

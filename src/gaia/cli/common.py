@@ -63,6 +63,17 @@ class GaiaGroup(click.Group):
             ctx.exit(130)
 
 
+def key_value_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
+    """``("a=1", "b=x=y")`` from a repeated ``--option KEY=VALUE`` -> ``{"a": "1", ...}``."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=option)
+        values[key] = value
+    return values
+
+
 def short_id(run_id: str) -> str:
     return run_id[:8]
 

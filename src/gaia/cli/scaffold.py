@@ -13,7 +13,14 @@ from typing import Any
 import click
 from rich.table import Table
 
-from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, open_settings
+from gaia.cli.common import (
+    EXIT_FAILED,
+    GaiaGroup,
+    console,
+    err_console,
+    key_value_pairs,
+    open_settings,
+)
 from gaia.scaffold.generate import GenerateOptions
 from gaia.scaffold.manager import ScaffoldManager, missing_required
 from gaia.scaffold.views import generate_view, template_view, validation_view
@@ -82,16 +89,6 @@ def show(name: str, as_json: bool) -> None:
         console.print(f"validate: {command}", markup=False)
 
 
-def _vars(pairs: tuple[str, ...]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--var")
-        values[key] = value
-    return values
-
-
 @scaffold.command()
 @click.argument("template")
 @click.argument("path", type=click.Path(path_type=Path, file_okay=False))
@@ -115,7 +112,7 @@ def new(
 ) -> None:
     """Generate a project from TEMPLATE (a name or a path) into PATH."""
     manager = _manager()
-    given: dict[str, Any] = _vars(pairs)
+    given: dict[str, Any] = key_value_pairs(pairs, "--var")
     if name:
         given.setdefault("project_name", name)
     if sys.stdin.isatty() and not as_json:

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gaia._duration import format_duration
-from gaia.cli.common import GaiaGroup, console, err_console, open_settings
+from gaia.cli.common import GaiaGroup, console, err_console, key_value_pairs, open_settings
 from gaia.errors import Problem, SessionValidationError
 from gaia.sessions.loader import load_layout_file, resolve_directories
 from gaia.sessions.manager import SessionManager
@@ -55,16 +55,6 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def _env_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--env")
-        env[key] = value
-    return env
-
-
 @click.group(cls=GaiaGroup)
 def session() -> None:
     """tmux sessions that persist, restore and clean themselves up (socket: tmux_socket)."""
@@ -90,7 +80,7 @@ def create(
     as_json: bool,
 ) -> None:
     """Create session NAME (detached; `gaia session attach NAME` to enter it)."""
-    data: dict[str, Any] = {"session_name": name, "environment": _env_pairs(env)}
+    data: dict[str, Any] = {"session_name": name, "environment": key_value_pairs(env, "--env")}
     if path is not None:
         data["start_directory"] = str(path)
     if width is not None:

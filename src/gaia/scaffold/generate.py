@@ -28,9 +28,8 @@ import yaml
 from gaia._proc import kill_group
 from gaia.errors import ScaffoldError, ScaffoldHookError, ScaffoldValidationError
 from gaia.scaffold.loader import LoadedTemplate
-from gaia.scaffold.plan import ImplicitUse, Plan, implicit_uses, make_plan
+from gaia.scaffold.plan import ImplicitUse, Plan, implicit_uses, implicit_variables, make_plan
 from gaia.scaffold.render import Renderer
-from gaia.scaffold.spec import VariableSpec
 from gaia.scaffold.variables import resolve_variables
 
 __all__ = ["ANSWERS_FILE", "GenerateOptions", "GenerateResult", "generate_project", "resolve_all"]
@@ -66,10 +65,7 @@ def resolve_all(
     """Typed variables, the plan and the rendered hooks; every problem raised at once."""
     spec = loaded.spec
     uses = implicit_uses(loaded)
-    implicit = [
-        VariableSpec(name=name, required=True, description=f"used in {use.where}")
-        for name, use in uses.items()
-    ]
+    implicit = implicit_variables(loaded, uses)
     full = spec.model_copy(update={"variables": [*spec.variables, *implicit]})
     try:
         values = resolve_variables(full, given, source=str(loaded.file), positions=loaded.positions)

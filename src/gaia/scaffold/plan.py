@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 
+from gaia._yaml import dotted
 from gaia.errors import Problem, ScaffoldValidationError
 from gaia.scaffold.loader import LoadedTemplate
 from gaia.scaffold.render import Renderer, go_to_jinja, is_text
@@ -110,14 +111,17 @@ def _locate_use(
         before = text[: found.start()]
         line = loaded.line_offset(path) + before.count("\n") + 1
         column = found.start() - (before.rfind("\n") + 1) + 1
-    return ImplicitUse(_dotted(path), line, column)
+    return ImplicitUse(dotted(path), line, column)
 
 
-def implicit_variables(loaded: LoadedTemplate) -> list[VariableSpec]:
+def implicit_variables(
+    loaded: LoadedTemplate, uses: dict[str, ImplicitUse] | None = None
+) -> list[VariableSpec]:
     """The undeclared variables as required string variables."""
+    found = implicit_uses(loaded) if uses is None else uses
     return [
         VariableSpec(name=name, required=True, description=f"used in {use.where}")
-        for name, use in implicit_uses(loaded).items()
+        for name, use in found.items()
     ]
 
 
@@ -135,7 +139,7 @@ def make_plan(loaded: LoadedTemplate, variables: dict[str, Any]) -> Plan:
     def rendered_path(raw: str, where: tuple[str | int, ...]) -> str | None:
         try:
             text = renderer.render(
-                raw, source=f"{source}#{_dotted(where)}", line_offset=loaded.line_offset(where)
+                raw, source=f"{source}#{dotted(where)}", line_offset=loaded.line_offset(where)
             )
         except ScaffoldValidationError as exc:
             problems.extend(exc.problems)
@@ -230,10 +234,3 @@ def _inside(path: Path, root: Path) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _dotted(where: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in where:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out

@@ -27,11 +27,6 @@ _GO_FIELD = re.compile(r"(\{\{-?\s*)\.([A-Za-z_][A-Za-z0-9_]*)")
 _SIMPLE = re.compile(r"\{\{\s*\.?([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-def _as_text(value: Any) -> str:
-    # What Jinja prints for the same value: str() for everything but None ("None").
-    return str(value)
-
-
 def go_to_jinja(text: str) -> str:
     return _GO_FIELD.sub(r"\1\2", text)
 
@@ -87,7 +82,8 @@ class Renderer:
         matches = _SIMPLE.findall(text)
         if len(matches) != text.count("{{") or any(m not in self.variables for m in matches):
             return None
-        return _SIMPLE.sub(lambda m: _as_text(self.variables[m.group(1)]), text)
+        # str() is what Jinja prints for these values too.
+        return _SIMPLE.sub(lambda m: str(self.variables[m.group(1)]), text)
 
     def condition(self, expression: str, *, source: str) -> bool:
         """Evaluate a ``when`` condition (a Jinja expression over the variables)."""

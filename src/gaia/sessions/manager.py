@@ -193,8 +193,9 @@ class SessionManager:
     ) -> tuple[str, int]:
         """Run ``command`` (not a shell) in a new window of ``session``, created if need be.
 
-        The window stays after the program ends, so a person who attaches later still
-        sees its output. Returns the pane's tmux id and the program's pid.
+        Returns the pane's tmux id and the program's pid. A program that should leave its
+        window behind sets ``remain-on-exit`` on its own pane first (a later tmux call
+        would race a program that exits at once).
         """
         with self._open_lock:
             try:
@@ -217,11 +218,9 @@ class SessionManager:
                 escape_format(name),
                 *builder.directory_arguments(start_directory),
                 command,
-            ]
+            ],
         )[0]
-        window_id, pane_id, pane_pid = line.split(FIELD_SEPARATOR)
-        with contextlib.suppress(GaiaError):  # the program may already be gone
-            self.driver.execute(["set-option", "-w", "-t", window_id, "remain-on-exit", "on"])
+        _window_id, pane_id, pane_pid = line.split(FIELD_SEPARATOR)
         return pane_id, int(pane_pid)
 
     def create_pane(

@@ -9,13 +9,12 @@ registers further executors by agent name.
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from gaia._proc import ProcessError, spawn
+from gaia._proc import ProcessError, describe_exit, spawn
 from gaia.workflows.spec import TaskSpec
 
 __all__ = ["ShellExecutor", "TaskExecutor", "TaskOutcome", "TaskRun"]
@@ -53,16 +52,6 @@ class TaskExecutor(Protocol):
     async def execute(
         self, run: TaskRun, on_start: Callable[[int | None], None]
     ) -> TaskOutcome: ...
-
-
-def describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"killed by {name}"
-    return f"exited with status {code}"
 
 
 class ShellExecutor:
