@@ -131,7 +131,10 @@ class Recorder:
     def _loop(self) -> None:
         while True:
             item = self._queue.get()
-            if self._linger and not (isinstance(item, tuple) and item[0] == "flush"):
+            # A flush or a stop is waited on: lingering would only delay the waiter.
+            if self._linger and item is not _STOP and not (
+                isinstance(item, tuple) and item[0] == "flush"
+            ):
                 time.sleep(self._linger)
             batch = _Batch()
             waiters: list[Future[None]] = []

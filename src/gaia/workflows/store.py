@@ -64,6 +64,7 @@ class WorkflowStore:
         now = utcnow()
         spec = loaded.spec
         task_ids = {task.id: str(uuid.uuid4()) for task in spec.tasks}
+        written = {task.id: task.command for task in loaded.written.tasks}
         with self.db.write() as conn:
             conn.execute(
                 W.insert().values(
@@ -91,9 +92,7 @@ class WorkflowStore:
                         "position": position,
                         "type": task.type.value,
                         "agent": task.effective_agent,
-                        "command": loaded.written.task(
-                            task.id
-                        ).command,  # as written: no env values
+                        "command": written[task.id],  # as written: no env values
                         "description": task.description,
                         "status": TaskStatus.pending,
                         "attempts": 0,
