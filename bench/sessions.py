@@ -159,7 +159,7 @@ def pane_texts(socket: str, prefix: str) -> list[str]:
     texts = []
     for line in filter(None, out):
         session, pane = line.split()
-        if session.startswith(prefix):
+        if session.startswith(f"{prefix}-"):
             texts.append(
                 subprocess.run(
                     ["tmux", "-L", socket, "capture-pane", "-p", "-t", pane],
@@ -169,6 +169,41 @@ def pane_texts(socket: str, prefix: str) -> list[str]:
                 ).stdout
             )
     return texts
+
+
+def report_and_clear(socket: str, prefix: str) -> None:
+    """Check every pane of the ``prefix`` sessions got its command typed; kill them."""
+    texts = pane_texts(socket, prefix)
+    typed = sum("-ready" in t for t in texts)
+    print(f"{prefix}: {typed}/{len(texts)} panes show their command's output")
+    names = subprocess.run(
+        ["tmux", "-L", socket, "list-sessions", "-F", "#{session_name}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in names:
+        if name.startswith(f"{prefix}-"):
+            subprocess.run(["tmux", "-L", socket, "kill-session", "-t", f"={name}"], check=True)
+
+
+def start_daemon(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`gaia serve` on a free port for this GAIA_HOME; returns once it has said where."""
+    daemon_file = Path(env["GAIA_HOME"]) / "daemon.json"
+    daemon_file.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [str(BIN / "gaia"), "serve", "--port", "0"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not daemon_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("gaia serve did not start")
+        time.sleep(0.05)
+    return process
 
 
 def main() -> None:
@@ -214,22 +249,36 @@ def main() -> None:
         print(f"gaia / tmuxp = {gaia_build / tmuxp_build:.2f}x (target: below 1.0x)\n")
         db.dispose()
 
+        for prefix in ("inproc-gaia", "inproc-tmuxp"):
+            report_and_clear(socket, prefix)
+
         env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
         env.update(GAIA_HOME=str(workdir / "home"), GAIA_TMUX_SOCKET=socket)
         gaia_up = [str(BIN / "gaia"), "session", "up"]
         tmuxp = [str(BIN / "tmuxp"), "load", "-d", "-y", "-L", socket, "--no-progress"]
         print("\n(c) the same, as commands: each a fresh Python process (import time included)")
-        gaia_load = bench_layouts(gaia_up, workdir, count, "up", env)
-        tmuxp_load = bench_layouts(tmuxp, workdir, count, "tmuxp", env)
+        results = []
+        for label, prefix, command, extra in (
+            ("gaia session up", "up-local", gaia_up, {"GAIA_NO_DAEMON": "1"}),
+            ("  (daemon running)", "up-daemon", gaia_up, {}),
+            ("tmuxp load -d", "tmuxp", tmuxp, {}),
+        ):
+            daemon = start_daemon(env) if prefix == "up-daemon" else None
+            try:
+                elapsed = bench_layouts(command, workdir, count, prefix, {**env, **extra})
+            finally:
+                if daemon is not None:
+                    daemon.terminate()
+                    daemon.wait(timeout=30)
+            results.append((label, prefix, elapsed))
+            time.sleep(0.5)  # the last panes' commands are typed once their shells are up
+            report_and_clear(socket, prefix)  # every contender starts from the same server
         print(f"{'':24}{'total':>10}{'per layout':>14}")
-        print(f"{'gaia session up':24}{gaia_load:>9.3f}s{gaia_load / count * 1000:>12.1f}ms")
-        print(f"{'tmuxp load -d':24}{tmuxp_load:>9.3f}s{tmuxp_load / count * 1000:>12.1f}ms")
-        print(f"gaia / tmuxp = {gaia_load / tmuxp_load:.2f}x")
-        time.sleep(0.5)
-        for prefix in ("inproc-gaia", "inproc-tmuxp", "up", "tmuxp"):
-            texts = pane_texts(socket, prefix)
-            typed = sum("-ready" in t for t in texts)
-            print(f"{prefix}: {typed}/{len(texts)} panes show their command's output")
+        for label, _prefix, elapsed in results:
+            print(f"{label:24}{elapsed:>9.3f}s{elapsed / count * 1000:>12.1f}ms")
+        tmuxp_load = results[-1][2]
+        for label, _prefix, elapsed in results[:-1]:
+            print(f"{label.strip('( )')}: gaia / tmuxp = {elapsed / tmuxp_load:.2f}x")
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
         shutil.rmtree(workdir, ignore_errors=True)

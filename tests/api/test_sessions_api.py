@@ -149,6 +149,8 @@ ROUTES = [
     ("POST", f"{API}/{PLACEHOLDER}/windows/0/panes"),
     ("POST", f"{API}/{PLACEHOLDER}/send-keys"),
     ("GET", f"{API}/{PLACEHOLDER}/capture/0/0"),
+    ("GET", f"{API}/{PLACEHOLDER}/capture"),
+    ("POST", f"{API}/up"),
     ("POST", f"{API}/{PLACEHOLDER}/run"),
 ]
 
@@ -615,3 +617,79 @@ def test_send_keys_starting_with_a_dash(
         timeout=10,
         what="the dash text in the pane",
     )
+
+
+def test_up_builds_a_layout_file_and_types_its_commands_once_shells_are_ready(
+    client: httpx.Client, daemon: Daemon, project: Path, tmp_path: Path
+) -> None:
+    """POST /up answers with the session as soon as tmux has it; commands follow."""
+    name = unique("up")
+    layout = tmp_path / "layout.yaml"
+    layout.write_text(
+        f"session_name: {name}\n"
+        "start_directory: project\n"
+        "windows:\n"
+        "  - window_name: editor\n"
+        "    panes: [echo up-editor-ready]\n"
+        "  - window_name: server\n"
+        "    layout: even-horizontal\n"
+        "    panes: [echo up-server-ready, echo up-watcher-ready]\n"
+    )
+    response = client.post(f"{API}/up", json={"path": str(layout)})
+    assert response.status_code == 201, response.text
+    view = response.json()
+    assert view["name"] == name and view["origin"] == "layout"
+    assert [len(w["panes"]) for w in view["windows"]] == [1, 2]
+    assert daemon.has_session(name)
+    expected = {"up-editor-ready", "up-server-ready", "up-watcher-ready"}
+    for window in view["windows"]:
+        for pane in window["panes"]:
+            wait_until(
+                lambda w=window, p=pane: (
+                    expected & set(lines_of(capture(client, name, w["id"], p["id"])))
+                ),
+                timeout=15,
+                what=f"pane {pane['tmux_id']} to show its command's output",
+            )
+    paths = {
+        line
+        for line in daemon.out("list-panes", "-s", "-t", f"={name}", "-F", "#{pane_current_path}")
+    }
+    assert paths == {str(project)}, "start_directory is relative to the layout file"
+
+
+def test_up_reports_layout_problems_with_the_files_name_and_position(
+    client: httpx.Client, daemon: Daemon, tmp_path: Path
+) -> None:
+    """A bad layout is a 422 whose details carry line and column, under the name given."""
+    layout = tmp_path / "bad.yaml"
+    layout.write_text("session_name: bad-up\nwindows:\n  - window_name: a\n    layot: tiled\n")
+    response = client.post(f"{API}/up", json={"path": str(layout), "source": "bad.yaml"})
+    assert response.status_code == 422, response.text
+    details = response.json()["error"]["details"]
+    assert any(d.get("line") == 4 and d.get("source") == "bad.yaml" for d in details), details
+    assert not daemon.has_session("bad-up")
+    relative = client.post(f"{API}/up", json={"path": "bad.yaml"})
+    assert relative.status_code == 422 and "absolute" in relative.text
+    missing = client.post(f"{API}/up", json={"path": str(tmp_path / "nope.yaml")})
+    assert missing.status_code == 422 and "cannot read layout file" in missing.text
+
+
+def test_capture_without_window_and_pane_reads_the_active_pane(
+    client: httpx.Client, project: Path
+) -> None:
+    """GET /{id}/capture captures the active pane; window_id and pane_id narrow it down."""
+    view = create(client, project, windows=[{"name": "one"}, {"name": "two"}])
+    sid = view["id"]
+    client.post(f"{API}/{sid}/send-keys", json={"keys": "echo in-the-active-pane"})
+
+    def active() -> list[str]:
+        response = client.get(f"{API}/{sid}/capture")
+        assert response.status_code == 200, response.text
+        return lines_of(response.json()["content"])
+
+    wait_until(lambda: "in-the-active-pane" in active(), timeout=10, what="the echo output")
+    other = client.get(f"{API}/{sid}/capture", params={"window_id": "one", "pane_id": "0"})
+    assert other.status_code == 200 and "in-the-active-pane" not in other.text
+    unknown = client.get(f"{API}/{sid}/capture", params={"window_id": "nine"})
+    assert unknown.status_code == 404 and "'nine'" in unknown.text

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gaia.api.deps import Auth, RuntimeDep
 from gaia.errors import Problem, SessionValidationError
-from gaia.sessions.loader import resolve_directories
+from gaia.sessions.loader import load_layout_file, resolve_directories
 from gaia.sessions.manager import SessionManager
 from gaia.sessions.spec import SessionSpec
 from gaia.sessions.views import (
@@ -75,6 +75,16 @@ class RunRequest(_Body):
     timeout: float = Field(default=60.0, gt=0, le=24 * 3600)
 
 
+class UpRequest(_Body):
+    path: str = Field(description="absolute path of a layout file on the daemon's machine")
+    source: str | None = Field(
+        default=None, description="how to name the file in error messages (default: path)"
+    )
+    wait: bool = Field(
+        default=False, description="answer only once every pane's commands have been typed"
+    )
+
+
 def _absolute(path: str | None, field: str) -> str | None:
     if path is not None and not Path(path).is_absolute():
         raise SessionValidationError.from_problems(
@@ -114,6 +124,20 @@ def reconcile(sessions: SessionsDep) -> ReconcileView:
 def cleanup(sessions: SessionsDep, dry_run: bool = False) -> list[CleanupView]:
     """Destroy sessions idle longer than session_idle_timeout (``dry_run``: only list them)."""
     return sessions.cleanup(dry_run=dry_run)
+
+
+@router.post("/up", status_code=201, response_model=SessionView)
+def up(body: UpRequest, sessions: SessionsDep) -> SessionView:
+    """Build a session from a layout file (tmuxp format), as `gaia session up` does.
+
+    Answers once tmux has the session; the panes' commands are typed as each shell
+    becomes ready (``wait``: before answering).
+    """
+    path = Path(_absolute(body.path, "path") or "")
+    spec = load_layout_file(path, source=body.source)
+    return sessions.create(
+        spec, origin="layout", layout_file=str(path), typing="wait" if body.wait else "thread"
+    )
 
 
 @router.get("/{session_id}", response_model=SessionView)
@@ -177,6 +201,31 @@ def send_keys(session_id: str, body: SendKeysRequest, sessions: SessionsDep) -> 
         pane=body.pane_id,
         enter=body.enter,
         literal=body.literal,
+    )
+
+
+@router.get("/{session_id}/capture", response_model=CaptureView)
+def capture_active(
+    session_id: str,
+    sessions: SessionsDep,
+    window_id: Annotated[str | None, Query(description="default: the active window")] = None,
+    pane_id: Annotated[str | None, Query(description="default: the active pane")] = None,
+    history: bool = False,
+    start: Annotated[int | None, Query(description="first line; negative reaches history")] = None,
+    end: int | None = None,
+    join: bool = False,
+    escapes: bool = False,
+) -> CaptureView:
+    """CapturePane with the window and pane optional (the active ones by default)."""
+    return sessions.capture(
+        session_id,
+        window=window_id,
+        pane=pane_id,
+        history=history,
+        start=start,
+        end=end,
+        join=join,
+        escapes=escapes,
     )
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
-from rich.console import Console
 
-from gaia.config import Settings, load_settings
 from gaia.errors import ConfigError, GaiaError, ValidationError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gaia.config import Settings
     from gaia.runtime import Runtime
 
 __all__ = ["EXIT_FAILED", "EXIT_INVALID", "GaiaGroup", "console", "err_console", "open_runtime"]
@@ -20,11 +21,30 @@ __all__ = ["EXIT_FAILED", "EXIT_INVALID", "GaiaGroup", "console", "err_console",
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich Console made on first use. Importing rich costs ~20 ms, and a command that
+    the daemon answers (gaia.cli.remote) prints a line at most, or nothing."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+console = cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
+err_console = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
 
 
 def open_settings(**overrides: Any) -> Settings:
+    from gaia.config import load_settings  # pydantic: ~60 ms that remote commands skip
+
     return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 

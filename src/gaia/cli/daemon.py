@@ -19,8 +19,9 @@ import click
 import httpx
 
 from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, open_settings
+from gaia.cli.remote import error_from_response
 from gaia.config import Settings
-from gaia.errors import ConflictError, GaiaError, NotFoundError, Problem, ValidationError
+from gaia.errors import GaiaError
 
 __all__ = ["DaemonClient", "connect", "daemon"]
 
@@ -106,23 +107,7 @@ class DaemonClient:
                 if response.headers.get("content-type", "").startswith("application/json")
                 else response.text
             )
-        try:
-            error = response.json()["error"]
-        except (ValueError, KeyError):
-            raise GaiaError(f"daemon error {response.status_code}: {response.text}") from None
-        message, details = error.get("message", ""), error.get("details")
-        if response.status_code == 404:
-            raise NotFoundError(message, details=details)
-        if response.status_code == 409:
-            raise ConflictError(message, details=details)
-        if response.status_code == 422:
-            problems = [
-                Problem(**{k: v for k, v in d.items() if k in Problem.__dataclass_fields__})
-                for d in details or []
-                if isinstance(d, dict) and "message" in d
-            ]
-            raise ValidationError(message, problems)
-        raise GaiaError(message or f"daemon error {response.status_code}")
+        raise error_from_response(response.status_code, response.content)
 
     def stream(self, path: str, **params: Any) -> Any:
         return self._client.stream("GET", path, params=params, timeout=None)

@@ -18,6 +18,8 @@ import uvicorn
 from gaia import __version__
 from gaia.api import create_app
 from gaia.cli.common import EXIT_FAILED, console, err_console, open_runtime
+from gaia.cli.remote import settings_digest
+from gaia.config import ENV_PREFIX, Settings
 
 __all__ = ["serve"]
 
@@ -91,7 +93,7 @@ def serve(host: str | None, port: int | None) -> None:
     )
     server = _Server(config)
     daemon_file = runtime.home.daemon_file
-    _write_daemon_file(daemon_file, url)
+    _write_daemon_file(daemon_file, url, runtime.home.config_file)
     try:
         server.run(sockets=[sock])
     finally:
@@ -101,9 +103,21 @@ def serve(host: str | None, port: int | None) -> None:
     console.print("gaia stopped")
 
 
-def _write_daemon_file(path: Path, url: str) -> None:
-    """Written atomically so that a client never reads half of it."""
-    data = {"pid": os.getpid(), "url": url, "started_at": time.time(), "version": __version__}
+def _write_daemon_file(path: Path, url: str, config_file: Path) -> None:
+    """Written atomically so that a client never reads half of it.
+
+    ``settings_digest`` lets a command tell whether this daemon uses the settings it
+    would use itself (see gaia.cli.remote); it is a digest, never the values.
+    """
+    names = [f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields if name != "home"]
+    data = {
+        "pid": os.getpid(),
+        "url": url,
+        "started_at": time.time(),
+        "version": __version__,
+        "settings_env": names,
+        "settings_digest": settings_digest(config_file, names, os.environ),
+    }
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

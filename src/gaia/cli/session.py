@@ -13,22 +13,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 import click
-import pydantic
-import yaml
-from rich.table import Table
-from rich.text import Text
 
-from gaia._duration import format_duration
 from gaia.cli.common import GaiaGroup, console, err_console, key_value_pairs, open_settings
+from gaia.cli.remote import DaemonUnavailable, find_remote
 from gaia.errors import Problem, SessionValidationError
-from gaia.sessions.loader import load_layout_file, resolve_directories
-from gaia.sessions.manager import SessionManager
-from gaia.sessions.spec import SessionSpec
-from gaia.storage.db import Database
-from gaia.storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from gaia.sessions.manager import SessionManager
+    from gaia.sessions.spec import SessionSpec
 
 __all__ = ["session"]
 
@@ -38,6 +34,11 @@ STATUS_STYLES = {"alive": "green", "dead": "red"}
 
 @contextmanager
 def open_sessions(*, reconcile: bool = True) -> Iterator[SessionManager]:
+    # Imported here: commands the daemon answers never load SQLAlchemy or libtmux.
+    from gaia.sessions.manager import SessionManager
+    from gaia.storage.db import Database
+    from gaia.storage.migrate import upgrade
+
     settings = open_settings()
     settings.gaia_home.ensure()
     db = Database(settings.resolved_database_url)
@@ -49,6 +50,24 @@ def open_sessions(*, reconcile: bool = True) -> Iterator[SessionManager]:
         yield manager
     finally:
         db.dispose()
+
+
+_LOCAL = object()  # no daemon to ask: do it in this process
+
+
+def _ask_daemon(method: str, path: str, body: Any = None, *, timeout: float = 60.0) -> Any:
+    """The daemon's answer when one runs with this command's settings; else ``_LOCAL``."""
+    remote = find_remote()
+    if remote is None:
+        return _LOCAL
+    try:
+        return remote.call(method, f"/sessions{path}", body, timeout=timeout)
+    except DaemonUnavailable:
+        return _LOCAL
+
+
+def _ref(value: str) -> str:
+    return quote(value, safe="")
 
 
 def _print_json(data: Any) -> None:
@@ -100,6 +119,11 @@ def create(
 
 
 def _spec(data: dict[str, Any], source: str) -> SessionSpec:
+    import pydantic
+
+    from gaia.sessions.loader import resolve_directories
+    from gaia.sessions.spec import SessionSpec
+
     try:
         spec = SessionSpec.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -135,6 +159,11 @@ def list_sessions(as_json: bool) -> None:
     if not views:
         console.print("no sessions; create one with `gaia session create NAME`")
         return
+    from rich.table import Table
+    from rich.text import Text
+
+    from gaia._duration import format_duration
+
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("name", "id", "status", "windows", "panes", "idle", "origin", "directory"):
         table.add_column(column)
@@ -194,9 +223,11 @@ def show(name: str, as_json: bool) -> None:
 @click.argument("name")
 def kill(name: str) -> None:
     """Destroy session NAME: its processes get SIGHUP and its record is removed."""
-    with open_sessions() as sessions:
-        view = sessions.destroy(name)
-    console.print(f"killed session {view.name}")
+    answer = _ask_daemon("DELETE", f"/{_ref(name)}")
+    if answer is _LOCAL:
+        with open_sessions() as sessions:
+            answer = sessions.destroy(name).model_dump(mode="json")
+    click.echo(f"killed session {answer['name']}")
 
 
 @session.command()
@@ -276,6 +307,15 @@ def send(
     literal: bool,
 ) -> None:
     """Type KEYS into a pane: text or tmux key names (C-c, Escape, Up), then Enter."""
+    body = {
+        "keys": list(keys),
+        "window_id": window_ref,
+        "pane_id": pane_ref,
+        "enter": not no_enter,
+        "literal": literal,
+    }
+    if _ask_daemon("POST", f"/{_ref(name)}/send-keys", body) is not _LOCAL:
+        return
     with open_sessions(reconcile=False) as sessions:
         sessions.send_keys(
             name,
@@ -306,18 +346,31 @@ def capture(
     escapes: bool,
 ) -> None:
     """Print what a pane shows."""
-    with open_sessions(reconcile=False) as sessions:
-        view = sessions.capture(
-            name,
-            window=window_ref,
-            pane=pane_ref,
-            history=history,
-            start=start,
-            end=end,
-            join=join,
-            escapes=escapes,
-        )
-    sys.stdout.write(view.content + ("\n" if view.content else ""))
+    options: dict[str, Any] = {
+        "window_id": window_ref,
+        "pane_id": pane_ref,
+        "history": history,
+        "start": start,
+        "end": end,
+        "join": join,
+        "escapes": escapes,
+    }
+    query = urlencode({k: v for k, v in options.items() if v is not None and v is not False})
+    answer = _ask_daemon("GET", f"/{_ref(name)}/capture?{query}")
+    if answer is _LOCAL:
+        with open_sessions(reconcile=False) as sessions:
+            answer = sessions.capture(
+                name,
+                window=window_ref,
+                pane=pane_ref,
+                history=history,
+                start=start,
+                end=end,
+                join=join,
+                escapes=escapes,
+            ).model_dump(mode="json")
+    content = answer["content"]
+    sys.stdout.write(content + ("\n" if content else ""))
 
 
 @session.command()
@@ -363,6 +416,18 @@ def up(layout: Path, attach_after: bool, wait: bool, as_json: bool) -> None:
     Returns once tmux has the session; each pane's commands are typed by a detached helper
     as soon as its shell is ready (--wait: before returning).
     """
+    if layout.is_file() and not attach_after:
+        answer = _ask_daemon(
+            "POST",
+            "/up",
+            {"path": str(layout.resolve()), "source": str(layout), "wait": wait},
+            timeout=600.0,
+        )
+        if answer is not _LOCAL:
+            _report_up(answer, as_json)
+            return
+    from gaia.sessions.loader import load_layout_file
+
     spec = load_layout_file(layout)
     with open_sessions() as sessions:
         with err_console.status(f"building {spec.session_name}…"):
@@ -370,18 +435,24 @@ def up(layout: Path, attach_after: bool, wait: bool, as_json: bool) -> None:
                 spec,
                 origin="layout",
                 layout_file=str(layout.resolve()),
-                detach_typing=not wait,
+                typing="wait" if wait else "fork",
             )
-        if as_json:
-            _print_json(view.model_dump(mode="json"))
-        else:
-            panes = sum(len(w.panes) for w in view.windows)
-            console.print(
-                f"session {view.name} is up: {len(view.windows)} windows, {panes} panes "
-                f"(`gaia session attach {view.name}`)"
-            )
+        _report_up(view.model_dump(mode="json"), as_json)
         if attach_after:
             _attach(sessions, view.name)
+
+
+def _report_up(view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print_json(view)
+        return
+    windows = view["windows"]
+    panes = sum(len(w["panes"]) for w in windows)
+    # click.echo, not rich: a command the daemon answered should not import rich to say this
+    click.echo(
+        f"session {view['name']} is up: {len(windows)} windows, {panes} panes "
+        f"(`gaia session attach {view['name']}`)"
+    )
 
 
 @session.command()
@@ -397,6 +468,8 @@ def freeze(name: str, output: Path | None, force: bool) -> None:
     """Write the layout of live session NAME as a file `gaia session up` loads."""
     with open_sessions() as sessions:
         layout = sessions.freeze(name)
+    import yaml
+
     text = yaml.safe_dump(layout, sort_keys=False, allow_unicode=True, width=1000)
     if output is None:
         sys.stdout.write(text)
@@ -447,6 +520,8 @@ def cleanup(dry_run: bool) -> None:
     with open_sessions(reconcile=False) as sessions:  # cleanup reconciles first itself
         gone = sessions.cleanup(dry_run=dry_run)
         limit = sessions.settings.session_idle_timeout
+    from gaia._duration import format_duration
+
     if not gone:
         console.print(f"no session idle for more than {format_duration(limit)}")
     verb = "would destroy" if dry_run else "destroyed"

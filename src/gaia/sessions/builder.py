@@ -18,6 +18,8 @@ from gaia.sessions.tmux import FIELD_SEPARATOR, Command, TmuxDriver, escape_form
 
 __all__ = [
     "LAYOUT_NAMES",
+    "READY_POLL",
+    "READY_TIMEOUT",
     "build_session",
     "directory_arguments",
     "environment_arguments",
@@ -34,7 +36,7 @@ LAYOUT_NAMES = frozenset(
 _LAYOUT_STRING = re.compile(r"^[0-9a-f]{4},\d+x\d+,\d+,\d+")
 _LAYOUT_CELL = re.compile(r"\d+x\d+,\d+,\d+,\d+")
 READY_TIMEOUT = 5.0
-_READY_POLL = 0.01
+READY_POLL = 0.01
 
 
 def layout_pane_count(layout: str) -> int | None:
@@ -212,7 +214,7 @@ def wait_until_ready(
                 ready.add(pane_id)
         if not waiting or time.monotonic() >= deadline:
             break
-        time.sleep(_READY_POLL)
+        time.sleep(READY_POLL)
     return ready
 
 

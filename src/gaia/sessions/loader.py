@@ -30,13 +30,15 @@ _HINTS = {"layout": f"use a tmux layout string or one of: {', '.join(sorted(LAYO
 Report = Callable[[DataPath, str, str | None], None]
 
 
-def load_layout_file(path: Path) -> SessionSpec:
+def load_layout_file(path: Path, *, source: str | None = None) -> SessionSpec:
+    """``source`` names the file in messages (default: ``path`` as given)."""
+    source = source or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        problem = Problem(f"cannot read layout file: {exc.strerror}", source=str(path))
-        raise SessionValidationError.from_problems(str(path), [problem]) from None
-    return load_layout(text, source=str(path), base_dir=path.resolve().parent)
+        problem = Problem(f"cannot read layout file: {exc.strerror}", source=source)
+        raise SessionValidationError.from_problems(source, [problem]) from None
+    return load_layout(text, source=source, base_dir=path.resolve().parent)
 
 
 def load_layout(

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from gaia.config import Settings
 from gaia.errors import ConflictError, GaiaError, NotFoundError
@@ -37,6 +37,7 @@ from gaia.sessions.spec import SessionSpec
 from gaia.sessions.store import SessionStore
 from gaia.sessions.targets import pick
 from gaia.sessions.tmux import FIELD_SEPARATOR, Command, LibtmuxDriver, TmuxDriver, escape_format
+from gaia.sessions.typist import Typist
 from gaia.sessions.views import (
     CaptureView,
     CleanupView,
@@ -54,6 +55,9 @@ from gaia.storage.types import utcnow
 __all__ = ["SessionManager"]
 
 log = logging.getLogger("gaia.sessions")
+
+# When a new session's commands are typed (see SessionManager.create).
+Typing = Literal["wait", "fork", "thread"]
 
 
 @dataclass
@@ -73,6 +77,8 @@ class SessionManager:
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
         self._open_lock = threading.Lock()
+        self._typist: Typist | None = None
+        self._typist_lock = threading.Lock()
 
     @property
     def driver(self) -> TmuxDriver:
@@ -89,17 +95,18 @@ class SessionManager:
         *,
         origin: str = "created",
         layout_file: str | None = None,
-        detach_typing: bool = False,
+        typing: Typing = "wait",
     ) -> SessionView:
         """Create a session (windows, panes, commands) from a spec whose paths are resolved.
 
-        With ``detach_typing`` (a short-lived CLI process) the commands are typed by a
-        detached child once each shell is ready, and this returns as soon as tmux has the
-        session — as ``tmuxp load -d`` does, but still without typing into a shell that
-        is not listening yet.
+        Each pane's commands are typed once its shell is ready: before this returns
+        (``wait``), or afterwards by a detached child (``fork``, for a short-lived CLI
+        process) or a thread (``thread``, in the daemon), so that this returns as soon as
+        tmux has the session — as ``tmuxp load -d`` does, but still without typing into a
+        shell that is not listening yet.
         """
         record = record_from_spec(spec, self.socket, origin=origin, layout_file=layout_file)
-        self._build(record, spec.options, detach_typing=detach_typing)
+        self._build(record, spec.options, typing=typing)
         return session_view(record, None)
 
     def list_views(self) -> list[SessionView]:
@@ -399,7 +406,7 @@ class SessionManager:
         record: SessionRecord,
         options: dict[str, str | int | bool],
         *,
-        detach_typing: bool = False,
+        typing: Typing = "wait",
     ) -> None:
         try:
             builder.build_session(self.driver, record, options)
@@ -422,7 +429,13 @@ class SessionManager:
         commands = {pane: lines for pane, lines in typed.items() if pane}
         if not commands:
             return
-        child = _fork_detached() if detach_typing else -1
+        if typing == "thread":
+            with self._typist_lock:
+                if self._typist is None:
+                    self._typist = Typist(self.driver)
+            self._typist.add(commands)
+            return
+        child = _fork_detached() if typing == "fork" else -1
         if child == 0:
             try:
                 self._type(commands)

@@ -132,8 +132,10 @@ class Recorder:
         while True:
             item = self._queue.get()
             # A flush or a stop is waited on: lingering would only delay the waiter.
-            if self._linger and item is not _STOP and not (
-                isinstance(item, tuple) and item[0] == "flush"
+            if (
+                self._linger
+                and item is not _STOP
+                and not (isinstance(item, tuple) and item[0] == "flush")
             ):
                 time.sleep(self._linger)
             batch = _Batch()

@@ -1,0 +1,234 @@
+"""`gaia session` commands answered by a running daemon, as subprocesses against real tmux.
+
+Each command runs under a probe that reports, as the process exits, whether it imported
+SQLAlchemy or libtmux: a command the daemon answered loads neither.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from gaia.cli.remote import error_from_response, find_remote, settings_digest
+from gaia.errors import ConflictError, GaiaError, NotFoundError, ValidationError
+from tests.api.test_workflows_api import Server, start_server, stop_server_checked
+from tests.helpers import wait_until
+
+PROBE = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write('\\nloaded:' + ','.join("
+    "m for m in ('sqlalchemy', 'libtmux') if m in sys.modules) + '\\n'))\n"
+    "from gaia.cli import main\n"
+    "sys.argv = ['gaia', 'session', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+LAYOUT = """\
+session_name: {name}
+windows:
+  - window_name: editor
+    panes:
+      - echo {name}-editor-ready
+  - window_name: server
+    layout: even-horizontal
+    panes:
+      - echo {name}-server-ready
+      - echo {name}-watcher-ready
+"""
+
+
+def run(
+    env: dict[str, str], *args: str, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """`gaia session ARGS` under the probe; the result and the heavy modules it loaded."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    loaded = result.stderr.rpartition("loaded:")[2].strip()
+    return result, loaded
+
+
+@pytest.fixture
+def env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The CLI's environment, with pane shells that skip the user's dotfiles."""
+    home = tmp_path / "user-home"
+    home.mkdir()
+    return {**cli_env, "HOME": str(home)}
+
+
+@pytest.fixture
+def daemon(env: dict[str, str], gaia_home: Path) -> Iterator[Server]:
+    """`gaia serve` for this test's home and tmux socket, with the CLI's settings."""
+    server = start_server(gaia_home, env)
+    try:
+        # The URL is printed just before the daemon file is written.
+        wait_until((gaia_home / "daemon.json").exists, timeout=10, what="the daemon file")
+        yield server
+    finally:
+        try:
+            stop_server_checked(server)
+        finally:
+            server.kill()
+
+
+def tmux(env: dict[str, str], *args: str) -> list[str]:
+    result = subprocess.run(
+        ["tmux", "-L", env["GAIA_TMUX_SOCKET"], *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    return result.stdout.splitlines() if result.returncode == 0 else []
+
+
+def test_up_send_capture_kill_are_answered_by_the_daemon(
+    daemon: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    """With a daemon running, the drive commands import neither SQLAlchemy nor libtmux."""
+    (tmp_path / "layout.yaml").write_text(LAYOUT.format(name="remote"))
+    result, loaded = run(env, "up", "layout.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "session remote is up: 2 windows, 3 panes" in result.stdout
+    assert loaded == ""
+    assert "remote" in tmux(env, "list-sessions", "-F", "#{session_name}")
+    for pane in tmux(env, "list-panes", "-s", "-t", "=remote", "-F", "#{pane_id}"):
+        wait_until(
+            lambda p=pane: any(
+                "-ready" in line for line in tmux(env, "capture-pane", "-p", "-t", p)
+            ),
+            timeout=15,
+            what=f"pane {pane} to show its command's output",
+        )
+
+    result, loaded = run(env, "send", "remote", "-w", "editor", "echo typed-via-the-daemon")
+    assert result.returncode == 0 and loaded == "", result.stderr
+
+    def captured() -> str:
+        result, loaded = run(env, "capture", "remote", "-w", "editor", "-p", "0")
+        assert result.returncode == 0 and loaded == "", result.stderr
+        return result.stdout
+
+    wait_until(lambda: "\ntyped-via-the-daemon\n" in captured(), timeout=10, what="the echo output")
+    result, loaded = run(env, "capture", "remote", "-w", "nowhere")
+    assert result.returncode == 1 and "window 'nowhere' not found" in result.stderr
+
+    result, loaded = run(env, "kill", "remote")
+    assert result.returncode == 0 and loaded == "", result.stderr
+    assert result.stdout.strip() == "killed session remote"
+    assert "remote" not in tmux(env, "list-sessions", "-F", "#{session_name}")
+    result, _ = run(env, "kill", "remote")
+    assert result.returncode == 1 and "remote" in result.stderr
+
+
+def test_layout_errors_from_the_daemon_name_the_file_as_typed(
+    daemon: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    """A bad layout exits 2 with file:line:column, the same as without a daemon."""
+    (tmp_path / "bad.yaml").write_text("session_name: bad\nwindows:\n  - panes: []\n    lay: x\n")
+    remote, loaded = run(env, "up", "bad.yaml", cwd=tmp_path)
+    assert remote.returncode == 2 and loaded == ""
+    local, _ = run({**env, "GAIA_NO_DAEMON": "1"}, "up", "bad.yaml", cwd=tmp_path)
+    assert local.returncode == 2
+    assert "bad.yaml:4:5" in remote.stderr
+    strip = lambda text: text.rpartition("loaded:")[0].strip()  # noqa: E731
+    assert strip(remote.stderr) == strip(local.stderr)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["environment", "config file", "no-daemon variable"],
+)
+def test_a_daemon_with_other_settings_is_not_asked(
+    daemon: Server, env: dict[str, str], gaia_home: Path, tmp_path: Path, change: str
+) -> None:
+    """The command works in-process when the daemon's settings may differ from its own."""
+    if change == "environment":
+        env = {**env, "GAIA_SESSION_IDLE_TIMEOUT": "2h"}
+    elif change == "config file":
+        (gaia_home / "config.toml").write_text('session_idle_timeout = "2h"\n')
+    else:
+        env = {**env, "GAIA_NO_DAEMON": "1"}
+    assert find_remote(env) is None
+    (tmp_path / "layout.yaml").write_text(LAYOUT.format(name="local"))
+    result, loaded = run(env, "up", "layout.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert loaded == "sqlalchemy,libtmux"
+    assert "local" in tmux(env, "list-sessions", "-F", "#{session_name}")
+
+
+def test_a_daemon_file_left_behind_is_ignored(
+    env: dict[str, str], gaia_home: Path, tmp_path: Path
+) -> None:
+    """A daemon file whose process is gone, or whose port refuses, leaves the work local."""
+    gaia_home.mkdir(parents=True, exist_ok=True)
+    (gaia_home / "token").write_text("not-the-token\n")
+    names = ["GAIA_TMUX_SOCKET", "GAIA_SESSION_IDLE_TIMEOUT"]
+    digest = settings_digest(gaia_home / "config.toml", names, env)
+    exited = subprocess.Popen(["true"])
+    exited.wait()
+    for pid in (exited.pid, os.getpid()):  # a dead pid; a live one with no server
+        info = {"pid": pid, "url": "http://127.0.0.1:9", "settings_env": names}
+        (gaia_home / "daemon.json").write_text(json.dumps({**info, "settings_digest": digest}))
+        assert (find_remote(env) is None) == (pid == exited.pid)
+        name = f"left-{pid}"
+        (tmp_path / "layout.yaml").write_text(LAYOUT.format(name=name))
+        result, loaded = run(env, "up", "layout.yaml", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert loaded == "sqlalchemy,libtmux"
+        assert name in tmux(env, "list-sessions", "-F", "#{session_name}")
+    assert not psutil.pid_exists(exited.pid)
+
+
+def test_settings_digest_follows_config_and_settings_variables_only(tmp_path: Path) -> None:
+    """The digest changes with config.toml and the listed variables, never with others."""
+    config = tmp_path / "config.toml"
+    names = ["GAIA_TMUX_SOCKET"]
+    base = settings_digest(config, names, {})
+    assert settings_digest(config, names, {"GAIA_TASK_ID": "x", "PATH": "/bin"}) == base
+    assert settings_digest(config, names, {"GAIA_TMUX_SOCKET": ""}) != base
+    assert settings_digest(config, names, {"GAIA_TMUX_SOCKET": "a"}) != base
+    config.write_text("")
+    assert settings_digest(config, names, {}) != base  # an empty file is not a missing one
+    config.write_text('tmux_socket = "a"\n')
+    assert settings_digest(config, names, {}) != settings_digest(config, [], {})
+    assert "secret" not in settings_digest(config, names, {"GAIA_TMUX_SOCKET": "secret"})
+
+
+def test_api_errors_become_gaia_errors() -> None:
+    """404, 409 and 422 keep their kind and details; anything else says the status."""
+    body = json.dumps(
+        {
+            "error": {
+                "code": "invalid",
+                "message": "bad layout",
+                "details": [{"message": "unknown field", "source": "l.yaml", "line": 3, "x": 1}],
+            }
+        }
+    ).encode()
+    error = error_from_response(422, body)
+    assert isinstance(error, ValidationError)
+    assert [(p.source, p.line, p.message) for p in error.problems] == [
+        ("l.yaml", 3, "unknown field")
+    ]
+    missing = json.dumps({"error": {"message": "session 'x' not found"}}).encode()
+    assert isinstance(error_from_response(404, missing), NotFoundError)
+    assert isinstance(error_from_response(409, missing), ConflictError)
+    plain = error_from_response(502, b"<html>bad gateway</html>")
+    assert type(plain) is GaiaError and "502" in str(plain) and "bad gateway" in str(plain)
