@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 __all__ = ["GaiaHome", "default_home"]
 
 
-def default_home() -> Path:
-    """``$GAIA_HOME`` if set, else ``~/.gaia``."""
-    env = os.environ.get("GAIA_HOME")
+def default_home(environ: Mapping[str, str] | None = None) -> Path:
+    """``$GAIA_HOME`` if set (in ``environ``, default the process's), else ``~/.gaia``."""
+    env = (os.environ if environ is None else environ).get("GAIA_HOME")
     return Path(env).expanduser() if env else Path.home() / ".gaia"
 
 

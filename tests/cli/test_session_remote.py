@@ -126,6 +126,9 @@ def test_up_send_capture_kill_are_answered_by_the_daemon(
         return result.stdout
 
     wait_until(lambda: "\ntyped-via-the-daemon\n" in captured(), timeout=10, what="the echo output")
+    result, loaded = run(env, "capture", "remote", "-w", "editor", "--history", "-J", "-S", "-50")
+    assert result.returncode == 0 and loaded == "", result.stderr
+    assert "remote-editor-ready" in result.stdout.splitlines()
     result, loaded = run(env, "capture", "remote", "-w", "nowhere")
     assert result.returncode == 1 and "window 'nowhere' not found" in result.stderr
 

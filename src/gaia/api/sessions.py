@@ -241,15 +241,8 @@ def capture_pane(
     join: bool = False,
     escapes: bool = False,
 ) -> CaptureView:
-    return sessions.capture(
-        session_id,
-        window=window_id,
-        pane=pane_id,
-        history=history,
-        start=start,
-        end=end,
-        join=join,
-        escapes=escapes,
+    return capture_active(
+        session_id, sessions, window_id, pane_id, history, start, end, join, escapes
     )
 
 

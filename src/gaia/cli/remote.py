@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gaia.errors import ConflictError, GaiaError, NotFoundError, Problem, ValidationError
+from gaia.home import default_home
 
 __all__ = [
     "DaemonUnavailable",
@@ -49,12 +50,6 @@ def settings_digest(config_file: Path, names: Iterable[str], environ: Mapping[st
         value = environ.get(name)
         digest.update(f"\0{name}\0{'-' if value is None else '=' + value}".encode())
     return digest.hexdigest()
-
-
-def _home(environ: Mapping[str, str]) -> Path:
-    # The same rule as gaia.home.default_home, for the environment given.
-    env = environ.get("GAIA_HOME")
-    return (Path(env).expanduser() if env else Path.home() / ".gaia").resolve()
 
 
 def error_from_response(status: int, body: bytes) -> GaiaError:
@@ -125,7 +120,7 @@ def find_remote(environ: Mapping[str, str] | None = None) -> Remote | None:
     env = os.environ if environ is None else environ
     if env.get("GAIA_NO_DAEMON"):
         return None
-    home = _home(env)
+    home = default_home(env).resolve()
     try:
         info = json.loads((home / "daemon.json").read_text())
         pid, url = int(info["pid"]), urlsplit(str(info["url"]))

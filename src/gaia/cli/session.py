@@ -355,7 +355,13 @@ def capture(
         "join": join,
         "escapes": escapes,
     }
-    query = urlencode({k: v for k, v in options.items() if v is not None and v is not False})
+    query = urlencode(
+        {
+            k: "true" if v is True else v
+            for k, v in options.items()
+            if v is not None and v is not False  # not `in (None, False)`: 0 == False
+        }
+    )
     answer = _ask_daemon("GET", f"/{_ref(name)}/capture?{query}")
     if answer is _LOCAL:
         with open_sessions(reconcile=False) as sessions:
