@@ -57,11 +57,11 @@ def _empty_database(url: str) -> None:
     from sqlalchemy import text
 
     from gaia.storage.db import Database
-    from gaia.storage.models import Base
+    from gaia.storage.models import metadata
 
     db = Database(url)
     with db.write() as conn:
-        Base.metadata.drop_all(conn)
+        metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     db.dispose()
 

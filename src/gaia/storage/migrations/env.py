@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from gaia.storage.models import Base
+from gaia.storage.models import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reached by running alembic by hand
@@ -12,7 +12,7 @@ if connection is None:  # pragma: no cover - only reached by running alembic by 
 
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=metadata,
     render_as_batch=True,
     compare_type=True,
 )
