@@ -235,3 +235,28 @@ def test_api_errors_become_gaia_errors() -> None:
     assert isinstance(error_from_response(409, missing), ConflictError)
     plain = error_from_response(502, b"<html>bad gateway</html>")
     assert type(plain) is GaiaError and "502" in str(plain) and "bad gateway" in str(plain)
+
+
+def test_start_directories_expand_the_commands_variables_not_the_daemons(
+    daemon: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    """$NAME and ~ in a layout sent to the daemon expand from the command's environment."""
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    notes = Path(env["HOME"]) / "notes"
+    notes.mkdir()
+    assert "GAIA_TEST_PROJECT" not in daemon.env
+    env = {**env, "GAIA_TEST_PROJECT": str(project)}
+    (tmp_path / "layout.yaml").write_text(
+        "session_name: expand\n"
+        "start_directory: $GAIA_TEST_PROJECT\n"
+        "windows:\n"
+        "  - window_name: code\n"
+        "    start_directory: ${GAIA_TEST_PROJECT}/sub\n"
+        "  - window_name: notes\n"
+        "    start_directory: ~/notes\n"
+    )
+    result, loaded = run(env, "up", "layout.yaml", cwd=tmp_path)
+    assert result.returncode == 0 and loaded == "", result.stderr
+    paths = tmux(env, "list-panes", "-s", "-t", "=expand", "-F", "#{pane_current_path}")
+    assert paths == [str((project / "sub").resolve()), str(notes.resolve())]

@@ -83,6 +83,10 @@ class UpRequest(_Body):
     wait: bool = Field(
         default=False, description="answer only once every pane's commands have been typed"
     )
+    environ: dict[str, str] | None = Field(
+        default=None,
+        description="variables for $NAME and ~ in start directories (default: the daemon's)",
+    )
 
 
 def _absolute(path: str | None, field: str) -> str | None:
@@ -134,7 +138,7 @@ def up(body: UpRequest, sessions: SessionsDep) -> SessionView:
     becomes ready (``wait``: before answering).
     """
     path = Path(_absolute(body.path, "path") or "")
-    spec = load_layout_file(path, source=body.source)
+    spec = load_layout_file(path, source=body.source, environ=body.environ)
     return sessions.create(
         spec, origin="layout", layout_file=str(path), typing="wait" if body.wait else "thread"
     )

@@ -21,6 +21,7 @@ import click
 from gaia.cli.common import GaiaGroup, console, err_console, key_value_pairs, open_settings
 from gaia.cli.remote import DaemonUnavailable, find_remote
 from gaia.errors import Problem, SessionValidationError
+from gaia.sessions.paths import referenced_variables
 
 if TYPE_CHECKING:
     from gaia.sessions.manager import SessionManager
@@ -423,12 +424,17 @@ def up(layout: Path, attach_after: bool, wait: bool, as_json: bool) -> None:
     as soon as its shell is ready (--wait: before returning).
     """
     if layout.is_file() and not attach_after:
-        answer = _ask_daemon(
-            "POST",
-            "/up",
-            {"path": str(layout.resolve()), "source": str(layout), "wait": wait},
-            timeout=600.0,
-        )
+        # Start directories expand $NAME and ~ from this command's environment, not the
+        # daemon's: send the variables the layout refers to.
+        names = referenced_variables(layout.read_text(encoding="utf-8", errors="replace"))
+        environ = {k: os.environ[k] for k in names | {"HOME"} if k in os.environ}
+        body = {
+            "path": str(layout.resolve()),
+            "source": str(layout),
+            "wait": wait,
+            "environ": environ,
+        }
+        answer = _ask_daemon("POST", "/up", body, timeout=600.0)
         if answer is not _LOCAL:
             _report_up(answer, as_json)
             return

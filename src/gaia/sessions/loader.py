@@ -6,8 +6,7 @@ each must exist, so that a typo is an error here rather than a pane quietly open
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from gaia._yaml import Path as DataPath
 from gaia._yaml import Positions, dotted, load_mapping, schema_problem
 from gaia.errors import Problem, SessionValidationError
 from gaia.sessions.builder import LAYOUT_NAMES, is_valid_layout
+from gaia.sessions.paths import expand_path
 from gaia.sessions.spec import PaneSpec, SessionSpec, WindowSpec
 
 __all__ = ["load_layout", "load_layout_file", "resolve_directories"]
@@ -30,19 +30,26 @@ _HINTS = {"layout": f"use a tmux layout string or one of: {', '.join(sorted(LAYO
 Report = Callable[[DataPath, str, str | None], None]
 
 
-def load_layout_file(path: Path, *, source: str | None = None) -> SessionSpec:
-    """``source`` names the file in messages (default: ``path`` as given)."""
+def load_layout_file(
+    path: Path, *, source: str | None = None, environ: Mapping[str, str] | None = None
+) -> SessionSpec:
+    """``source`` names the file in messages (default: ``path`` as given); ``environ``
+    expands ``$NAME`` and ``~`` in start directories (default: this process's)."""
     source = source or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         problem = Problem(f"cannot read layout file: {exc.strerror}", source=source)
         raise SessionValidationError.from_problems(source, [problem]) from None
-    return load_layout(text, source=source, base_dir=path.resolve().parent)
+    return load_layout(text, source=source, base_dir=path.resolve().parent, environ=environ)
 
 
 def load_layout(
-    text: str, *, source: str = "<layout>", base_dir: Path | None = None
+    text: str,
+    *,
+    source: str = "<layout>",
+    base_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> SessionSpec:
     """Parse and validate; directories are made absolute against ``base_dir``."""
     data, positions, problems = load_mapping(
@@ -61,7 +68,7 @@ def load_layout(
         def report(path: DataPath, message: str, hint: str | None) -> None:
             problems.append(positions.problem(path, message, hint))
 
-        spec = resolve_directories(spec, base_dir or Path.cwd(), report, data)
+        spec = resolve_directories(spec, base_dir or Path.cwd(), report, data, environ)
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise SessionValidationError.from_problems(source, problems)
@@ -70,19 +77,25 @@ def load_layout(
 
 
 def resolve_directories(
-    spec: SessionSpec, base_dir: Path | None, report: Report, data: dict[str, Any] | None = None
+    spec: SessionSpec,
+    base_dir: Path | None,
+    report: Report,
+    data: dict[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> SessionSpec:
     """Expand and check every start directory and layout; problems go to ``report``.
 
     With no ``base_dir`` (a request to the daemon, whose directory means nothing to the
-    caller) a relative directory is a problem.
+    caller) a relative directory is a problem. ``$NAME`` and ``~`` expand from
+    ``environ`` (a command's own variables, when the daemon loads its layout) or from
+    this process's environment.
     """
     session_key = "project_path" if data and "project_path" in data else "start_directory"
 
     def resolve(value: str | None, path: DataPath) -> str | None:
         if value is None:
             return None
-        expanded = Path(os.path.expandvars(value)).expanduser()
+        expanded = expand_path(value, environ)
         if base_dir is None and not expanded.is_absolute():
             report(path, f"{dotted(path)} must be an absolute path (got {value!r})", None)
             return value
