@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,24 @@ def test_files_edited_by_post_hooks_are_not_drift(
     assert manager.validate(work / "p").ok
     (work / "p" / "a.txt").write_text("edited by hand\n")
     assert manager.validate(work / "p").changed == ["a.txt"]
+
+
+def test_a_check_that_leaves_a_background_process_returns_at_once(
+    manager: ScaffoldManager, make_template: MakeTemplate, work: Path
+) -> None:
+    """A check whose background job keeps the output pipe open does not wait for it."""
+    root = make_template(
+        """
+        name: t
+        files:
+          - path: a.txt
+            template: a
+        validate:
+          - sleep 30 & echo started
+        """
+    )
+    manager.generate(str(root), work / "p", {})
+    started = time.monotonic()
+    report = manager.validate(work / "p", trust=True)
+    assert time.monotonic() - started < 20, "the check waited for its background job"
+    assert [(c.exit_code, c.output) for c in report.commands] == [(0, "started\n")]

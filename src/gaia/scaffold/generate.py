@@ -14,22 +14,20 @@ import dataclasses
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import yaml
 
-from gaia._proc import kill_group
 from gaia.errors import ScaffoldError, ScaffoldHookError, ScaffoldValidationError
 from gaia.scaffold.loader import LoadedTemplate
 from gaia.scaffold.plan import ImplicitUse, Plan, implicit_uses, implicit_variables, make_plan
 from gaia.scaffold.render import Renderer
+from gaia.scaffold.shell import run_shell
 from gaia.scaffold.variables import resolve_variables
 
 __all__ = ["ANSWERS_FILE", "GenerateOptions", "GenerateResult", "generate_project", "resolve_all"]
@@ -270,44 +268,15 @@ def _run_hook(
         output(f"$ {command}")
     env = {**os.environ, "GAIA_PROJECT_DIR": str(cwd)}
     env.update({f"GAIA_VAR_{k.upper()}": str(v) for k, v in values.items()})
-    process = subprocess.Popen(
-        ["/bin/sh", "-c", command],
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
-    assert process.stdout is not None
-    tail: list[str] = []
-
-    def pump(stream: IO[str]) -> None:
-        for raw in stream:
-            line = raw.rstrip("\n")
-            tail[:] = [*tail[-9:], line]
-            if output is not None:
-                output(line)
-
-    # Read in a thread: a silent hook must still time out, and a background process that
-    # keeps the pipe open must not hold generation up once the hook itself exited.
-    reader = threading.Thread(target=pump, args=(process.stdout,), daemon=True)
-    reader.start()
-    try:
-        code = process.wait(timeout=HOOK_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        kill_group(process.pid)
-        process.wait()
+    result = run_shell(command, cwd, timeout=HOOK_TIMEOUT, env=env, on_line=output)
+    code = result.code
+    if code is None:
         raise ScaffoldHookError(
             f"hook {name} did not finish within {HOOK_TIMEOUT:g}s and was killed",
             details={"hook": name, "stage": stage, "exit_code": None},
-        ) from None
-    reader.join(timeout=1.0)
-    kill_group(process.pid)  # whatever the hook left running in its group
+        )
     if code != 0:
-        detail = "\n".join(tail[-5:])
+        detail = "\n".join(result.output.splitlines()[-5:])
         raise ScaffoldHookError(
             f"hook {name} exited with status {code}" + (f":\n{detail}" if detail else ""),
             details={"hook": name, "stage": stage, "exit_code": code},

@@ -8,18 +8,17 @@ changed (drift), then runs the template's ``validate`` commands in the project.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from gaia._proc import kill_group
 from gaia.errors import NotFoundError, ScaffoldError
 from gaia.scaffold.generate import ANSWERS_FILE, resolve_all
 from gaia.scaffold.registry import Template, TemplateRegistry
 from gaia.scaffold.render import Renderer
+from gaia.scaffold.shell import run_shell
 
 __all__ = ["CheckResult", "ValidationReport", "validate_project"]
 
@@ -132,23 +131,7 @@ def validate_project(
 
 def _run(command: str, cwd: Path) -> CheckResult:
     """Run one check in its own process group; a timeout stops the whole group."""
-    process = subprocess.Popen(
-        ["/bin/sh", "-c", command],
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
-    try:
-        output, _ = process.communicate(timeout=COMMAND_TIMEOUT)
-        code = process.returncode
-    except subprocess.TimeoutExpired:
-        kill_group(process.pid)
-        process.communicate()
+    result = run_shell(command, cwd, timeout=COMMAND_TIMEOUT)
+    if result.code is None:
         return CheckResult(command, 124, f"timed out after {COMMAND_TIMEOUT:.0f}s")
-    finally:
-        kill_group(process.pid)  # nothing it started outlives the check
-    return CheckResult(command, code, output[-4000:])
+    return CheckResult(command, result.code, result.output)
