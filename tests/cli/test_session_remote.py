@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -260,3 +261,75 @@ def test_start_directories_expand_the_commands_variables_not_the_daemons(
     assert result.returncode == 0 and loaded == "", result.stderr
     paths = tmux(env, "list-panes", "-s", "-t", "=expand", "-F", "#{pane_current_path}")
     assert paths == [str((project / "sub").resolve()), str(notes.resolve())]
+
+
+def pane_command(env: dict[str, str], session: str) -> list[str]:
+    return tmux(env, "display-message", "-p", "-t", f"={session}:", "#{pane_current_command}")
+
+
+def test_run_is_answered_by_the_daemon(daemon: Server, env: dict[str, str], tmp_path: Path) -> None:
+    """run through the daemon prints the output, exits with the status or 124, imports little."""
+    # Wide enough that the shell prompt (it shows the long tmp path) never wraps.
+    created, _ = run(env, "create", "runner", "--path", str(tmp_path), "--width", "200")
+    assert created.returncode == 0, created.stderr
+
+    result, loaded = run(env, "run", "runner", "echo from-run; bash -c 'exit 3'")
+    assert (result.returncode, result.stdout, loaded) == (3, "from-run\n", ""), result.stderr
+
+    result, loaded = run(env, "run", "runner", "--json", "echo as-json")
+    assert result.returncode == 0 and loaded == "", result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["output"], answer["exit_status"], answer["timed_out"]) == ("as-json", 0, False)
+
+    result, loaded = run(env, "run", "runner", "sleep 10", "--timeout", "0.5")
+    assert result.returncode == 124 and loaded == "", result.stderr
+    assert "timed out after 0.5 s" in result.stderr
+    wait_until(lambda: pane_command(env, "runner") == ["bash"], timeout=10, what="the sleep to end")
+
+    result, loaded = run(env, "run", "nowhere", "true")
+    assert result.returncode == 1 and loaded == ""
+    assert "nowhere" in result.stderr and "not found" in result.stderr
+
+
+@pytest.mark.parametrize("through", ["daemon", "in-process"])
+def test_ctrl_c_in_run_reaches_the_command(
+    through: str, request: pytest.FixtureRequest, env: dict[str, str], tmp_path: Path
+) -> None:
+    """A Ctrl-C in `gaia session run` ends the command in the pane too and frees the pane."""
+    if through == "daemon":
+        request.getfixturevalue("daemon")
+    else:
+        env = {**env, "GAIA_NO_DAEMON": "1"}
+    created, _ = run(env, "create", "ctrlc", "--path", str(tmp_path), "--width", "200")
+    assert created.returncode == 0, created.stderr
+    marker = tmp_path / "finished"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PROBE, "run", "ctrlc", f"sleep 30; touch {marker}"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(
+            lambda: pane_command(env, "ctrlc") == ["sleep"], timeout=15, what="the sleep to start"
+        )
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "interrupted (the command got Ctrl-C)" in stderr and "Traceback" not in stderr
+    wait_until(lambda: pane_command(env, "ctrlc") == ["bash"], timeout=10, what="the pane Ctrl-C")
+
+    def runs_again() -> bool:
+        result, _ = run(env, "run", "ctrlc", "echo after")
+        assert "already running" in result.stderr or result.returncode == 0, result.stderr
+        return result.returncode == 0 and result.stdout == "after\n"
+
+    # Through the daemon the pane is freed a moment after its Ctrl-C.
+    wait_until(runs_again, timeout=10, what="the pane to take a new command")
+    assert not marker.exists()

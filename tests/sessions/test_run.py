@@ -151,6 +151,39 @@ def test_run_timeout_interrupts_the_command(manager: SessionManager, pane: str, 
     assert "not-reached" not in capture(tmux, pane, history=True)
 
 
+def test_a_cancellable_run_that_finishes_reports_its_status(
+    manager: SessionManager, pane: str
+) -> None:
+    """A run asked whether it was cancelled, and never is, ends like any other."""
+    asked: list[float] = []
+
+    def cancelled() -> bool:
+        asked.append(time.monotonic())
+        return False
+
+    # Long enough to span several of the short waits a cancellable run is made of.
+    result = manager.run("r", "sleep 0.7; echo done-late; (exit 4)", cancelled=cancelled)
+    assert (result.exit_status, result.output, result.timed_out) == (4, "done-late", False)
+    assert len(asked) >= 2
+
+
+def test_a_cancelled_run_interrupts_the_command(
+    manager: SessionManager, pane: str, tmux: Tmux
+) -> None:
+    """Once cancelled() answers True the command gets Ctrl-C and the run ends, not timed out."""
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    started = time.monotonic()
+    result = manager.run("r", "sleep 30; echo not-reached", timeout=60, cancelled=stop.is_set)
+    assert time.monotonic() - started < 5
+    assert (result.exit_status, result.timed_out) == (None, False)
+    wait_for_shell(tmux, pane, timeout=5)
+    wait_for_prompt(tmux, pane)
+    after = manager.run("r", "echo after-cancel")
+    assert (after.exit_status, after.output) == (0, "after-cancel")
+    assert "not-reached" not in capture(tmux, pane, history=True)
+
+
 def test_run_in_a_pane_running_a_program_is_a_conflict(
     manager: SessionManager, pane: str, tmux: Tmux
 ) -> None:

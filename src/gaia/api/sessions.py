@@ -2,16 +2,20 @@
 
 ``{id}`` is a session id, id prefix or name; ``{window_id}`` a window id, tmux id (@3),
 index or name; ``{pane_id}`` a pane id, tmux id (%5) or index. tmux calls block, so
-these routes are plain functions that FastAPI runs in its thread pool.
+these routes are plain functions that FastAPI runs in its thread pool (the run route
+hands its work to that pool itself, to watch its client meanwhile).
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from gaia.api.deps import Auth, RuntimeDep
 from gaia.errors import Problem, SessionValidationError
@@ -251,8 +255,32 @@ def capture_pane(
 
 
 @router.post("/{session_id}/run", response_model=RunView)
-def run_command(session_id: str, body: RunRequest, sessions: SessionsDep) -> RunView:
-    """Run a command at a pane's shell prompt and wait for its exit status and output."""
-    return sessions.run(
-        session_id, body.command, window=body.window_id, pane=body.pane_id, timeout=body.timeout
-    )
+async def run_command(
+    session_id: str, body: RunRequest, sessions: SessionsDep, request: Request
+) -> RunView:
+    """Run a command at a pane's shell prompt and wait for its exit status and output.
+
+    A client that disconnects before the end (a Ctrl-C in `gaia session run`) stops the
+    command: its pane gets Ctrl-C, and the pane is free again at once.
+    """
+    gone = threading.Event()
+    watcher = asyncio.create_task(_watch_disconnect(request, gone))
+    try:
+        return await run_in_threadpool(
+            sessions.run,
+            session_id,
+            body.command,
+            window=body.window_id,
+            pane=body.pane_id,
+            timeout=body.timeout,
+            cancelled=gone.is_set,
+        )
+    finally:
+        watcher.cancel()
+
+
+async def _watch_disconnect(request: Request, gone: threading.Event) -> None:
+    # The body is read: what the server passes on next is the client's disconnect.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    gone.set()

@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,11 +341,18 @@ class SessionManager:
         window: str | None = None,
         pane: str | None = None,
         timeout: float = 60.0,
+        cancelled: Callable[[], bool] | None = None,
     ) -> RunView:
-        """Type ``command`` at the pane's prompt and wait for its exit status and output."""
+        """Type ``command`` at the pane's prompt and wait for its exit status and output.
+
+        Once ``cancelled()`` answers True (asked a few times a second), the command gets
+        Ctrl-C and the wait ends.
+        """
         target = self._target(ref, window, pane)
         with self._running(target.pane.tmux_id):
-            outcome = run_in_pane(self.driver, target.pane.tmux_id, command, timeout)
+            outcome = run_in_pane(self.driver, target.pane.tmux_id, command, timeout, cancelled)
+        if outcome.cancelled:
+            log.info("run in pane %s cancelled: %s", target.pane.tmux_id, command)
         self.store.touch(target.record.id)
         return RunView(
             session_id=target.record.id,

@@ -6,6 +6,9 @@ the command has finished, stores its exit status in a pane option and signals a 
 reads the status and captures the pane, keeping the lines between the typed command
 and the next prompt. A signal sent before gaia starts waiting is not lost: tmux
 remembers it for the channel.
+
+A run that ends before its command does (timeout, a Ctrl-C in the terminal of the
+caller, an API client gone) stops what it started: the pane's shell gets Ctrl-C.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import shlex
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gaia.errors import ConflictError
@@ -27,6 +31,8 @@ _STATUS_VARIABLE = {"fish": "$status", "tcsh": "$status", "csh": "$status"}
 _READY_TIMEOUT = 5.0
 # How long a finished run waits for its last output to be drawn (see run_in_pane).
 _SETTLE_TIMEOUT = 1.0
+# How often a run that can be cancelled asks whether it was (see _wait).
+_CANCEL_POLL = 0.2
 
 
 @dataclass
@@ -36,6 +42,7 @@ class RunOutcome:
     timed_out: bool
     duration: float
     truncated: bool
+    cancelled: bool = False
 
 
 def _trailer(binary: str, socket_path: str, pane: str, token: str, shell: str) -> str:
@@ -59,8 +66,18 @@ def _state(driver: TmuxDriver, pane: str) -> tuple[str, int, int, bool, list[str
     return command, int(x), int(y), blank, lines[1:]
 
 
-def run_in_pane(driver: TmuxDriver, pane: str, command: str, timeout: float) -> RunOutcome:
-    """Type ``command`` into the shell of ``pane`` (a tmux pane id) and wait for it."""
+def run_in_pane(
+    driver: TmuxDriver,
+    pane: str,
+    command: str,
+    timeout: float,
+    cancelled: Callable[[], bool] | None = None,
+) -> RunOutcome:
+    """Type ``command`` into the shell of ``pane`` (a tmux pane id) and wait for it.
+
+    ``cancelled`` is asked every fraction of a second; once it answers True the command
+    is stopped and the outcome says so. A KeyboardInterrupt stops it too, and goes on.
+    """
     if "\n" in command:
         raise ConflictError("a command to run must be one line; join commands with ';' or '&&'")
     started = time.monotonic()
@@ -85,8 +102,13 @@ def run_in_pane(driver: TmuxDriver, pane: str, command: str, timeout: float) -> 
         ["send-keys", "-t", pane, "-l", typed],
         ["send-keys", "-t", pane, "Enter"],
     )
-    remaining = max(0.0, timeout - (time.monotonic() - started))
-    finished = driver.wait_for(f"gaia-run-{token}", remaining)
+    try:
+        finished = _wait(driver, f"gaia-run-{token}", started + timeout, cancelled)
+    except KeyboardInterrupt:
+        # The user pressed Ctrl-C in gaia's terminal; they meant the command.
+        driver.execute(["send-keys", "-t", pane, "C-c"])
+        raise
+    was_cancelled = not finished and cancelled is not None and cancelled()
     capture = ["capture-pane", "-p", "-J", "-S", "-", "-t", pane]
     exit_status: int | None = None
     if finished:
@@ -111,10 +133,28 @@ def run_in_pane(driver: TmuxDriver, pane: str, command: str, timeout: float) -> 
     return RunOutcome(
         exit_status=exit_status,
         output=output,
-        timed_out=not finished,
+        timed_out=not finished and not was_cancelled,
         duration=time.monotonic() - started,
         truncated=truncated,
+        cancelled=was_cancelled,
     )
+
+
+def _wait(
+    driver: TmuxDriver, channel: str, deadline: float, cancelled: Callable[[], bool] | None
+) -> bool:
+    """Whether ``channel`` was signalled before ``deadline`` (and before a cancel).
+
+    A cancellable wait is cut into short ones: a signal that comes between two of them
+    is kept by tmux for the next.
+    """
+    while True:
+        remaining = max(0.0, deadline - time.monotonic())
+        step = remaining if cancelled is None else min(remaining, _CANCEL_POLL)
+        if driver.wait_for(channel, step):
+            return True
+        if step >= remaining or (cancelled is not None and cancelled()):
+            return False
 
 
 def _prompt_drawn(captured: list[str], marker: str, prompt: str) -> bool:
