@@ -290,6 +290,10 @@ def test_run_is_answered_by_the_daemon(daemon: Server, env: dict[str, str], tmp_
     assert result.returncode == 1 and loaded == ""
     assert "nowhere" in result.stderr and "not found" in result.stderr
 
+    for bad in ("0", "-1", "90000"):
+        result, _ = run(env, "run", "runner", "true", "--timeout", bad)
+        assert result.returncode == 2 and "Invalid value for '--timeout'" in result.stderr
+
 
 @pytest.mark.parametrize("through", ["daemon", "in-process"])
 def test_ctrl_c_in_run_reaches_the_command(

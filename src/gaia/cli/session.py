@@ -387,7 +387,14 @@ def capture(
 @click.argument("name")
 @click.argument("command")
 @_pane_options
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds.")
+@click.option(
+    "--timeout",
+    # The API's bounds, so that a run answered by the daemon and one done here agree.
+    type=click.FloatRange(0, 24 * 3600, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def run(
     name: str,
