@@ -18,6 +18,7 @@ classes to HTTP status codes in one handler, the CLI maps them to exit codes.
     ├── ServiceError             a service could not be started, stopped or registered
     ├── SessionError             a tmux command failed
     ├── TmuxUnavailableError     tmux is missing or too old (HTTP 503)
+    ├── StoppingError            the daemon is stopping and ends a long request (HTTP 503)
     ├── AgentError               an agent task could not be queued or run (HTTP 400)
     ├── ScaffoldError            a project could not be generated (HTTP 400)
     │   └── ScaffoldHookError    a hook failed (its name and exit status)
@@ -45,6 +46,7 @@ __all__ = [
     "ServiceValidationError",
     "SessionError",
     "SessionValidationError",
+    "StoppingError",
     "StorageError",
     "TmuxUnavailableError",
     "ValidationError",
@@ -184,6 +186,13 @@ class TmuxUnavailableError(GaiaError):
     """gaia's sessions need tmux; every command says how to get it."""
 
     code = "tmux_unavailable"
+    http_status = 503
+
+
+class StoppingError(GaiaError):
+    """The daemon is stopping: a request that waits (a session run) ends unfinished."""
+
+    code = "stopping"
     http_status = 503
 
 

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import gc
 import logging
+import threading
 from logging.handlers import RotatingFileHandler
 from typing import TYPE_CHECKING
 
@@ -60,8 +61,10 @@ class Runtime:
         self.home: GaiaHome = settings.gaia_home.ensure()
         self.db = Database(settings.resolved_database_url)
         upgrade(self.db)
+        # Set once the daemon is asked to stop (see begin_stop).
+        self.stopping = threading.Event()
         self.services = ServiceManager(self.db, settings)
-        self.sessions = SessionManager(self.db, settings)
+        self.sessions = SessionManager(self.db, settings, stopping=self.stopping)
         self.agents = AgentBridge(
             AgentStore(self.db),
             AgentRegistry.discover(settings),
@@ -100,6 +103,14 @@ class Runtime:
         if self.agents.state is BridgeState.created:
             await self.agents.start(adopt=True)
         await asyncio.to_thread(self.maintain_agents)
+
+    def begin_stop(self) -> None:
+        """The daemon was asked to stop (any thread, or a signal handler).
+
+        Requests that wait rather than work, a session run or a followed log, end now
+        instead of holding the server's graceful shutdown until it gives up on them.
+        """
+        self.stopping.set()
 
     def maintain_sessions(self, *, cleanup: bool = True) -> None:
         """Reconcile session records with tmux, then destroy idle sessions."""

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -337,3 +338,44 @@ def test_ctrl_c_in_run_reaches_the_command(
     # Through the daemon the pane is freed a moment after its Ctrl-C.
     wait_until(runs_again, timeout=10, what="the pane to take a new command")
     assert not marker.exists()
+
+
+def test_a_stopping_daemon_ends_a_run_and_leaves_its_command(
+    env: dict[str, str], gaia_home: Path, tmp_path: Path
+) -> None:
+    """SIGTERM to the daemon ends a run at once with a clear error; the command goes on."""
+    server = start_server(gaia_home, env)
+    try:
+        wait_until((gaia_home / "daemon.json").exists, timeout=10, what="the daemon file")
+        created, _ = run(env, "create", "stays", "--path", str(tmp_path), "--width", "200")
+        assert created.returncode == 0, created.stderr
+        marker = tmp_path / "went-on"
+        client = subprocess.Popen(
+            [sys.executable, "-c", PROBE, "run", "stays", f"sleep 2; touch {marker}"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_until(
+                lambda: pane_command(env, "stays") == ["sleep"], timeout=15, what="the sleep"
+            )
+            started = time.monotonic()
+            code = server.terminate(timeout=10.0)
+            stopped_in = time.monotonic() - started
+            _, stderr = client.communicate(timeout=15)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+    finally:
+        server.kill()
+    assert code == 0, "".join(server.stderr)
+    # uvicorn would otherwise wait for the run, up to its 30 s graceful-shutdown limit.
+    assert stopped_in < 5, f"the daemon took {stopped_in:.1f} s to stop"
+    assert client.returncode == 1, stderr
+    assert "gaia is stopping: 'sleep 2; touch" in stderr and "goes on in pane %" in stderr
+    assert "Traceback" not in stderr and "500" not in stderr
+    wait_until(marker.exists, timeout=10, what="the command to finish on its own")

@@ -15,7 +15,7 @@ from gaia.api.deps import Auth, RuntimeDep
 from gaia.services.loader import load_services
 from gaia.services.manager import ServiceManager
 from gaia.services.views import EventView, HealthView, ServiceView
-from gaia.workflows.logs import read_log
+from gaia.workflows.logs import STOPPING_EVENT, read_log
 
 __all__ = ["router"]
 
@@ -112,10 +112,15 @@ def service_events(
 async def service_logs(
     service_id: str,
     services: ServicesDep,
+    runtime: RuntimeDep,
     lines: Annotated[int, Query(ge=0, le=100_000)] = 100,
     follow: bool = False,
 ) -> Any:
-    """The last ``lines`` of output; ``follow=true`` streams new lines as Server-Sent Events."""
+    """The last ``lines`` of output; ``follow=true`` streams new lines as Server-Sent Events.
+
+    The stream goes on until the client leaves, or ends with an ``end`` event when the
+    daemon stops.
+    """
     record = await asyncio.to_thread(services.registry.get, service_id)
     path = services.supervisor.log_path(record.name)
     tail = read_log(path, lines)
@@ -130,6 +135,9 @@ async def service_logs(
         idle = 0.0
         while True:  # until the client goes away; the file may rotate underneath
             await asyncio.sleep(0.2)
+            if runtime.stopping.is_set():
+                yield STOPPING_EVENT
+                return
             size = path.stat().st_size if path.exists() else 0
             if size < offset:
                 offset = 0

@@ -13,9 +13,9 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
 from gaia.api.body import body_problem, definition_text
-from gaia.api.deps import Auth, WorkflowsDep
+from gaia.api.deps import Auth, RuntimeDep, WorkflowsDep
 from gaia.workflows.loader import parse_var_overrides
-from gaia.workflows.logs import follow_log, read_log
+from gaia.workflows.logs import STOPPING_EVENT, follow_log, read_log
 from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
 
 __all__ = ["router"]
@@ -136,6 +136,7 @@ async def task_logs(
     workflow_id: str,
     task_id: str,
     workflows: WorkflowsDep,
+    runtime: RuntimeDep,
     follow: bool = False,
     attempt: Annotated[int | None, Query(ge=1)] = None,
     tail: Annotated[int | None, Query(ge=0)] = None,
@@ -149,12 +150,15 @@ async def task_logs(
 
     async def events() -> AsyncIterator[bytes]:
         partial = ""  # a chunk may end mid-line; SSE data is sent a whole line at a time
-        async for chunk in follow_log(workflows, run_id, task_id):
+        async for chunk in follow_log(workflows, run_id, task_id, stop=runtime.stopping.is_set):
             *lines, partial = (partial + chunk).split("\n")
             for line in lines:
                 yield f"event: log\ndata: {line.rstrip(chr(13))}\n\n".encode()
         if partial:
             yield f"event: log\ndata: {partial}\n\n".encode()
+        if runtime.stopping.is_set():
+            yield STOPPING_EVENT
+            return
         final = await asyncio.to_thread(workflows.task, run_id, task_id)
         payload = json.dumps({"status": final.status, "exit_code": final.exit_code})
         yield f"event: end\ndata: {payload}\n\n".encode()

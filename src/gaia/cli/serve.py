@@ -9,8 +9,9 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 import click
 import uvicorn
@@ -26,7 +27,19 @@ __all__ = ["serve"]
 
 
 class _Server(uvicorn.Server):
-    """uvicorn, minus re-raising SIGTERM after shutdown: a daemon stopped on request exits 0."""
+    """uvicorn, minus re-raising SIGTERM after shutdown: a daemon stopped on request exits 0.
+
+    A stop signal also tells the runtime at once, so that requests that only wait end
+    before uvicorn waits for open requests to finish.
+    """
+
+    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_stop = on_stop
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_stop()
+        super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -94,7 +107,7 @@ def serve(host: str | None, port: int | None) -> None:
         lifespan="on",
         timeout_graceful_shutdown=30,
     )
-    server = _Server(config)
+    server = _Server(config, on_stop=runtime.begin_stop)
     daemon_file = runtime.home.daemon_file
     _write_daemon_file(daemon_file, url, runtime.home.config_file)
     try:

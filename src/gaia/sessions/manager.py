@@ -68,7 +68,14 @@ class _Target:
 
 
 class SessionManager:
-    def __init__(self, db: Database, settings: Settings, driver: TmuxDriver | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        driver: TmuxDriver | None = None,
+        *,
+        stopping: threading.Event | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.socket = settings.tmux_socket
@@ -79,6 +86,8 @@ class SessionManager:
         self._open_lock = threading.Lock()
         self._typist: Typist | None = None
         self._typist_lock = threading.Lock()
+        # Set when the process that owns this manager is stopping: runs stop waiting.
+        self.stopping = stopping or threading.Event()
 
     @property
     def driver(self) -> TmuxDriver:
@@ -346,11 +355,19 @@ class SessionManager:
         """Type ``command`` at the pane's prompt and wait for its exit status and output.
 
         Once ``cancelled()`` answers True (asked a few times a second), the command gets
-        Ctrl-C and the wait ends.
+        Ctrl-C and the wait ends. Once ``stopping`` is set, the wait ends with a
+        StoppingError and the command goes on in its pane.
         """
         target = self._target(ref, window, pane)
         with self._running(target.pane.tmux_id):
-            outcome = run_in_pane(self.driver, target.pane.tmux_id, command, timeout, cancelled)
+            outcome = run_in_pane(
+                self.driver,
+                target.pane.tmux_id,
+                command,
+                timeout,
+                cancelled,
+                abandoned=self.stopping.is_set,
+            )
         if outcome.cancelled:
             log.info("run in pane %s cancelled: %s", target.pane.tmux_id, command)
         self.store.touch(target.record.id)

@@ -8,7 +8,9 @@ and the next prompt. A signal sent before gaia starts waiting is not lost: tmux
 remembers it for the channel.
 
 A run that ends before its command does (timeout, a Ctrl-C in the terminal of the
-caller, an API client gone) stops what it started: the pane's shell gets Ctrl-C.
+caller, an API client gone) stops what it started: the pane's shell gets Ctrl-C. Only a
+daemon that is stopping leaves the command running: the pane is the user's, and tmux
+outlives gaia.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gaia.errors import ConflictError
+from gaia.errors import ConflictError, StoppingError
 from gaia.sessions.tmux import FIELD_SEPARATOR, TmuxDriver
 
 __all__ = ["RunOutcome", "run_in_pane"]
@@ -72,11 +74,14 @@ def run_in_pane(
     command: str,
     timeout: float,
     cancelled: Callable[[], bool] | None = None,
+    abandoned: Callable[[], bool] | None = None,
 ) -> RunOutcome:
     """Type ``command`` into the shell of ``pane`` (a tmux pane id) and wait for it.
 
-    ``cancelled`` is asked every fraction of a second; once it answers True the command
-    is stopped and the outcome says so. A KeyboardInterrupt stops it too, and goes on.
+    ``cancelled`` and ``abandoned`` are asked every fraction of a second. Once
+    ``cancelled`` answers True the command is stopped and the outcome says so; once
+    ``abandoned`` does, the wait ends with a StoppingError and the command goes on. A
+    KeyboardInterrupt stops the command too, and goes on.
     """
     if "\n" in command:
         raise ConflictError("a command to run must be one line; join commands with ';' or '&&'")
@@ -102,13 +107,24 @@ def run_in_pane(
         ["send-keys", "-t", pane, "-l", typed],
         ["send-keys", "-t", pane, "Enter"],
     )
+    checks = [check for check in (cancelled, abandoned) if check is not None]
     try:
-        finished = _wait(driver, f"gaia-run-{token}", started + timeout, cancelled)
+        finished = _wait(
+            driver,
+            f"gaia-run-{token}",
+            started + timeout,
+            (lambda: any(check() for check in checks)) if checks else None,
+        )
     except KeyboardInterrupt:
         # The user pressed Ctrl-C in gaia's terminal; they meant the command.
         driver.execute(["send-keys", "-t", pane, "C-c"])
         raise
     was_cancelled = not finished and cancelled is not None and cancelled()
+    if not finished and not was_cancelled and abandoned is not None and abandoned():
+        raise StoppingError(
+            f"gaia is stopping: {command!r} goes on in pane {pane} without it "
+            "(`gaia session capture` shows it)"
+        )
     capture = ["capture-pane", "-p", "-J", "-S", "-", "-t", pane]
     exit_status: int | None = None
     if finished:
@@ -141,19 +157,19 @@ def run_in_pane(
 
 
 def _wait(
-    driver: TmuxDriver, channel: str, deadline: float, cancelled: Callable[[], bool] | None
+    driver: TmuxDriver, channel: str, deadline: float, stop: Callable[[], bool] | None
 ) -> bool:
-    """Whether ``channel`` was signalled before ``deadline`` (and before a cancel).
+    """Whether ``channel`` was signalled before ``deadline`` (and before ``stop()``).
 
-    A cancellable wait is cut into short ones: a signal that comes between two of them
-    is kept by tmux for the next.
+    A wait that can be stopped is cut into short ones: a signal that comes between two
+    of them is kept by tmux for the next.
     """
     while True:
         remaining = max(0.0, deadline - time.monotonic())
-        step = remaining if cancelled is None else min(remaining, _CANCEL_POLL)
+        step = remaining if stop is None else min(remaining, _CANCEL_POLL)
         if driver.wait_for(channel, step):
             return True
-        if step >= remaining or (cancelled is not None and cancelled()):
+        if step >= remaining or (stop is not None and stop()):
             return False
 
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from gaia.workflows.manager import WorkflowManager
 
-__all__ = ["ACTIVE", "follow_log", "read_log"]
+__all__ = ["ACTIVE", "STOPPING_EVENT", "follow_log", "read_log"]
 
 ACTIVE = frozenset({"pending", "running", "retrying"})
 CHUNK = 64 * 1024
 RECOVERY_EVERY = 5  # polls between checks that the run's owner is alive
+# How a followed log (Server-Sent Events) ends when the daemon stops.
+STOPPING_EVENT = (
+    "event: end\ndata: " + json.dumps({"reason": "the gaia daemon is stopping"}) + "\n\n"
+).encode()
 
 
 def read_log(path: Path | None, tail: int | None = None) -> str:
@@ -32,12 +37,13 @@ async def follow_log(
     *,
     poll_interval: float = 0.2,
     idle_timeout: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> AsyncIterator[str]:
     """Yield the task's output as it is written, across retries, until the task ends.
 
     Each new attempt's file is followed from its start. Ends when the task is no
-    longer pending/running/retrying and its file is drained, or after ``idle_timeout``
-    seconds without output or state change.
+    longer pending/running/retrying and its file is drained, after ``idle_timeout``
+    seconds without output or state change, or once ``stop()`` answers True.
     """
     path: Path | None = None
     offset = 0
@@ -66,6 +72,6 @@ async def follow_log(
             if task.status != "pending" or run_status not in ACTIVE:
                 return
         idle = 0.0 if progressed else idle + poll_interval
-        if idle_timeout is not None and idle >= idle_timeout:
+        if (idle_timeout is not None and idle >= idle_timeout) or (stop is not None and stop()):
             return
         await asyncio.sleep(poll_interval)
