@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.api.test_agents_api import API as AGENTS_API
+from tests.api.test_agents_api import make_client, running_daemon
 from tests.api.test_workflows_api import WF, create, gaia_env, start_server
 from tests.helpers import wait_until
 
@@ -93,3 +95,36 @@ def test_sigterm_ends_followed_logs_at_once(tmp_path: Path) -> None:
         kind, data = events[-1]
         assert (kind, json.loads(data)) == ("end", STOPPING)
     assert "Traceback" not in "".join(server.stderr)
+
+
+def test_sigterm_answers_a_waiting_execute_with_503(tmp_path: Path) -> None:
+    """POST /agents/execute waiting on a running task answers 503 'stopping' at once."""
+    answers: list[httpx.Response] = []
+    work = tmp_path / "work"
+    work.mkdir()
+    with running_daemon(tmp_path, checked=False) as daemon:
+        client = make_client(daemon.server)
+        body = {"agent": "slow", "instruction": "x", "work_dir": str(work), "isolation": "none"}
+        waiter = threading.Thread(
+            target=lambda: answers.append(client.post(f"{AGENTS_API}/execute", json=body))
+        )
+        waiter.start()
+        wait_until(
+            lambda: any(t["status"] == "running" for t in client.get(f"{AGENTS_API}/tasks").json()),
+            timeout=15,
+            what="the agent task to run",
+        )
+        started = time.monotonic()
+        code = daemon.server.terminate(timeout=20)
+        stopped_in = time.monotonic() - started
+        waiter.join(timeout=10)
+        assert not waiter.is_alive(), "the execute request did not end"
+    assert code == 0, "".join(daemon.server.stderr)
+    # 1 s of agent_close_grace for the running task; uvicorn alone would wait 30 s.
+    assert stopped_in < 6, f"the daemon took {stopped_in:.1f} s to stop"
+    [answer] = answers
+    assert answer.status_code == 503, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "stopping"
+    assert "gaia is stopping before task" in error["message"]
+    assert "Traceback" not in "".join(daemon.server.stderr)

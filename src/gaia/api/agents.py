@@ -16,6 +16,7 @@ from gaia.agents.stats import AgentStats
 from gaia.agents.task import AUTO_AGENT, AgentTask, Isolation, TaskStatus, TaskType
 from gaia.agents.views import AgentView, TaskView, agent_view, task_view
 from gaia.api.deps import Auth, RuntimeDep
+from gaia.api.stopping import wait_unless_stopping
 from gaia.config import AgentSettings
 from gaia.errors import NotFoundError
 
@@ -108,13 +109,26 @@ def agent_stats(
     return bridge.stats(agent)
 
 
+def _not_waited(task_ids: list[str]) -> str:
+    return (
+        f"gaia is stopping before task {', '.join(task_ids)} finished; its shutdown gives "
+        "running tasks agent_close_grace to end, and a task it stops stays queued. "
+        "GET /api/orchestration/agents/tasks/{id} once gaia is back says how it went"
+    )
+
+
 @router.post("/execute", response_model=TaskView)
-async def execute(body: ExecuteRequest, bridge: BridgeDep, response: Response) -> TaskView:
-    """ExecuteTask: queue one task; with wait (the default) answer once it finished."""
+async def execute(
+    body: ExecuteRequest, bridge: BridgeDep, runtime: RuntimeDep, response: Response
+) -> TaskView:
+    """ExecuteTask: queue one task; with wait (the default) answer once it finished.
+
+    A daemon asked to stop answers a waiting request at once with 503 (``stopping``).
+    """
     task = body.to_task()
     future = bridge.submit(task)
     if body.wait:
-        await asyncio.shield(future)
+        await wait_unless_stopping([future], runtime.stopping, _not_waited([task.id]))
     else:
         response.status_code = 202
     await asyncio.to_thread(bridge.store.flush)
@@ -123,13 +137,14 @@ async def execute(body: ExecuteRequest, bridge: BridgeDep, response: Response) -
 
 @router.post("/execute-parallel", response_model=ParallelResponse)
 async def execute_parallel(
-    body: ParallelRequest, bridge: BridgeDep, response: Response
+    body: ParallelRequest, bridge: BridgeDep, runtime: RuntimeDep, response: Response
 ) -> ParallelResponse:
     """ExecuteParallel: queue every task at once; results in the order of the request."""
     tasks = [item.to_task() for item in body.tasks]
     futures = bridge.submit_all(tasks)
     if body.wait:
-        await asyncio.gather(*(asyncio.shield(f) for f in futures))
+        message = _not_waited([task.id for task in tasks])
+        await wait_unless_stopping(list(futures), runtime.stopping, message)
     else:
         response.status_code = 202
     await asyncio.to_thread(bridge.store.flush)
