@@ -111,9 +111,9 @@ def agent_stats(
 
 def _not_waited(task_ids: list[str]) -> str:
     return (
-        f"gaia is stopping before task {', '.join(task_ids)} finished; its shutdown gives "
-        "running tasks agent_close_grace to end, and a task it stops stays queued. "
-        "GET /api/orchestration/agents/tasks/{id} once gaia is back says how it went"
+        f"gaia is stopping before task {', '.join(task_ids)} finished: a running task gets "
+        "agent_close_grace to finish and is then cancelled, a queued one stays queued for "
+        "the next start. GET /api/orchestration/agents/tasks/{id} says how it went"
     )
 
 
