@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -268,6 +269,30 @@ def pane_command(env: dict[str, str], session: str) -> list[str]:
     return tmux(env, "display-message", "-p", "-t", f"={session}:", "#{pane_current_command}")
 
 
+@contextmanager
+def running_in_background(
+    env: dict[str, str], session: str, command: str
+) -> Iterator[subprocess.Popen[str]]:
+    """`gaia session run SESSION COMMAND` under the probe, once the pane runs its sleep."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PROBE, "run", session, command],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(
+            lambda: pane_command(env, session) == ["sleep"], timeout=15, what="the sleep to start"
+        )
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_run_is_answered_by_the_daemon(daemon: Server, env: dict[str, str], tmp_path: Path) -> None:
     """run through the daemon prints the output, exits with the status or 124, imports little."""
     # Wide enough that the shell prompt (it shows the long tmp path) never wraps.
@@ -308,24 +333,9 @@ def test_ctrl_c_in_run_reaches_the_command(
     created, _ = run(env, "create", "ctrlc", "--path", str(tmp_path), "--width", "200")
     assert created.returncode == 0, created.stderr
     marker = tmp_path / "finished"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PROBE, "run", "ctrlc", f"sleep 30; touch {marker}"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_until(
-            lambda: pane_command(env, "ctrlc") == ["sleep"], timeout=15, what="the sleep to start"
-        )
+    with running_in_background(env, "ctrlc", f"sleep 30; touch {marker}") as proc:
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 130, stderr
     assert "interrupted (the command got Ctrl-C)" in stderr and "Traceback" not in stderr
     wait_until(lambda: pane_command(env, "ctrlc") == ["bash"], timeout=10, what="the pane Ctrl-C")
@@ -350,26 +360,11 @@ def test_a_stopping_daemon_ends_a_run_and_leaves_its_command(
         created, _ = run(env, "create", "stays", "--path", str(tmp_path), "--width", "200")
         assert created.returncode == 0, created.stderr
         marker = tmp_path / "went-on"
-        client = subprocess.Popen(
-            [sys.executable, "-c", PROBE, "run", "stays", f"sleep 2; touch {marker}"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            wait_until(
-                lambda: pane_command(env, "stays") == ["sleep"], timeout=15, what="the sleep"
-            )
+        with running_in_background(env, "stays", f"sleep 2; touch {marker}") as client:
             started = time.monotonic()
             code = server.terminate(timeout=10.0)
             stopped_in = time.monotonic() - started
             _, stderr = client.communicate(timeout=15)
-        finally:
-            if client.poll() is None:
-                client.kill()
-                client.wait()
     finally:
         server.kill()
     assert code == 0, "".join(server.stderr)
