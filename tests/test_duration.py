@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from pydantic import BaseModel
 
-from gaia._duration import Duration, format_duration, parse_duration
+from gaia._duration import format_duration, parse_duration
+from gaia._fields import Duration
 
 UNIT_HELP = "use a number with a unit (ms, s, m, h, d), e.g. '90s', '10m' or '1h30m'"
 

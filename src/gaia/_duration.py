@@ -1,15 +1,17 @@
-"""Durations written the way people write them: ``90s``, ``10m``, ``1h30m``, ``250ms``, ``5``."""
+"""Durations written the way people write them: ``90s``, ``10m``, ``1h30m``, ``250ms``, ``5``.
+
+Standard library only: commands the daemon answers format durations without pydantic.
+The pydantic field type is ``gaia._fields.Duration``.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BeforeValidator, PlainSerializer
-
-__all__ = ["Duration", "format_duration", "parse_duration"]
+__all__ = ["format_duration", "parse_duration", "serialize_duration"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -64,13 +66,9 @@ def format_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def _serialize(seconds: float) -> str:
-    # Plain decimals (never "1.2e+06s"), so that what is dumped parses back exactly.
+def serialize_duration(seconds: float) -> str:
+    """``90s``: plain decimals (never ``1.2e+06s``), so that it parses back exactly."""
     text = repr(float(seconds))
     if "e" in text or "E" in text:
         text = f"{seconds:.9f}".rstrip("0").rstrip(".")
     return f"{text.removesuffix('.0')}s"
-
-
-# A pydantic field type: accepts "90s"/"10m"/numbers, holds float seconds, dumps "90s".
-Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(_serialize)]

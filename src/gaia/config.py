@@ -15,7 +15,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import Field
 
-from gaia._duration import Duration
+from gaia._fields import Duration
 from gaia.errors import ConfigError
 from gaia.home import GaiaHome, default_home
 

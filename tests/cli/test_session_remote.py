@@ -374,3 +374,41 @@ def test_a_stopping_daemon_ends_a_run_and_leaves_its_command(
     assert "gaia is stopping: 'sleep 2; touch" in stderr and "goes on in pane %" in stderr
     assert "Traceback" not in stderr and "500" not in stderr
     wait_until(marker.exists, timeout=10, what="the command to finish on its own")
+
+
+def test_list_and_show_are_answered_by_the_daemon(
+    daemon: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    """list and show through the daemon print what the in-process commands print."""
+    created, _ = run(env, "create", "shown", "--path", str(tmp_path), "--window", "logs")
+    assert created.returncode == 0, created.stderr
+    local = {**env, "GAIA_NO_DAEMON": "1"}
+
+    shown, loaded = run(env, "show", "shown")
+    assert shown.returncode == 0 and loaded == "", shown.stderr
+    assert ": logs  (@" in shown.stdout, shown.stdout
+    assert shown.stdout == run(local, "show", "shown")[0].stdout
+
+    as_json, loaded = run(env, "show", "shown", "--json")
+    assert as_json.returncode == 0 and loaded == "", as_json.stderr
+    remote_view = json.loads(as_json.stdout)
+    local_view = json.loads(run(local, "show", "shown", "--json")[0].stdout)
+    for view in (remote_view, local_view):
+        view.pop("idle_seconds")  # measured when asked
+    assert remote_view == local_view
+
+    listed, loaded = run(env, "list", "--json")
+    assert listed.returncode == 0 and loaded == "", listed.stderr
+    [view] = json.loads(listed.stdout)
+    assert (view["name"], view["status"], len(view["windows"])) == ("shown", "alive", 1)
+    table, loaded = run(env, "list")
+    assert table.returncode == 0 and loaded == "", table.stderr
+    assert "shown" in table.stdout and "alive" in table.stdout
+
+    # A session made with plain tmux on gaia's socket is adopted when asked for by name.
+    tmux(env, "new-session", "-d", "-s", "plain")
+    adopted, loaded = run(env, "show", "plain", "--json")
+    assert adopted.returncode == 0 and loaded == "", adopted.stderr
+    assert json.loads(adopted.stdout)["origin"] == "adopted"
+    missing, _ = run(env, "show", "nowhere")
+    assert missing.returncode == 1 and "nowhere" in missing.stderr

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from gaia._duration import Duration
+from gaia._fields import Duration
 from gaia.agents.bridge import AgentBridge
 from gaia.agents.registry import build_agent, spec_from_settings
 from gaia.agents.stats import AgentStats

@@ -2,9 +2,9 @@
 
 Commands run in-process (tmux itself is the shared state) and reconcile gaia's records
 with tmux as they start, so sessions lost with a tmux restart show as dead and sessions
-made with plain tmux on gaia's socket are adopted. The commands an agent repeats (up,
-send, capture, run, kill) ask the daemon instead when one runs with the same settings
-(gaia.cli.remote): that spares them ~0.3 s of imports each.
+made with plain tmux on gaia's socket are adopted. The commands an agent repeats (list,
+show, up, send, capture, run, kill) ask the daemon instead when one runs with the same
+settings (gaia.cli.remote): that spares them ~0.3 s of imports each.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -72,6 +73,15 @@ def _ask_daemon(method: str, path: str, body: Any = None, *, timeout: float = 60
 
 def _ref(value: str) -> str:
     return quote(value, safe="")
+
+
+def _as_objects(data: Any) -> Any:
+    """JSON objects as attribute objects: one renderer for the daemon's answer and ours."""
+    if isinstance(data, dict):
+        return SimpleNamespace(**{key: _as_objects(value) for key, value in data.items()})
+    if isinstance(data, list):
+        return [_as_objects(item) for item in data]
+    return data
 
 
 def _print_json(data: Any) -> None:
@@ -155,12 +165,14 @@ def _spec(data: dict[str, Any], source: str) -> SessionSpec:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_sessions(as_json: bool) -> None:
     """Sessions gaia knows: alive ones, and dead ones that `restore` can bring back."""
-    with open_sessions(reconcile=False) as sessions:
-        views = sessions.list_views()
+    answer = _ask_daemon("GET", "")
+    if answer is _LOCAL:
+        with open_sessions(reconcile=False) as sessions:
+            answer = [v.model_dump(mode="json") for v in sessions.list_views()]
     if as_json:
-        _print_json([v.model_dump(mode="json") for v in views])
+        _print_json(answer)
         return
-    if not views:
+    if not answer:
         console.print("no sessions; create one with `gaia session create NAME`")
         return
     from rich.table import Table
@@ -171,7 +183,7 @@ def list_sessions(as_json: bool) -> None:
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("name", "id", "status", "windows", "panes", "idle", "origin", "directory"):
         table.add_column(column)
-    for v in views:
+    for v in _as_objects(answer):
         table.add_row(
             v.name,
             v.id[:8],
@@ -193,11 +205,14 @@ def list_sessions(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(name: str, as_json: bool) -> None:
     """A session's windows and panes: ids, sizes, what runs where."""
-    with open_sessions() as sessions:
-        view = sessions.get(name)
+    answer = _ask_daemon("GET", f"/{_ref(name)}")
+    if answer is _LOCAL:
+        with open_sessions() as sessions:
+            answer = sessions.get(name).model_dump(mode="json")
     if as_json:
-        _print_json(view.model_dump(mode="json"))
+        _print_json(answer)
         return
+    view = _as_objects(answer)
     console.print(
         f"[bold]{view.name}[/] {view.id}  [{STATUS_STYLES.get(view.status, '')}]"
         f"{view.status}[/]  tmux {view.tmux_id or '-'}"

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gaia._duration import Duration
+from gaia._fields import Duration
 
 __all__ = [
     "Condition",

@@ -123,7 +123,12 @@ class SessionManager:
         return [session_view(r, live.get(r.id)) for r in self.store.all()]
 
     def get(self, ref: str) -> SessionView:
-        record = self._find(ref)
+        """The session, alive or dead; one made with plain tmux on gaia's socket is adopted."""
+        try:
+            record = self._find(ref)
+        except NotFoundError:
+            self.reconcile()
+            record = self._find(ref)
         live = self._live(record) if record.alive else None
         return session_view(record, live)
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gaia._duration import Duration
+from gaia._fields import Duration
 
 __all__ = [
     "SHELL_AGENT",
