@@ -517,6 +517,11 @@ def test_sigint_cancels_a_running_workflow(
     detail = gaia.show(run_id)
     assert detail["status"] == "cancelled"
     assert "SIGINT" in detail["error"]
+    # Each task's error says what it was doing; its status already says cancelled.
+    assert {t["id"]: (t["status"], t["error"]) for t in detail["tasks"]} == {
+        "nap": ("cancelled", "killed while running: stopped by SIGINT"),
+        "after": ("cancelled", "not run: stopped by SIGINT"),
+    }
 
 
 # -- recovery ------------------------------------------------------------------------

@@ -265,6 +265,42 @@ async def test_stop_kills_running_tasks_and_cancels_the_rest(
     assert wait_gone(int(pidfile.read_text()))
 
 
+async def test_stop_says_what_each_cancelled_task_was_doing(
+    runtime: Runtime, write_workflow: WriteWorkflow, tmp_path: Path
+) -> None:
+    """A stopped run's tasks say whether they were killed, not retried or not run."""
+    started = tmp_path / "started"
+    path = write_workflow(
+        f"""
+        name: three-ways
+        tasks:
+          - {{id: busy, command: 'touch {started}; sleep 60'}}
+          - id: flaky
+            command: 'exit 1'
+            retry: {{max_attempts: 5, backoff: {{initial: 30s}}}}
+            on_error: retry
+          - {{id: later, command: 'true', dependencies: [busy]}}
+        """
+    )
+    manager = runtime.workflows
+    run_id = manager.create(manager.load_file(path))
+    execution = asyncio.create_task(manager.execute(run_id))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not (
+        started.exists() and statuses(runtime, run_id)["flaky"] == "retrying"
+    ):
+        await asyncio.sleep(0.02)
+    manager.stop(run_id)
+    result = await asyncio.wait_for(execution, timeout=10)
+    assert result.status is RunStatus.cancelled
+    errors = {t.id: (t.status, t.error) for t in detail(runtime, run_id).tasks}
+    assert errors == {
+        "busy": ("cancelled", "killed while running: stopped by request"),
+        "flaky": ("cancelled", "not retried: stopped by request"),
+        "later": ("cancelled", "not run: stopped by request"),
+    }
+
+
 async def test_resume_keeps_completed_tasks(
     runtime: Runtime, write_workflow: WriteWorkflow, tmp_path: Path
 ) -> None:

@@ -98,6 +98,13 @@ class RunEvent:
 
 Listener = Callable[[RunEvent], None]
 
+# What a task was doing when its run was stopped, as its error says it.
+_CANCELLED_WHILE = {
+    TaskStatus.running: "killed while running",
+    TaskStatus.retrying: "not retried",
+    TaskStatus.pending: "not run",
+}
+
 
 @dataclass
 class RunOptions:
@@ -236,8 +243,10 @@ class WorkflowRunner:
                 self._emit("retrying", st, error=outcome.error, delay=delay)
                 await asyncio.sleep(delay)
         except asyncio.CancelledError:
-            if st.status in (TaskStatus.running, TaskStatus.retrying, TaskStatus.pending):
-                self._set_final(st, TaskStatus.cancelled, "cancelled: " + (self.error or ""))
+            what = _CANCELLED_WHILE.get(st.status)
+            if what is not None:
+                # The status already says cancelled; the error says when and why.
+                self._set_final(st, TaskStatus.cancelled, f"{what}: {self.error or 'run stopped'}")
             raise
         self._done.put_nowait(st.key)
 
