@@ -684,6 +684,24 @@ def test_ai_task_without_agent_needs_one_available() -> None:
     assert loaded.spec.tasks[0].effective_agent == "auto"
 
 
+def test_a_task_naming_an_ai_agent_without_a_type_is_a_code_task() -> None:
+    """`agent: claude` with no type runs on the agent; `agent: system` or none is a shell."""
+    text = (
+        "name: x\ntasks:\n"
+        "  - {id: ai, agent: claude, command: Implement it}\n"
+        "  - {id: sys, agent: system, command: make}\n"
+        "  - {id: plain, command: make}\n"
+    )
+    tasks = load_workflow(text, known_agents={"claude"}, environ={}).spec.tasks
+    assert [(t.type, t.effective_agent, t.runs_in_shell) for t in tasks] == [
+        (TaskType.code, "claude", False),
+        (TaskType.shell, "system", True),
+        (TaskType.shell, "system", True),
+    ]
+    [problem] = problems_of(text)  # no AI agent here: the agent is checked, not the type
+    assert problem.message == "task 'ai' uses agent 'claude', which is not available"
+
+
 def test_variables_are_substituted_in_command_working_dir_and_env() -> None:
     """`${var}`, `${env.NAME}` and overrides fill command, working_dir and env, task and top."""
     text = yaml_text(

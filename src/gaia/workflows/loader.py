@@ -25,6 +25,7 @@ from gaia.workflows.spec import (
     TaskSpec,
     TaskType,
     WorkflowSpec,
+    default_task_type,
 )
 from gaia.workflows.variables import references, substitute
 
@@ -277,8 +278,8 @@ class _Checker:
         return problems
 
     def _check_agent(self, task: dict[str, Any], index: int) -> list[Problem]:
-        task_type = task.get("type", "shell")
         agent = task.get("agent")
+        task_type = task.get("type", default_task_type(agent).value)
         if not isinstance(task_type, str) or (agent is not None and not isinstance(agent, str)):
             return []
         if task_type not in {t.value for t in TaskType}:

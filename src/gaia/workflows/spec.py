@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gaia._fields import Duration
 
@@ -22,6 +22,7 @@ __all__ = [
     "TaskSpec",
     "TaskType",
     "WorkflowSpec",
+    "default_task_type",
 ]
 
 SHELL_AGENT = "system"
@@ -49,6 +50,13 @@ class TaskType(StrEnum):
 SHELL_TYPES = frozenset({TaskType.shell, TaskType.test})
 
 OnError = Literal["retry", "continue", "fail"]
+
+
+def default_task_type(agent: object) -> TaskType:
+    """The type of a task that gives none: code for an AI agent, else shell."""
+    if isinstance(agent, str) and agent and agent != SHELL_AGENT:
+        return TaskType.code
+    return TaskType.shell
 
 
 class _Strict(BaseModel):
@@ -81,6 +89,14 @@ class TaskSpec(_Strict):
     timeout: Duration | None = None
     retry: RetrySpec | None = None
     on_error: OnError = "fail"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_type(cls, data: object) -> object:
+        # `agent: claude` without a type is an AI task, not a shell command named claude.
+        if isinstance(data, dict) and "type" not in data:
+            return {**data, "type": default_task_type(data.get("agent"))}
+        return data
 
     @field_validator("env", mode="before")
     @classmethod
