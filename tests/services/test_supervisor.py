@@ -12,6 +12,7 @@ import psutil
 import pytest
 from sqlalchemy import text
 
+from gaia.errors import ServiceError
 from gaia.runtime import Runtime
 from gaia.services.registry import ServiceRegistry
 from gaia.services.spec import ServiceSpec
@@ -68,6 +69,18 @@ async def test_http_service_runs_healthy_and_stops(supervisor: Supervisor) -> No
     proc = psutil.Process(pid)
     assert await supervisor.stop("web") is ServiceState.stopped
     wait_until(lambda: proc_gone(proc), timeout=5, what="the server to exit")
+
+
+async def test_a_service_that_cannot_spawn_says_why(supervisor: Supervisor) -> None:
+    """Starting a service whose program does not exist fails with the reason, not a shrug."""
+    register(supervisor, name="ghost", command="/nonexistent/gaia-test-binary", args=["x"])
+    with pytest.raises(ServiceError) as caught:
+        await supervisor.start("ghost")
+    assert str(caught.value) == (
+        "service 'ghost' failed to start: cannot start '/nonexistent/gaia-test-binary': "
+        "No such file or directory"
+    )
+    assert supervisor.state("ghost")[0] is ServiceState.failed
 
 
 async def test_crash_loop_stops_at_max_restarts(supervisor: Supervisor, runtime: Runtime) -> None:

@@ -68,6 +68,7 @@ class _Service:
     stop_requested: bool = False
     restart_count: int = 0
     last_exit_code: int | None = None
+    failure: str | None = None  # why it last became failed
     pid_started_at: float | None = None
     restarts: deque[float] = field(default_factory=deque)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -210,6 +211,8 @@ class Supervisor:
             await svc.changed.wait()
 
     def _last_error(self, svc: _Service) -> str:
+        if svc.failure:
+            return svc.failure
         code = svc.last_exit_code
         return "could not spawn" if code is None else f"exit status {code}"
 
@@ -325,6 +328,7 @@ class Supervisor:
 
     def _transition(self, svc: _Service, state: ServiceState, message: str) -> None:
         previous, svc.state = svc.state, state
+        svc.failure = message if state is ServiceState.failed else None
         svc.changed.set()
         log.info("service %s: %s -> %s (%s)", svc.name, previous, state, message)
         self._event(svc, "state", previous, state, message)
