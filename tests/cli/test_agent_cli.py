@@ -128,6 +128,7 @@ def test_run_prints_the_result(env: dict[str, str], work: Path) -> None:
     assert match, stdout
     assert TASK_ID.match(match.group(1))
     assert stdout.rstrip().endswith("done")
+    assert re.search(r"^\d+(ms|\.\ds)$", stdout, re.MULTILINE), stdout  # how long it took
     assert f"task {match.group(1)} queued for fake" in result.stderr
     # A code task outside a git repository runs in place, in the current directory.
     assert (work / "out.txt").read_text() == "hello\n"
@@ -322,3 +323,13 @@ def test_run_in_a_git_repository_prints_the_branch(env: dict[str, str], work: Pa
     assert git(work, "status", "--porcelain") == ""
     tasks = ok(gaia(env, work, "tasks", "--limit", "1")).splitlines()
     assert row("\n".join(tasks), task_id[:8])[5] == f"gaia/{task_id}"
+
+
+def test_result_facts_read_as_a_sentence() -> None:
+    """What an agent reports is printed as 'session s, 3 turns, 12.3s, $0.0412'."""
+    from gaia.cli.agent import _result_facts
+
+    full = {"session_id": "s-1", "num_turns": 3, "duration_ms": 12_345, "cost_usd": 0.04123}
+    assert _result_facts(full) == ["session s-1", "3 turns", "12.3s", "$0.0412"]
+    assert _result_facts({"num_turns": 1, "duration_ms": 850}) == ["1 turn", "850ms"]
+    assert _result_facts({}) == []

@@ -12,6 +12,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from gaia._duration import format_duration
 from gaia.agents.events import describe_event
 from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, key_value_pairs
 from gaia.cli.daemon import DaemonClient, connect
@@ -190,20 +191,26 @@ def _print_result(task: dict[str, Any]) -> None:
             f"-{stat.get('deletions', 0)}",
             markup=False,
         )
-    facts = [
-        f"{label} {result[key]}"
-        for key, label in (
-            ("session_id", "session"),
-            ("num_turns", "turns"),
-            ("duration_ms", "ms"),
-            ("cost_usd", "USD"),
-        )
-        if result.get(key) is not None
-    ]
+    facts = _result_facts(result)
     if facts:
         console.print(", ".join(facts), style="dim", markup=False)
     if result.get("output"):
         console.print(result["output"].rstrip(), markup=False)
+
+
+def _result_facts(result: dict[str, Any]) -> list[str]:
+    """``session 4f2c…, 3 turns, 12.3s, $0.0412``: what the agent reported, when it did."""
+    facts = []
+    if result.get("session_id") is not None:
+        facts.append(f"session {result['session_id']}")
+    if result.get("num_turns") is not None:
+        turns = result["num_turns"]
+        facts.append(f"{turns} turn{'' if turns == 1 else 's'}")
+    if result.get("duration_ms") is not None:
+        facts.append(format_duration(result["duration_ms"] / 1000))
+    if result.get("cost_usd") is not None:
+        facts.append(f"${result['cost_usd']:.4f}")
+    return facts
 
 
 def _exit_code(status: str) -> int:
