@@ -174,6 +174,46 @@ def test_all_variable_problems_reported_at_once(
     assert list(work.iterdir()) == []
 
 
+DERIVED = """\
+name: derived
+variables:
+  - name: project_name
+    required: true
+    pattern: "[a-z][a-z0-9-]*"
+  - name: package_name
+    default: "{{ project_name | replace('-', '_') }}"
+  - name: title
+    default: "{{ package_name }} docs"
+  - name: owner
+    default: nobody
+files:
+  - path: out.txt
+    template: "{{ package_name }} {{ title }} {{ owner }}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        ({"project_name": "Bad Name"}, "variable 'project_name' must match"),
+        ({}, "missing required variable 'project_name'"),
+    ],
+)
+def test_defaults_built_on_a_bad_variable_are_not_reported_again(
+    manager: ScaffoldManager,
+    make_template: MakeTemplate,
+    work: Path,
+    given: dict[str, str],
+    problem: str,
+) -> None:
+    """One bad variable is one problem, not one more for every default derived from it."""
+    root = make_template(DERIVED)
+    with pytest.raises(ScaffoldValidationError) as caught:
+        manager.generate(str(root), work / "p", given)
+    [only] = caught.value.problems
+    assert only.message.startswith(problem), only.message
+
+
 def test_variables_are_typed(
     manager: ScaffoldManager, make_template: MakeTemplate, work: Path
 ) -> None:

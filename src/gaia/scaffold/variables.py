@@ -76,6 +76,7 @@ def resolve_variables(
                 )
             )
     values: dict[str, Any] = {}
+    failed: set[str] = set()  # reported already: defaults built on them are not
     for index, variable in enumerate(spec.variables):
         path = f"variables.{variable.name}"
         if variable.name in given and given[variable.name] not in (None, ""):
@@ -83,10 +84,14 @@ def resolve_variables(
         elif variable.default is not None:
             raw = variable.default
             if isinstance(raw, str):
+                if any(re.search(rf"\b{re.escape(name)}\b", raw) for name in failed):
+                    failed.add(variable.name)
+                    continue
                 try:
                     raw = Renderer(values).render(raw, source=f"{source}#{path}.default")
                 except ScaffoldValidationError as exc:
                     problems.extend(exc.problems)
+                    failed.add(variable.name)
                     continue
         elif variable.required:
             hint = variable.description or None
@@ -99,6 +104,7 @@ def resolve_variables(
                     hint=f"--var {variable.name}=..." + (f"; {hint}" if hint else ""),
                 )
             )
+            failed.add(variable.name)
             continue
         else:
             values[variable.name] = False if variable.type == "bool" else ""
@@ -108,6 +114,7 @@ def resolve_variables(
         except ValueError as exc:
             message = f"variable {variable.name!r} {exc}"
             problems.append(Problem(message, source=source, path=path, **at(index)))
+            failed.add(variable.name)
     if problems:
         raise ScaffoldValidationError(
             f"variables for template {spec.name!r} are invalid: {len(problems)} "
