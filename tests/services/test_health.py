@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,52 @@ async def test_http_probe_times_out_and_refused_connections_fail(http_server: in
     refused = await probe(service(type="http", endpoint=f"http://127.0.0.1:{free_port()}/"))
     assert not refused.ok
     assert "refused" in refused.detail.lower() or "connect call failed" in refused.detail.lower()
+
+
+@pytest.fixture
+async def https_server(http_server: int, tmp_path: Path) -> AsyncIterator[int]:
+    """The same tiny server behind TLS, with a self-signed certificate (openssl CLI)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    options = ["-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+    made = subprocess.run(
+        ["openssl", "req", "-x509", *options, "-keyout", str(key), "-out", str(cert)],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip(f"openssl cannot make a certificate: {made.stderr[-200:]!r}")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", http_server)
+        upstream_writer.write(await reader.readuntil(b"\r\n\r\n"))
+        await upstream_writer.drain()
+        writer.write(await upstream_reader.read())
+        await writer.drain()
+        writer.close()
+        upstream_writer.close()
+
+    server = await asyncio.start_server(relay, "127.0.0.1", 0, ssl=context)
+    async with server:
+        yield server.sockets[0].getsockname()[1]
+        server.close()
+
+
+async def test_https_probe_reads_the_status_and_reports_failures(
+    https_server: int, http_server: int
+) -> None:
+    """An https:// check (self-signed certificates accepted) reads the status; a TLS
+    failure is an unhealthy result with a reason, not an exception."""
+    ok = await probe(service(type="http", endpoint=f"https://127.0.0.1:{https_server}/ok"))
+    assert (ok.ok, ok.detail) == (True, "HTTP 200")
+    missing = await probe(service(type="http", endpoint=f"https://127.0.0.1:{https_server}/x"))
+    assert (missing.ok, missing.detail) == (False, "HTTP 500")
+    # TLS spoken to a plain HTTP server: the handshake fails.
+    plain = await probe(service(type="http", endpoint=f"https://127.0.0.1:{http_server}/ok"))
+    assert plain.ok is False
+    assert plain.detail
 
 
 async def test_tcp_probe(http_server: int) -> None:

@@ -18,12 +18,12 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
-
-import libtmux
-from libtmux import exc as libtmux_exc
+from typing import TYPE_CHECKING, Protocol
 
 from gaia.errors import ConflictError, NotFoundError, SessionError, TmuxUnavailableError
+
+if TYPE_CHECKING:
+    import libtmux
 
 __all__ = [
     "FIELD_SEPARATOR",
@@ -134,9 +134,14 @@ class LibtmuxDriver:
     """The real driver: tmux on the socket ``socket_name`` through libtmux."""
 
     def __init__(self, socket_name: str) -> None:
+        # Imported here: every gaia command imports this module, few of them drive tmux.
+        import libtmux
+        from libtmux import exc
+
         self.binary = check_tmux()
         self.socket_name = socket_name
-        self.server = libtmux.Server(socket_name=socket_name)
+        self.server: libtmux.Server = libtmux.Server(socket_name=socket_name)
+        self._not_found, self._tmux_error = exc.TmuxCommandNotFound, exc.LibTmuxException
 
     def execute(self, *commands: Command) -> list[str]:
         args: list[str] = []
@@ -146,10 +151,10 @@ class LibtmuxDriver:
             args.extend(_escape_argument(str(a)) for a in command)
         try:
             result = self.server.cmd(*args)
-        except libtmux_exc.TmuxCommandNotFound:
+        except self._not_found:
             check_tmux.cache_clear()
             raise TmuxUnavailableError(f"tmux is not installed; {_INSTALL_HINT}") from None
-        except libtmux_exc.LibTmuxException as exc:
+        except self._tmux_error as exc:
             raise SessionError(f"tmux failed: {exc}") from None
         if result.returncode != 0:
             message = "; ".join(result.stderr) or f"exit status {result.returncode}"
