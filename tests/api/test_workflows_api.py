@@ -474,6 +474,18 @@ def test_create_with_unsupported_content_type_is_rejected(client: httpx.Client) 
     assert "unsupported content type" in response.json()["error"]["message"]
 
 
+def test_create_with_broken_json_says_where(client: httpx.Client) -> None:
+    """A JSON body that does not parse answers 422 naming JSON's error, line and column."""
+    payload = b'{"name": "x",\n "tasks": [{"id": "a",}]}'
+    response = client.post(WF, content=payload, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["error"]["details"]
+    assert problem["message"] == (
+        "workflow definition is not valid JSON: Expecting property name enclosed in double quotes"
+    )
+    assert (problem["line"], problem["column"]) == (2, 23)  # the "}" after a trailing comma
+
+
 def test_var_override_reaches_the_command(client: httpx.Client, workdir: Path) -> None:
     """?var=who=value overrides the workflow variable in the command that runs."""
     run = create(client, HELLO, workdir, var="who=from-the-query", start="true")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import Request
 
 from gaia.errors import Problem, ValidationError
@@ -27,7 +29,8 @@ def body_problem(message: str) -> ValidationError:
 
 
 async def definition_text(request: Request, what: str) -> str:
-    """The body as text: a YAML/JSON content type, at most 1 MB, UTF-8, not empty."""
+    """The body as text: a YAML/JSON content type, at most 1 MB, UTF-8, not empty, and
+    well-formed JSON when it says it is JSON."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in TEXT_TYPES:
         raise body_problem(
@@ -42,4 +45,12 @@ async def definition_text(request: Request, what: str) -> str:
         raise body_problem(f"{what} definition is not UTF-8 text") from None
     if not text.strip():
         raise body_problem(f"empty body: send a {what} definition (YAML or JSON)")
+    if content_type == "application/json":
+        # JSON is YAML too, but a YAML parser explains broken JSON in YAML's terms.
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            message = f"{what} definition is not valid JSON: {exc.msg}"
+            problem = Problem(message, source="<request body>", line=exc.lineno, column=exc.colno)
+            raise ValidationError(message, [problem]) from None
     return text
