@@ -310,6 +310,24 @@ def test_run_failure_exits_1_and_prints_the_error(
     assert_clean_error(result)
 
 
+def test_run_summary_of_a_large_run_lists_what_did_not_complete(
+    gaia: Gaia, write_workflow: Callable[..., Path]
+) -> None:
+    """Past 40 tasks the summary lists only the unfinished ones, 40 at most, and says how
+    many more there are."""
+    lines = ["name: wide-failure", "tasks:", "  - {id: boom, command: 'exit 3'}"]
+    lines += [f"  - {{id: after{i}, command: 'true', dependencies: [boom]}}" for i in range(59)]
+    result = gaia("workflow", "run", str(write_workflow("\n".join(lines) + "\n")))
+    assert result.returncode == 1, result.stderr
+    rows = [line.split()[0] for line in result.stdout.splitlines() if " skipped " in line]
+    table = [row for row in rows if row.startswith("after")]
+    assert len(table) == 39  # boom, then 39 skipped tasks fill the 40 rows
+    assert re.search(
+        r"… and 20 more that did not complete: gaia workflow show [0-9a-f]{8}", result.stdout
+    )
+    assert "(60 tasks: 1 failed, 59 skipped)" in result.stdout
+
+
 def test_run_var_override_is_used(gaia: Gaia, write_workflow: Callable[..., Path]) -> None:
     """`run --var who=...` overrides the variable in the command that runs."""
     code, data = run_json(gaia, write_workflow(HELLO), "--var", "who=override")

@@ -113,8 +113,10 @@ def print_summary(
 ) -> None:
     """A table of tasks (only the ones that did not complete when there are many)."""
     shown = list(tasks.values())
+    hidden = 0
     if len(shown) > 40:
-        shown = [t for t in shown if t.status is not TaskStatus.completed][:40]
+        unfinished = [t for t in shown if t.status is not TaskStatus.completed]
+        shown, hidden = unfinished[:40], max(len(unfinished) - 40, 0)
     if shown:
         table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
         for column in ("task", "status", "attempts", "duration", "error"):
@@ -129,6 +131,9 @@ def print_summary(
                 Text(st.error or "", style="red" if st.error else ""),
             )
         console.print(table)
+    if hidden:
+        more = f"  … and {hidden} more that did not complete: gaia workflow show {run_id[:8]}"
+        console.print(Text(more, style="dim"))
     counts: dict[str, int] = {}
     for st in tasks.values():
         counts[st.status.value] = counts.get(st.status.value, 0) + 1
