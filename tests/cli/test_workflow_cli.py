@@ -602,3 +602,8 @@ def test_sigkilled_runner_is_recovered_and_resumed(
     assert tasks["slow"]["status"] == "completed"
     assert tasks["slow"]["attempts"] == 2
     assert counter.read_text() == "ran\n"
+
+    again = gaia("workflow", "resume", run_id[:8])
+    assert again.returncode == 1
+    assert "it completed; there is nothing left to run" in again.stderr
+    assert "resuming" not in again.stdout  # no header for a resume that does not happen

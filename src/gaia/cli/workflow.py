@@ -111,8 +111,9 @@ def resume(run_id: str, as_json: bool) -> None:
     runtime = open_runtime()
     try:
         full_id = runtime.workflows.resolve(run_id)
-        if not as_json:
-            detail = runtime.workflows.get(full_id)
+        detail = runtime.workflows.get(full_id)
+        # A run that cannot be resumed gets its refusal alone, with no "resuming" header.
+        if not as_json and detail.status in _RESUMABLE:
             done = detail.task_counts.get("completed", 0)
             console.print(
                 Text.assemble(
@@ -126,6 +127,9 @@ def resume(run_id: str, as_json: bool) -> None:
     finally:
         runtime.close()
     sys.exit(0 if result.status is RunStatus.completed else EXIT_FAILED)
+
+
+_RESUMABLE = frozenset({RunStatus.failed, RunStatus.cancelled, RunStatus.interrupted})
 
 
 def _drive(runtime: Runtime, run_id: str, *, resume: bool, as_json: bool) -> RunResult:
