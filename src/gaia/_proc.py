@@ -80,13 +80,17 @@ class ProcessHandle:
         return code
 
     def group_alive(self) -> bool:
+        """Whether anything but zombies is left in the child's process group."""
         try:
             os.killpg(self.pid, 0)
         except ProcessLookupError:
             return False
         except PermissionError:
             return True
-        return True
+        # Something is there, maybe only zombies: members orphaned when the leader died
+        # wait for PID 1 to reap them, and an init that does not (a container without
+        # one) would make every stop wait out its whole grace period.
+        return _live_member(self.pid)
 
     def signal_group(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -113,6 +117,16 @@ class ProcessHandle:
         if not self.group_alive():
             return
         await self.kill_tree(grace)
+
+
+def _live_member(pgid: int) -> bool:
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(proc.pid) == pgid:
+                return True
+        except (OSError, psutil.Error):
+            continue
+    return False
 
 
 def _watch_exit(popen: subprocess.Popen[bytes]) -> asyncio.Future[int]:

@@ -1,0 +1,50 @@
+"""Process groups killed as a tree (gaia._proc), with real child processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+# Run in its own interpreter: it makes itself a child subreaper (as an init that does not
+# reap would leave things), which must not change how the test process treats orphans.
+ORPHANED_ZOMBIE = r"""
+import asyncio, ctypes, json, os, time
+import psutil
+from gaia._proc import spawn
+
+PR_SET_CHILD_SUBREAPER = 36
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, ctypes.get_errno()
+
+async def main() -> dict:
+    # `sleep 30; true`: the shell forks the sleep and waits, so killing the group kills
+    # the shell first and orphans the sleep, which comes to us and is never reaped.
+    handle = spawn(["/bin/sh", "-c", "sleep 30; true"], cookie="test/zombie")
+    leader = psutil.Process(handle.pid)
+    deadline = time.monotonic() + 10
+    while not leader.children() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    [sleeper] = leader.children()
+    started = time.monotonic()
+    await handle.kill_tree(grace=8.0)
+    took = time.monotonic() - started
+    return {"took": took, "sleeper": psutil.Process(sleeper.pid).status()}
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_a_group_of_zombies_counts_as_stopped() -> None:
+    """kill_tree returns once only unreaped zombies are left, not after its grace period."""
+    result = subprocess.run(
+        [sys.executable, "-c", ORPHANED_ZOMBIE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["sleeper"] == "zombie"  # the situation: an orphan nobody has reaped
+    assert outcome["took"] < 4.0, outcome  # the grace period is 8 s
