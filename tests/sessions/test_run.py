@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from gaia.config import Settings
@@ -69,8 +72,10 @@ class SlowWaitDriver(LibtmuxDriver):
 
     delay = 0.3
 
-    def wait_for(self, channel: str, timeout: float) -> bool:
-        finished = super().wait_for(channel, timeout)
+    def wait_for(
+        self, channel: str, timeout: float, stop: Callable[[], bool] | None = None
+    ) -> bool:
+        finished = super().wait_for(channel, timeout, stop)
         time.sleep(self.delay)
         return finished
 
@@ -149,6 +154,38 @@ def test_run_timeout_interrupts_the_command(manager: SessionManager, pane: str, 
     after = manager.run("r", "echo after-timeout")
     assert (after.exit_status, after.output, after.timed_out) == (0, "after-timeout", False)
     assert "not-reached" not in capture(tmux, pane, history=True)
+
+
+def test_a_stoppable_wait_keeps_one_tmux_client(
+    manager: SessionManager, pane: str, tmux: Tmux
+) -> None:
+    """Waiting with stop() asks it between polls of one `tmux wait-for` client, never a new
+    client per poll: tmux hands a signal to the client waiting at that moment, and one
+    being replaced would take it along (about 1 run in 25 then timed out)."""
+    channel = f"gaia-test-{uuid.uuid4().hex}"
+    asked: list[float] = []
+    outcome: list[bool] = []
+
+    def stop() -> bool:
+        asked.append(time.monotonic())
+        return False
+
+    waiter = threading.Thread(
+        target=lambda: outcome.append(manager.driver.wait_for(channel, 10.0, stop))
+    )
+    waiter.start()
+    clients: set[int] = set()
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        for proc in psutil.process_iter(["cmdline"]):
+            if channel in (proc.info["cmdline"] or []):
+                clients.add(proc.pid)
+        time.sleep(0.02)
+    tmux("wait-for", "-S", channel)
+    waiter.join(timeout=10)
+    assert outcome == [True]
+    assert len(asked) >= 3  # stop() was asked all along
+    assert len(clients) == 1, clients
 
 
 def test_a_cancellable_run_that_finishes_reports_its_status(

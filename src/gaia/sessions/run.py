@@ -33,8 +33,6 @@ _STATUS_VARIABLE = {"fish": "$status", "tcsh": "$status", "csh": "$status"}
 _READY_TIMEOUT = 5.0
 # How long a finished run waits for its last output to be drawn (see run_in_pane).
 _SETTLE_TIMEOUT = 1.0
-# How often a run that can be cancelled asks whether it was (see _wait).
-_CANCEL_POLL = 0.2
 
 
 @dataclass
@@ -109,10 +107,9 @@ def run_in_pane(
     )
     checks = [check for check in (cancelled, abandoned) if check is not None]
     try:
-        finished = _wait(
-            driver,
+        finished = driver.wait_for(
             f"gaia-run-{token}",
-            started + timeout,
+            max(0.0, timeout - (time.monotonic() - started)),
             (lambda: any(check() for check in checks)) if checks else None,
         )
     except KeyboardInterrupt:
@@ -154,23 +151,6 @@ def run_in_pane(
         truncated=truncated,
         cancelled=was_cancelled,
     )
-
-
-def _wait(
-    driver: TmuxDriver, channel: str, deadline: float, stop: Callable[[], bool] | None
-) -> bool:
-    """Whether ``channel`` was signalled before ``deadline`` (and before ``stop()``).
-
-    A wait that can be stopped is cut into short ones: a signal that comes between two
-    of them is kept by tmux for the next.
-    """
-    while True:
-        remaining = max(0.0, deadline - time.monotonic())
-        step = remaining if stop is None else min(remaining, _CANCEL_POLL)
-        if driver.wait_for(channel, step):
-            return True
-        if step >= remaining or (stop is not None and stop()):
-            return False
 
 
 def _prompt_drawn(captured: list[str], marker: str, prompt: str) -> bool:

@@ -16,7 +16,8 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -63,8 +64,11 @@ class TmuxDriver(Protocol):
         """Run the commands in one tmux call; return their combined output lines."""
         ...
 
-    def wait_for(self, channel: str, timeout: float) -> bool:
-        """Block until ``channel`` is signalled (True) or ``timeout`` seconds pass (False)."""
+    def wait_for(
+        self, channel: str, timeout: float, stop: Callable[[], bool] | None = None
+    ) -> bool:
+        """Block until ``channel`` is signalled (True), or ``timeout`` seconds pass or
+        ``stop()`` (asked a few times a second) answers True (False)."""
         ...
 
     def socket_path(self) -> str: ...
@@ -100,6 +104,7 @@ def check_tmux() -> str:
 
 # tmux refuses a client message over ~16 KiB ("command too long").
 _BATCH_BYTES = 8000
+_STOP_POLL = 0.2  # seconds between looks at a wait's stop()
 
 
 def execute_batched(driver: TmuxDriver, groups: Sequence[Sequence[Command]]) -> None:
@@ -168,13 +173,31 @@ class LibtmuxDriver:
             raise SessionError(f"tmux {commands[0][0]}: {message}")
         return list(result.stdout)
 
-    def wait_for(self, channel: str, timeout: float) -> bool:
+    def wait_for(
+        self, channel: str, timeout: float, stop: Callable[[], bool] | None = None
+    ) -> bool:
+        # One client waits throughout. Restarting it to look at stop() between waits
+        # could lose the signal: tmux hands it to the waiting client, and one killed at
+        # that moment takes it along.
         argv = [self.binary, "-L", self.socket_name, "wait-for", channel]
+        client = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
         try:
-            subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
+            while True:
+                remaining = max(0.0, deadline - time.monotonic())
+                step = remaining if stop is None else min(remaining, _STOP_POLL)
+                try:
+                    client.wait(timeout=step)
+                    return True
+                except subprocess.TimeoutExpired:
+                    if step >= remaining or (stop is not None and stop()):
+                        return False
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
 
     def socket_path(self) -> str:
         # Where tmux itself puts a -L socket; valid before the server starts.
