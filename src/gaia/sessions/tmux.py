@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import select
 import shutil
 import subprocess
 import time
@@ -179,25 +180,28 @@ class LibtmuxDriver:
         # One client waits throughout. Restarting it to look at stop() between waits
         # could lose the signal: tmux hands it to the waiting client, and one killed at
         # that moment takes it along.
+        # Its stdout reaches end-of-file when it exits: select() wakes on that at once,
+        # where Popen.wait(timeout) would poll.
         argv = [self.binary, "-L", self.socket_name, "wait-for", channel]
         client = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
+        assert client.stdout is not None
         deadline = time.monotonic() + timeout
         try:
             while True:
                 remaining = max(0.0, deadline - time.monotonic())
                 step = remaining if stop is None else min(remaining, _STOP_POLL)
-                try:
-                    client.wait(timeout=step)
+                if select.select([client.stdout], [], [], step)[0]:
+                    client.wait()
                     return True
-                except subprocess.TimeoutExpired:
-                    if step >= remaining or (stop is not None and stop()):
-                        return False
+                if step >= remaining or (stop is not None and stop()):
+                    return False
         finally:
             if client.poll() is None:
                 client.kill()
                 client.wait()
+            client.stdout.close()
 
     def socket_path(self) -> str:
         # Where tmux itself puts a -L socket; valid before the server starts.
