@@ -12,10 +12,11 @@ from pydantic import BaseModel
 
 from gaia.api.body import definition_text
 from gaia.api.deps import Auth, RuntimeDep
+from gaia.api.stopping import STOPPING_EVENT
 from gaia.services.loader import load_services
 from gaia.services.manager import ServiceManager
 from gaia.services.views import EventView, HealthView, ServiceView
-from gaia.workflows.logs import STOPPING_EVENT, read_log
+from gaia.workflows.logs import read_log
 
 __all__ = ["router"]
 

@@ -10,21 +10,26 @@ the stop signal instead; these helpers let a waiting request notice it.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Awaitable
 from typing import Any
 
 from gaia.errors import StoppingError
 
-__all__ = ["STOP_POLL", "wait_unless_stopping"]
+__all__ = ["STOPPING_EVENT", "wait_unless_stopping"]
 
-STOP_POLL = 0.2  # seconds between looks at the stop flag
+_STOP_POLL = 0.2  # seconds between looks at the stop flag
+# How a followed log (Server-Sent Events) ends when the daemon stops.
+STOPPING_EVENT = (
+    "event: end\ndata: " + json.dumps({"reason": "the gaia daemon is stopping"}) + "\n\n"
+).encode()
 
 
 async def _stopped(stopping: threading.Event) -> None:
     # A threading.Event: it is set from a signal handler, outside any event loop.
     while not stopping.is_set():  # noqa: ASYNC110
-        await asyncio.sleep(STOP_POLL)
+        await asyncio.sleep(_STOP_POLL)
 
 
 async def wait_unless_stopping(

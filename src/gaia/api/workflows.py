@@ -14,8 +14,9 @@ from pydantic import BaseModel
 
 from gaia.api.body import body_problem, definition_text
 from gaia.api.deps import Auth, RuntimeDep, WorkflowsDep
+from gaia.api.stopping import STOPPING_EVENT
 from gaia.workflows.loader import parse_var_overrides
-from gaia.workflows.logs import STOPPING_EVENT, follow_log, read_log
+from gaia.workflows.logs import follow_log, read_log
 from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
 
 __all__ = ["router"]

@@ -111,9 +111,9 @@ def resume(run_id: str, as_json: bool) -> None:
     runtime = open_runtime()
     try:
         full_id = runtime.workflows.resolve(run_id)
-        detail = runtime.workflows.get(full_id)
+        detail = None if as_json else runtime.workflows.get(full_id)
         # A run that cannot be resumed gets its refusal alone, with no "resuming" header.
-        if not as_json and detail.status in _RESUMABLE:
+        if detail is not None and detail.status in _RESUMABLE:
             done = detail.task_counts.get("completed", 0)
             console.print(
                 Text.assemble(

@@ -44,6 +44,11 @@ __all__ = [
 metadata = MetaData()
 
 
+def _parent_id(name: str, parent: str, **options: Any) -> Column[Any]:
+    """A column holding the id of a row of table ``parent``; deleted with that row."""
+    return Column(name, String(36), ForeignKey(f"{parent}.id", ondelete="CASCADE"), **options)
+
+
 def _timestamps() -> tuple[Column[Any], Column[Any]]:
     return (
         Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
@@ -81,13 +86,7 @@ workflow_tasks_table = Table(
     "gaia_workflow_tasks",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column(
-        "workflow_id",
-        String(36),
-        ForeignKey("gaia_workflows.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _parent_id("workflow_id", "gaia_workflows", nullable=False, index=True),
     Column("task_key", String(128), nullable=False),
     Column("position", Integer(), nullable=False),
     Column("type", String(20), nullable=False),
@@ -110,26 +109,9 @@ workflow_tasks_table = Table(
 workflow_dependencies_table = Table(
     "gaia_workflow_task_dependencies",
     metadata,
-    Column(
-        "task_id",
-        String(36),
-        ForeignKey("gaia_workflow_tasks.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column(
-        "depends_on_id",
-        String(36),
-        ForeignKey("gaia_workflow_tasks.id", ondelete="CASCADE"),
-        primary_key=True,
-        index=True,
-    ),
-    Column(
-        "workflow_id",
-        String(36),
-        ForeignKey("gaia_workflows.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _parent_id("task_id", "gaia_workflow_tasks", primary_key=True),
+    _parent_id("depends_on_id", "gaia_workflow_tasks", primary_key=True, index=True),
+    _parent_id("workflow_id", "gaia_workflows", nullable=False, index=True),
     Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
 )
 
@@ -138,19 +120,8 @@ workflow_executions_table = Table(
     "gaia_workflow_executions",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column(
-        "workflow_id",
-        String(36),
-        ForeignKey("gaia_workflows.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    Column(
-        "task_id",
-        String(36),
-        ForeignKey("gaia_workflow_tasks.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _parent_id("workflow_id", "gaia_workflows", nullable=False, index=True),
+    _parent_id("task_id", "gaia_workflow_tasks", nullable=False),
     Column("attempt", Integer(), nullable=False),
     Column("status", String(20), nullable=False, index=True),
     Column("pid", Integer()),
@@ -188,12 +159,7 @@ service_health_table = Table(
     "gaia_service_health_history",
     metadata,
     Column("id", Integer(), primary_key=True, autoincrement=True),
-    Column(
-        "service_id",
-        String(36),
-        ForeignKey("gaia_services.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _parent_id("service_id", "gaia_services", nullable=False),
     Column("checked_at", UTCDateTime(), nullable=False, default=utcnow),
     Column("ok", Boolean(), nullable=False),
     Column("health", String(20), nullable=False),
@@ -206,12 +172,7 @@ service_events_table = Table(
     "gaia_service_events",
     metadata,
     Column("id", Integer(), primary_key=True, autoincrement=True),
-    Column(
-        "service_id",
-        String(36),
-        ForeignKey("gaia_services.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _parent_id("service_id", "gaia_services", nullable=False),
     Column("at", UTCDateTime(), nullable=False, default=utcnow),
     Column("kind", String(40), nullable=False),
     Column("from_state", String(20)),
@@ -225,12 +186,7 @@ service_metrics_table = Table(
     "gaia_service_metrics",
     metadata,
     Column("id", Integer(), primary_key=True, autoincrement=True),
-    Column(
-        "service_id",
-        String(36),
-        ForeignKey("gaia_services.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _parent_id("service_id", "gaia_services", nullable=False),
     Column("sampled_at", UTCDateTime(), nullable=False, default=utcnow),
     Column("cpu_percent", Double(), nullable=False),
     Column("rss_bytes", Integer(), nullable=False),
@@ -266,13 +222,7 @@ session_windows_table = Table(
     "gaia_session_windows",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column(
-        "session_id",
-        String(36),
-        ForeignKey("gaia_sessions.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _parent_id("session_id", "gaia_sessions", nullable=False, index=True),
     Column("tmux_id", String(20)),
     Column("position", Integer(), nullable=False),
     Column("name", String(200), nullable=False),
@@ -287,20 +237,8 @@ session_panes_table = Table(
     "gaia_session_panes",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column(
-        "window_id",
-        String(36),
-        ForeignKey("gaia_session_windows.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    Column(
-        "session_id",
-        String(36),
-        ForeignKey("gaia_sessions.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _parent_id("window_id", "gaia_session_windows", nullable=False, index=True),
+    _parent_id("session_id", "gaia_sessions", nullable=False, index=True),
     Column("tmux_id", String(20)),
     Column("position", Integer(), nullable=False),
     Column("start_directory", Text()),
@@ -358,13 +296,7 @@ agent_results_table = Table(
     "gaia_agent_results",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column(
-        "task_id",
-        String(36),
-        ForeignKey("gaia_agent_tasks.id", ondelete="CASCADE"),
-        nullable=False,
-        unique=True,
-    ),
+    _parent_id("task_id", "gaia_agent_tasks", nullable=False, unique=True),
     Column("agent_id", String(100), nullable=False, index=True),
     Column("success", Boolean(), nullable=False),
     Column("output", Text()),
@@ -389,13 +321,7 @@ agent_executions_table = Table(
     "gaia_agent_executions",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column(
-        "task_id",
-        String(36),
-        ForeignKey("gaia_agent_tasks.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _parent_id("task_id", "gaia_agent_tasks", nullable=False, index=True),
     Column("agent_id", String(100), nullable=False, index=True),
     Column("status", String(20), nullable=False),
     Column("pid", Integer()),

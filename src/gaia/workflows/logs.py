@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from gaia.workflows.manager import WorkflowManager
 
-__all__ = ["ACTIVE", "STOPPING_EVENT", "follow_log", "read_log"]
+__all__ = ["ACTIVE", "follow_log", "read_log"]
 
 ACTIVE = frozenset({"pending", "running", "retrying"})
 CHUNK = 64 * 1024
 RECOVERY_EVERY = 5  # polls between checks that the run's owner is alive
-# How a followed log (Server-Sent Events) ends when the daemon stops.
-STOPPING_EVENT = (
-    "event: end\ndata: " + json.dumps({"reason": "the gaia daemon is stopping"}) + "\n\n"
-).encode()
 
 
 def read_log(path: Path | None, tail: int | None = None) -> str:
