@@ -347,7 +347,7 @@ def test_send_keys_then_capture_shows_the_output(
         what="the echo output in the capture",
     )
     tmux_id = view["windows"][0]["panes"][0]["tmux_id"]
-    assert "hi-from-api" in lines_of("\n".join(daemon.out("capture-pane", "-p", "-t", tmux_id)))
+    assert "hi-from-api" in lines_of("\n".join(daemon.out("capture-pane", "-p", "-J", "-t", tmux_id)))
     # Indices and tmux ids address the same pane.
     assert "hi-from-api" in lines_of(capture(client, sid, "0", "0"))
 
@@ -449,7 +449,7 @@ def test_restore_brings_a_dead_session_back_with_the_same_ids(
     wait_until(
         lambda: (
             "restored-marker"
-            in lines_of("\n".join(daemon.out("capture-pane", "-p", "-t", first_pane)))
+            in lines_of("\n".join(daemon.out("capture-pane", "-p", "-J", "-t", first_pane)))
         ),
         timeout=10,
         what="the pane's command to run again",
@@ -613,7 +613,7 @@ def test_send_keys_starting_with_a_dash(
     assert response.status_code == 200, response.text
     pane = view["windows"][0]["panes"][0]["tmux_id"]
     wait_until(
-        lambda: "-dash-text" in "\n".join(daemon.out("capture-pane", "-p", "-t", pane)),
+        lambda: "-dash-text" in "\n".join(daemon.out("capture-pane", "-p", "-J", "-t", pane)),
         timeout=10,
         what="the dash text in the pane",
     )

@@ -114,7 +114,7 @@ def test_up_send_capture_kill_are_answered_by_the_daemon(
     for pane in tmux(env, "list-panes", "-s", "-t", "=remote", "-F", "#{pane_id}"):
         wait_until(
             lambda p=pane: any(
-                "-ready" in line for line in tmux(env, "capture-pane", "-p", "-t", p)
+                "-ready" in line for line in tmux(env, "capture-pane", "-p", "-J", "-t", p)
             ),
             timeout=15,
             what=f"pane {pane} to show its command's output",
