@@ -1,0 +1,66 @@
+"""The API at its edges, through a real `gaia serve` on 127.0.0.1: TCP, HTTP and headers."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import statistics
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.api.test_workflows_api import API, Server, gaia_env, start_server, stop_server_checked
+
+HEALTH = f"{API}/health"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("edges") / "gaia-home"
+    home.mkdir()
+    srv = start_server(home, gaia_env(home))
+    try:
+        yield srv
+    finally:
+        try:
+            stop_server_checked(srv)
+        finally:
+            srv.kill()
+
+
+def raw_request(port: int, request: bytes) -> bytes:
+    """Send ``request`` as is and read the whole answer (the server closes after it)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# -- TCP -----------------------------------------------------------------------------
+
+
+def test_a_reused_connection_answers_without_the_delayed_ack_stall(server: Server) -> None:
+    """Keep-alive requests after the first answer in well under the ~40 ms that Nagle's
+    algorithm plus the client's delayed ACK cost when TCP_NODELAY is not set."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", HEALTH)
+        first = connection.getresponse()
+        assert first.status == 200
+        first.read()
+        timings = []
+        for _ in range(21):
+            started = time.perf_counter()
+            connection.request("GET", HEALTH)
+            response = connection.getresponse()
+            response.read()
+            timings.append(time.perf_counter() - started)
+            assert response.status == 200
+            assert response.getheader("connection") != "close"
+    finally:
+        connection.close()
+    median_ms = statistics.median(timings) * 1000
+    assert median_ms < 20, f"median of reused-connection requests: {median_ms:.1f} ms"
