@@ -64,3 +64,42 @@ def test_a_reused_connection_answers_without_the_delayed_ack_stall(server: Serve
         connection.close()
     median_ms = statistics.median(timings) * 1000
     assert median_ms < 20, f"median of reused-connection requests: {median_ms:.1f} ms"
+
+
+# -- the Host header -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[::1]evil.example",
+        "[::1]:{port}evil.example",
+        "[::1",
+        "::1",
+        "localhost:",
+        "localhost:{port}x",
+        "localhost:-1",
+        "local host",
+        "",
+    ],
+)
+def test_a_malformed_host_header_is_a_bad_request(server: Server, host: str) -> None:
+    """A Host that is not `host[:port]` (IPv6 bracketed, nothing after) gets 400."""
+    header = host.format(port=server.port)
+    answer = raw_request(
+        server.port,
+        f"GET {HEALTH} HTTP/1.1\r\nHost: {header}\r\nConnection: close\r\n\r\n".encode(),
+    )
+    status = answer.split(b"\r\n", 1)[0]
+    assert b" 400 " in status, answer
+    assert b"Traceback" not in answer
+
+
+@pytest.mark.parametrize("host", ["[::1]", "[::1]:{port}", "localhost:{port}", "127.0.0.1"])
+def test_a_local_host_header_is_accepted(server: Server, host: str) -> None:
+    header = host.format(port=server.port)
+    answer = raw_request(
+        server.port,
+        f"GET {HEALTH} HTTP/1.1\r\nHost: {header}\r\nConnection: close\r\n\r\n".encode(),
+    )
+    assert answer.startswith(b"HTTP/1.1 200 "), answer

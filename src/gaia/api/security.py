@@ -25,10 +25,25 @@ PUBLIC_PATHS = frozenset(
 QUERY_TOKEN_PATHS = ("/docs", "/openapi.json", "/redoc")
 
 
-def _hostname(value: str) -> str:
+def _hostname(value: str) -> str | None:
+    """The host of a Host header (``[v6]`` keeps its brackets), or None if malformed.
+
+    RFC 9110: ``uri-host [ ":" port ]``, where an IPv6 host is bracketed and a port is
+    digits; nothing may follow. ``[::1]evil.example`` must not pass as ``[::1]``.
+    """
     if value.startswith("["):
-        return value[: value.find("]") + 1].lower()
-    return value.rsplit(":", 1)[0].lower() if value.count(":") == 1 else value.lower()
+        end = value.find("]")
+        host, rest = value[: end + 1], value[end + 1 :]
+        if end < 0 or ":" not in host:
+            return None
+    elif value.count(":") > 1:
+        return None  # an unbracketed IPv6 address, or junk
+    else:
+        host, colon, port = value.partition(":")
+        rest = colon + port
+    if rest and not (rest[0] == ":" and rest[1:].isascii() and rest[1:].isdigit()):
+        return None
+    return host.lower() if host and not any(c.isspace() for c in host) else None
 
 
 class SecurityMiddleware:
@@ -43,7 +58,11 @@ class SecurityMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "")
-        if _hostname(host) not in self.hosts:
+        hostname = _hostname(host)
+        if hostname is None:
+            await _deny(send, 400, "invalid_host", f"malformed Host header {host!r}")
+            return
+        if hostname not in self.hosts:
             await _deny(send, 403, "forbidden_host", f"host {host!r} is not allowed")
             return
         origin = headers.get("origin")
