@@ -103,3 +103,57 @@ def test_a_local_host_header_is_accepted(server: Server, host: str) -> None:
         f"GET {HEALTH} HTTP/1.1\r\nHost: {header}\r\nConnection: close\r\n\r\n".encode(),
     )
     assert answer.startswith(b"HTTP/1.1 200 "), answer
+
+
+# -- HEAD ----------------------------------------------------------------------------
+
+
+def test_head_health_answers_like_get_without_a_body(server: Server) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("HEAD", HEALTH)
+        head = connection.getresponse()
+        assert head.read() == b""
+        connection.request("GET", HEALTH)  # the connection is still usable
+        get = connection.getresponse()
+        body = get.read()
+    finally:
+        connection.close()
+    assert head.status == 200
+    assert head.getheader("content-type") == get.getheader("content-type")
+    assert head.getheader("content-length") == str(len(body))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{API}/workflows",
+        f"{API}/services",
+        f"{API}/agents",
+        f"{API}/agents/tasks",
+        f"{API}/templates",
+        "/openapi.json",
+    ],
+)
+def test_every_get_route_answers_head(server: Server, path: str) -> None:
+    with server.client() as client:
+        get = client.get(path)
+        head = client.head(path)
+    assert get.status_code == 200, get.text
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+
+
+def test_head_of_a_followed_log_ends_after_the_headers(server: Server) -> None:
+    """A streaming GET answered to HEAD must not keep running: the connection is free."""
+    service = {"name": "quiet", "command": "sleep", "args": ["60"]}
+    with server.client() as client:
+        assert client.post(f"{API}/services", json=service).status_code == 201
+        head = client.head(f"{API}/services/quiet/logs", params={"follow": "true"})
+        assert head.status_code == 200
+        assert head.headers["content-type"].startswith("text/event-stream")
+        assert client.get(HEALTH).status_code == 200
+        assert client.head(f"{API}/services/quiet").status_code == 200
+        assert client.head(f"{API}/services/nope").status_code == 404
+        assert client.delete(f"{API}/services/quiet").status_code == 200

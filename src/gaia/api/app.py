@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from gaia import __version__
 from gaia.api import agents, scaffold, services, sessions, workflows
 from gaia.api.errors import install_error_handlers
+from gaia.api.head import HeadMiddleware
 from gaia.api.security import SecurityMiddleware
 from gaia.runtime import Runtime
 
@@ -93,6 +94,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
     # A wildcard bind has no single name to allow; a named address is allowed as Host.
     wildcard = runtime.settings.host in ("0.0.0.0", "::")  # noqa: S104
     extra_hosts = [] if wildcard else [runtime.settings.host]
+    app.add_middleware(HeadMiddleware)  # inside the security checks: they see HEAD
     app.add_middleware(SecurityMiddleware, token=runtime.token(), extra_hosts=extra_hosts)
 
     @app.get("/api/orchestration/health", tags=["health"])

@@ -88,7 +88,7 @@ class SecurityMiddleware:
         scheme, _, credentials = auth.partition(" ")
         if scheme.lower() == "bearer" and credentials:
             return hmac.compare_digest(credentials.strip().encode(), self.token)
-        if scope["method"] == "GET" and (
+        if scope["method"] in ("GET", "HEAD") and (
             scope["path"].startswith(QUERY_TOKEN_PATHS) or scope["path"].endswith("/logs")
         ):
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
