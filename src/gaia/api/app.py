@@ -98,8 +98,11 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
     app.add_middleware(SecurityMiddleware, token=runtime.token(), extra_hosts=extra_hosts)
 
     @app.get("/api/orchestration/health", tags=["health"])
-    def health() -> dict[str, Any]:
-        """Liveness probe; the only route that needs no token."""
+    async def health() -> dict[str, Any]:
+        """Liveness probe; the only route that needs no token.
+
+        A coroutine: answered on the event loop, it never waits for a thread-pool token.
+        """
         return {"status": "ok", "version": __version__}
 
     @app.get("/docs", include_in_schema=False)
