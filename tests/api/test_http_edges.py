@@ -8,6 +8,7 @@ import statistics
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.api.test_workflows_api import API, Server, gaia_env, start_server, stop_server_checked
@@ -157,3 +158,70 @@ def test_head_of_a_followed_log_ends_after_the_headers(server: Server) -> None:
         assert client.head(f"{API}/services/quiet").status_code == 200
         assert client.head(f"{API}/services/nope").status_code == 404
         assert client.delete(f"{API}/services/quiet").status_code == 200
+
+
+# -- problem details -----------------------------------------------------------------
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"] == f"urn:gaia:error:{code}"
+    assert body["title"] and body["detail"]
+    assert body["error"]["code"] == code and body["error"]["message"] == body["detail"]
+
+
+def test_errors_are_problem_details(server: Server) -> None:
+    """RFC 9457 members beside the `error` member older clients read, from every source."""
+    with server.client() as client:
+        missing = client.get(f"{API}/workflows/0123456789abcdef")
+        assert_problem(missing, 404, "not_found")
+        assert missing.json()["instance"] == f"{API}/workflows/0123456789abcdef"
+        assert_problem(
+            client.get(f"{API}/workflows", params={"limit": "0"}), 422, "invalid_request"
+        )
+        assert_problem(client.put(HEALTH), 405, "method_not_allowed")
+        assert client.put(HEALTH).headers["allow"] == "GET"
+    with server.client(token=None) as anonymous:
+        assert_problem(anonymous.get(f"{API}/workflows"), 401, "unauthorized")
+        assert_problem(
+            anonymous.get(HEALTH, headers={"Host": "evil.example"}), 403, "forbidden_host"
+        )
+
+
+def test_openapi_declares_the_problem_responses(server: Server) -> None:
+    with server.client() as client:
+        schema = client.get("/openapi.json").json()
+    undeclared = []
+    for path, operations in schema["paths"].items():
+        if not path.startswith(API) or path == HEALTH:
+            continue
+        for method, operation in operations.items():
+            for status in ("401", "403", "404", "422"):
+                content = operation["responses"].get(status, {}).get("content", {})
+                if "application/problem+json" not in content:
+                    undeclared.append(f"{method.upper()} {path} {status}")
+    assert not undeclared, undeclared
+
+
+def test_the_cli_maps_problem_statuses_to_gaia_errors(server: Server) -> None:
+    """Bad input exits 2 (ValidationError), a conflict or a missing thing 1, with the message."""
+    from gaia.cli.remote import error_from_response
+    from gaia.errors import ConflictError, GaiaError, NotFoundError, ValidationError
+
+    with server.client() as client:
+        invalid = client.get(f"{API}/workflows", params={"limit": "0"})
+        missing = client.get(f"{API}/workflows/0123456789abcdef")
+    with server.client(token=None) as anonymous:
+        refused = anonymous.get(f"{API}/workflows")
+    error = error_from_response(invalid.status_code, invalid.content)
+    assert isinstance(error, ValidationError)
+    assert error.problems[0].path == "query.limit"
+    assert isinstance(error_from_response(missing.status_code, missing.content), NotFoundError)
+    assert isinstance(error_from_response(409, b'{"detail": "busy"}'), ConflictError)
+    token = error_from_response(refused.status_code, refused.content)
+    assert type(token) is GaiaError and "refused the API token" in str(token)
+    stopping = error_from_response(503, b"<html>bad gateway</html>")
+    assert "cannot do this now" in str(stopping) and "bad gateway" in str(stopping)

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gaia.api.errors import PROBLEM_JSON, problem_body
+
 __all__ = ["LOCAL_HOSTS", "SecurityMiddleware"]
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -60,16 +62,22 @@ class SecurityMiddleware:
         host = headers.get("host", "")
         hostname = _hostname(host)
         if hostname is None:
-            await _deny(send, 400, "invalid_host", f"malformed Host header {host!r}")
+            await _deny(send, 400, "invalid_host", f"malformed Host header {host!r}", scope["path"])
             return
         if hostname not in self.hosts:
-            await _deny(send, 403, "forbidden_host", f"host {host!r} is not allowed")
+            await _deny(send, 403, "forbidden_host", f"host {host!r} is not allowed", scope["path"])
             return
         origin = headers.get("origin")
         if origin and origin != "null":
             origin_host = urlsplit(origin).hostname or ""
             if origin_host.lower() not in self.hosts and f"[{origin_host}]" not in self.hosts:
-                await _deny(send, 403, "forbidden_origin", f"origin {origin!r} is not allowed")
+                await _deny(
+                    send,
+                    403,
+                    "forbidden_origin",
+                    f"origin {origin!r} is not allowed",
+                    scope["path"],
+                )
                 return
         method, path = scope["method"], scope["path"]
         if (method, path) in PUBLIC_PATHS or self._authorized(scope, headers):
@@ -81,6 +89,7 @@ class SecurityMiddleware:
             "unauthorized",
             "missing or invalid API token: send 'Authorization: Bearer <token>' "
             "(the token is in $GAIA_HOME/token)",
+            scope["path"],
         )
 
     def _authorized(self, scope: Scope, headers: dict[str, str]) -> bool:
@@ -97,9 +106,12 @@ class SecurityMiddleware:
         return False
 
 
-async def _deny(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+async def _deny(send: Send, status: int, code: str, message: str, path: str) -> None:
+    body = json.dumps(problem_body(status, code, message, None, path)).encode()
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -16,6 +16,7 @@ from sse_starlette import ServerSentEvent
 
 from gaia.api.body import definition_text
 from gaia.api.deps import Auth, RuntimeDep
+from gaia.api.errors import problem_responses
 from gaia.api.stopping import STOPPING_EVENT
 from gaia.api.streams import LineSplitter, event_stream, log_event
 from gaia.services.loader import load_services
@@ -25,7 +26,12 @@ from gaia.workflows.logs import read_log
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/orchestration/services", tags=["services"], dependencies=[Auth])
+router = APIRouter(
+    prefix="/api/orchestration/services",
+    tags=["services"],
+    dependencies=[Auth],
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+)
 
 
 def get_services(runtime: RuntimeDep) -> ServiceManager:

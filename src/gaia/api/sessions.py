@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from gaia.api.deps import Auth, LongWaitLimiter, RuntimeDep
+from gaia.api.errors import problem_responses
 from gaia.errors import Problem, SessionValidationError
 from gaia.sessions.loader import load_layout_file, resolve_directories
 from gaia.sessions.manager import SessionManager
@@ -37,7 +38,12 @@ from gaia.sessions.views import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/orchestration/sessions", tags=["sessions"], dependencies=[Auth])
+router = APIRouter(
+    prefix="/api/orchestration/sessions",
+    tags=["sessions"],
+    dependencies=[Auth],
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+)
 
 
 def get_sessions(runtime: RuntimeDep) -> SessionManager:

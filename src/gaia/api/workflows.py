@@ -15,6 +15,7 @@ from sse_starlette import ServerSentEvent
 
 from gaia.api.body import body_problem, definition_text
 from gaia.api.deps import Auth, RuntimeDep, WorkflowsDep
+from gaia.api.errors import problem_responses
 from gaia.api.stopping import STOPPING_EVENT
 from gaia.api.streams import LineSplitter, end_event, event_stream, log_event
 from gaia.workflows.loader import parse_var_overrides
@@ -23,7 +24,12 @@ from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/orchestration/workflows", tags=["workflows"], dependencies=[Auth])
+router = APIRouter(
+    prefix="/api/orchestration/workflows",
+    tags=["workflows"],
+    dependencies=[Auth],
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
 
 
 class Created(BaseModel):
