@@ -74,3 +74,55 @@ def test_bad_agent_tables_name_the_key_and_the_file(tmp_path: Path, table: str, 
     message = str(info.value)
     assert "'agents." in message and str(home / "config.toml") in message
     assert words in message
+
+
+def test_registry_survives_registering_while_another_thread_lists() -> None:
+    """The queue (event loop) lists agents while API threads register and unregister."""
+    import sys
+    import threading
+
+    from gaia.agents.registry import build_agent, spec_from_settings
+    from gaia.config import AgentSettings
+
+    registry = AgentRegistry()
+    agents = [
+        build_agent(
+            spec_from_settings(
+                f"extra-{i}", AgentSettings(kind="command", command=["true", "{prompt}"])
+            )
+        )
+        for i in range(50)
+    ]
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def churn() -> None:
+        try:
+            for _ in range(200):
+                for agent in agents:
+                    registry.register(agent, replace=True)
+                for agent in agents:
+                    registry.unregister(agent.spec.id)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                registry.accepting("code")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=churn), threading.Thread(target=read)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, as a loaded daemon does
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        sys.setswitchinterval(switch)
+    assert not errors, errors

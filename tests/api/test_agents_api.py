@@ -178,7 +178,9 @@ def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
     """The JSON error of a response that must have ``status``, checked for its shape."""
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error"}
+    assert response.headers["content-type"] == "application/problem+json"
+    assert set(body) - {"instance"} == {"type", "title", "status", "detail", "error"}
+    assert body["status"] == status
     assert set(body["error"]) == {"code", "message", "details"}
     error: dict[str, Any] = body["error"]
     return error

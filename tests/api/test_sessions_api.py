@@ -519,7 +519,7 @@ BAD_INPUT = [
     ("POST", "/{id}/windows/0/panes", '{"size": "lots"}', 422),
     ("POST", "/{id}/windows/0/panes", '{"start_directory": "rel"}', 422),
     ("POST", "/{id}/send-keys", "{}", 422),
-    ("POST", "/{id}/send-keys", '{"keys": [], "enter": false}', 409),
+    ("POST", "/{id}/send-keys", '{"keys": [], "enter": false}', 422),
     ("POST", "/{id}/run", '{"command": ""}', 422),
     ("POST", "/{id}/run", '{"command": "true", "timeout": 0}', 422),
     ("POST", "/{id}/run", '{"command": "echo a\\necho b"}', 409),

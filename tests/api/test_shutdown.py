@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from gaia._sse import EventParser
 from tests.api.test_agents_api import API as AGENTS_API
 from tests.api.test_agents_api import make_client, running_daemon
 from tests.api.test_workflows_api import WF, create, gaia_env, start_server
@@ -23,15 +24,9 @@ def follow(client: httpx.Client, url: str, events: list[tuple[str, str]]) -> Non
     """Collect the (event, data) pairs of a Server-Sent Events stream until it ends."""
     with client.stream("GET", url, params={"follow": "true"}, timeout=30) as response:
         assert response.status_code == 200, response.read()
-        buffer = ""
-        for chunk in response.iter_text():
-            buffer += chunk
-            while "\n\n" in buffer:
-                event, buffer = buffer.split("\n\n", 1)
-                if event.startswith(":"):
-                    continue  # keep-alive comment
-                kind, data = event.split("\n", 1)
-                events.append((kind.removeprefix("event: "), data.removeprefix("data: ")))
+        parser = EventParser()
+        for chunk in response.iter_bytes():
+            events.extend((event.event, event.data) for event in parser.feed(chunk))
 
 
 def test_sigterm_ends_followed_logs_at_once(tmp_path: Path) -> None:

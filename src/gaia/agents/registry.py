@@ -8,6 +8,7 @@ name is a ``command`` agent unless it says otherwise.
 from __future__ import annotations
 
 import re
+import threading
 
 from gaia.agents.adapters import ADAPTERS
 from gaia.agents.base import Agent, AgentSpec, CLIAgent
@@ -84,10 +85,16 @@ def build_agent(spec: AgentSpec) -> CLIAgent:
 
 
 class AgentRegistry:
-    """The agents this process can run tasks on, by id, in registration order."""
+    """The agents this process can run tasks on, by id, in registration order.
+
+    The daemon's event loop (the queue) and the API's thread pool (register, list) use
+    it at once: every access holds the lock, and iteration works on a copy, so that
+    one thread's register never breaks another's loop over the agents.
+    """
 
     def __init__(self) -> None:
         self._agents: dict[str, Agent] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def discover(cls, settings: Settings) -> AgentRegistry:
@@ -103,7 +110,8 @@ class AgentRegistry:
                 registry.register(agent)
         for name, config in settings.agents.items():
             if not config.enabled:
-                registry._agents.pop(name, None)
+                with registry._lock:
+                    registry._agents.pop(name, None)
                 continue
             try:
                 spec = spec_from_settings(name, config)
@@ -115,44 +123,48 @@ class AgentRegistry:
 
     def register(self, agent: Agent, *, replace: bool = False) -> Agent:
         agent_id = agent.spec.id
-        if agent_id in self._agents and not replace:
-            raise ConflictError(
-                f"agent {agent_id!r} is already registered "
-                f"(kind {self._agents[agent_id].spec.kind})"
-            )
-        self._agents[agent_id] = agent
-        return agent
+        with self._lock:
+            existing = self._agents.get(agent_id)
+            if existing is None or replace:
+                self._agents[agent_id] = agent
+                return agent
+        raise ConflictError(f"agent {agent_id!r} is already registered (kind {existing.spec.kind})")
 
     def unregister(self, agent_id: str) -> Agent:
-        try:
-            return self._agents.pop(agent_id)
-        except KeyError:
-            raise NotFoundError.of("agent", agent_id) from None
+        with self._lock:
+            agent = self._agents.pop(agent_id, None)
+        if agent is None:
+            raise NotFoundError.of("agent", agent_id)
+        return agent
 
     def get(self, agent_id: str) -> Agent:
-        try:
-            return self._agents[agent_id]
-        except KeyError:
-            known = ", ".join(self._agents) or "none"
+        with self._lock:
+            agent = self._agents.get(agent_id)
+        if agent is None:
+            known = ", ".join(self.names()) or "none"
             raise NotFoundError(
                 f"agent {agent_id!r} is not registered (registered: {known})",
                 details={"kind": "agent", "id": agent_id},
-            ) from None
+            )
+        return agent
 
     def __contains__(self, agent_id: object) -> bool:
-        return agent_id in self._agents
+        with self._lock:
+            return agent_id in self._agents
 
     def agents(self) -> list[Agent]:
-        return list(self._agents.values())
+        with self._lock:
+            return list(self._agents.values())
 
     def names(self) -> list[str]:
-        return list(self._agents)
+        with self._lock:
+            return list(self._agents)
 
     def accepting(self, task_type: str, *, ai_only: bool = False) -> list[Agent]:
         """Available agents that accept ``task_type``, in registration order."""
         return [
             agent
-            for agent in self._agents.values()
+            for agent in self.agents()  # available() may look at PATH: not under the lock
             if task_type in agent.spec.capabilities
             and agent.available()
             and not (ai_only and agent.spec.kind == SYSTEM_AGENT)

@@ -16,13 +16,19 @@ from gaia.agents.stats import AgentStats
 from gaia.agents.task import AUTO_AGENT, AgentTask, Isolation, TaskStatus, TaskType
 from gaia.agents.views import AgentView, TaskView, agent_view, task_view
 from gaia.api.deps import Auth, RuntimeDep
+from gaia.api.errors import problem_responses
 from gaia.api.stopping import wait_unless_stopping
 from gaia.config import AgentSettings
 from gaia.errors import NotFoundError
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/orchestration/agents", tags=["agents"], dependencies=[Auth])
+router = APIRouter(
+    prefix="/api/orchestration/agents",
+    tags=["agents"],
+    dependencies=[Auth],
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+)
 
 
 def get_bridge(runtime: RuntimeDep) -> AgentBridge:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from gaia import __version__
 from gaia.api import agents, scaffold, services, sessions, workflows
 from gaia.api.errors import install_error_handlers
+from gaia.api.head import HeadMiddleware
 from gaia.api.security import SecurityMiddleware
 from gaia.runtime import Runtime
 
@@ -93,11 +94,15 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
     # A wildcard bind has no single name to allow; a named address is allowed as Host.
     wildcard = runtime.settings.host in ("0.0.0.0", "::")  # noqa: S104
     extra_hosts = [] if wildcard else [runtime.settings.host]
+    app.add_middleware(HeadMiddleware)  # inside the security checks: they see HEAD
     app.add_middleware(SecurityMiddleware, token=runtime.token(), extra_hosts=extra_hosts)
 
     @app.get("/api/orchestration/health", tags=["health"])
-    def health() -> dict[str, Any]:
-        """Liveness probe; the only route that needs no token."""
+    async def health() -> dict[str, Any]:
+        """Liveness probe; the only route that needs no token.
+
+        A coroutine: answered on the event loop, it never waits for a thread-pool token.
+        """
         return {"status": "ok", "version": __version__}
 
     @app.get("/docs", include_in_schema=False)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gaia.api.body import body_problem
 from gaia.api.deps import Auth, RuntimeDep
+from gaia.api.errors import problem_responses
 from gaia.errors import Problem, ScaffoldValidationError
 from gaia.scaffold.generate import GenerateOptions
 from gaia.scaffold.manager import ScaffoldManager
@@ -29,7 +30,12 @@ from gaia.scaffold.views import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/orchestration", tags=["scaffold"], dependencies=[Auth])
+router = APIRouter(
+    prefix="/api/orchestration",
+    tags=["scaffold"],
+    dependencies=[Auth],
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
+)
 
 
 def get_scaffold(runtime: RuntimeDep) -> ScaffoldManager:

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gaia.api.errors import PROBLEM_JSON, problem_body
+
 __all__ = ["LOCAL_HOSTS", "SecurityMiddleware"]
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -25,10 +27,25 @@ PUBLIC_PATHS = frozenset(
 QUERY_TOKEN_PATHS = ("/docs", "/openapi.json", "/redoc")
 
 
-def _hostname(value: str) -> str:
+def _hostname(value: str) -> str | None:
+    """The host of a Host header (``[v6]`` keeps its brackets), or None if malformed.
+
+    RFC 9110: ``uri-host [ ":" port ]``, where an IPv6 host is bracketed and a port is
+    digits; nothing may follow. ``[::1]evil.example`` must not pass as ``[::1]``.
+    """
     if value.startswith("["):
-        return value[: value.find("]") + 1].lower()
-    return value.rsplit(":", 1)[0].lower() if value.count(":") == 1 else value.lower()
+        end = value.find("]")
+        host, rest = value[: end + 1], value[end + 1 :]
+        if end < 0 or ":" not in host:
+            return None
+    elif value.count(":") > 1:
+        return None  # an unbracketed IPv6 address, or junk
+    else:
+        host, colon, port = value.partition(":")
+        rest = colon + port
+    if rest and not (rest[0] == ":" and rest[1:].isascii() and rest[1:].isdigit()):
+        return None
+    return host.lower() if host and not any(c.isspace() for c in host) else None
 
 
 class SecurityMiddleware:
@@ -43,14 +60,24 @@ class SecurityMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get("host", "")
-        if _hostname(host) not in self.hosts:
-            await _deny(send, 403, "forbidden_host", f"host {host!r} is not allowed")
+        hostname = _hostname(host)
+        if hostname is None:
+            await _deny(send, 400, "invalid_host", f"malformed Host header {host!r}", scope["path"])
+            return
+        if hostname not in self.hosts:
+            await _deny(send, 403, "forbidden_host", f"host {host!r} is not allowed", scope["path"])
             return
         origin = headers.get("origin")
         if origin and origin != "null":
             origin_host = urlsplit(origin).hostname or ""
             if origin_host.lower() not in self.hosts and f"[{origin_host}]" not in self.hosts:
-                await _deny(send, 403, "forbidden_origin", f"origin {origin!r} is not allowed")
+                await _deny(
+                    send,
+                    403,
+                    "forbidden_origin",
+                    f"origin {origin!r} is not allowed",
+                    scope["path"],
+                )
                 return
         method, path = scope["method"], scope["path"]
         if (method, path) in PUBLIC_PATHS or self._authorized(scope, headers):
@@ -62,6 +89,7 @@ class SecurityMiddleware:
             "unauthorized",
             "missing or invalid API token: send 'Authorization: Bearer <token>' "
             "(the token is in $GAIA_HOME/token)",
+            scope["path"],
         )
 
     def _authorized(self, scope: Scope, headers: dict[str, str]) -> bool:
@@ -69,7 +97,7 @@ class SecurityMiddleware:
         scheme, _, credentials = auth.partition(" ")
         if scheme.lower() == "bearer" and credentials:
             return hmac.compare_digest(credentials.strip().encode(), self.token)
-        if scope["method"] == "GET" and (
+        if scope["method"] in ("GET", "HEAD") and (
             scope["path"].startswith(QUERY_TOKEN_PATHS) or scope["path"].endswith("/logs")
         ):
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -78,9 +106,12 @@ class SecurityMiddleware:
         return False
 
 
-async def _deny(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+async def _deny(send: Send, status: int, code: str, message: str, path: str) -> None:
+    body = json.dumps(problem_body(status, code, message, None, path)).encode()
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
     await send({"type": "http.response.start", "status": status, "headers": headers})

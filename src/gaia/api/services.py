@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
+from sse_starlette import ServerSentEvent
 
 from gaia.api.body import definition_text
 from gaia.api.deps import Auth, RuntimeDep
+from gaia.api.errors import problem_responses
 from gaia.api.stopping import STOPPING_EVENT
+from gaia.api.streams import LineSplitter, event_stream, log_event
 from gaia.services.loader import load_services
 from gaia.services.manager import ServiceManager
 from gaia.services.views import EventView, HealthView, ServiceView
@@ -20,7 +26,12 @@ from gaia.workflows.logs import read_log
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/orchestration/services", tags=["services"], dependencies=[Auth])
+router = APIRouter(
+    prefix="/api/orchestration/services",
+    tags=["services"],
+    dependencies=[Auth],
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+)
 
 
 def get_services(runtime: RuntimeDep) -> ServiceManager:
@@ -124,39 +135,44 @@ async def service_logs(
     """
     record = await asyncio.to_thread(services.registry.get, service_id)
     path = services.supervisor.log_path(record.name)
-    tail = read_log(path, lines)
+    tail = await asyncio.to_thread(read_log, path, lines)
     if not follow:
         return PlainTextResponse(tail)
+    shutdown = anyio.Event()
 
-    async def events() -> AsyncIterator[bytes]:
-        for line in tail.splitlines():
-            yield f"event: log\ndata: {line}\n\n".encode()
-        offset = path.stat().st_size if path.exists() else 0
-        partial = ""
-        idle = 0.0
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        for line in LineSplitter.whole(tail):
+            yield log_event(line)
+        offset = await asyncio.to_thread(_size, path)
+        lines = LineSplitter()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         while True:  # until the client goes away; the file may rotate underneath
             await asyncio.sleep(0.2)
-            if runtime.stopping.is_set():
+            if runtime.stopping.is_set() or shutdown.is_set():
                 yield STOPPING_EVENT
                 return
-            size = path.stat().st_size if path.exists() else 0
-            if size < offset:
-                offset = 0
-            if size == offset:
-                idle += 0.2
-                if idle >= 5:  # a comment line: lets the server notice a gone client
-                    idle = 0.0
-                    yield b": keep-alive\n\n"
-                continue
-            idle = 0.0
-            with path.open("rb") as fh:
-                fh.seek(offset)
-                data = fh.read(size - offset)
-            offset = size
-            *complete, partial = (partial + data.decode("utf-8", "replace")).split("\n")
-            for line in complete:
-                yield f"event: log\ndata: {line.rstrip(chr(13))}\n\n".encode()
+            offset, data = await asyncio.to_thread(_read_from, path, offset)
+            for line in lines.feed(decoder.decode(data)):
+                yield log_event(line)
 
-    return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-    )
+    return event_stream(events(), shutdown)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _read_from(path: Path, offset: int) -> tuple[int, bytes]:
+    """What was added to ``path`` since ``offset``, and the new offset (0 if it rotated)."""
+    size = _size(path)
+    if size < offset:
+        offset = 0
+    if size == offset:
+        return offset, b""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        data = fh.read(size - offset)
+    return offset + len(data), data

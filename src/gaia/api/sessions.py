@@ -2,22 +2,26 @@
 
 ``{id}`` is a session id, id prefix or name; ``{window_id}`` a window id, tmux id (@3),
 index or name; ``{pane_id}`` a pane id, tmux id (%5) or index. tmux calls block, so
-these routes are plain functions that FastAPI runs in its thread pool (the run route
-hands its work to that pool itself, to watch its client meanwhile).
+these routes are plain functions that FastAPI runs in its thread pool. The run route,
+and ``up`` that may wait for shells, take a thread from their own long-wait limiter
+(gaia.api.deps) instead: a run may wait up to 24 h, and 40 of them would otherwise
+hold every thread of the pool that all the other routes share.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
-from gaia.api.deps import Auth, RuntimeDep
+from gaia.api.deps import Auth, LongWaitLimiter, RuntimeDep
+from gaia.api.errors import problem_responses
 from gaia.errors import Problem, SessionValidationError
 from gaia.sessions.loader import load_layout_file, resolve_directories
 from gaia.sessions.manager import SessionManager
@@ -34,7 +38,12 @@ from gaia.sessions.views import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/orchestration/sessions", tags=["sessions"], dependencies=[Auth])
+router = APIRouter(
+    prefix="/api/orchestration/sessions",
+    tags=["sessions"],
+    dependencies=[Auth],
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+)
 
 
 def get_sessions(runtime: RuntimeDep) -> SessionManager:
@@ -135,17 +144,20 @@ def cleanup(sessions: SessionsDep, dry_run: bool = False) -> list[CleanupView]:
 
 
 @router.post("/up", status_code=201, response_model=SessionView)
-def up(body: UpRequest, sessions: SessionsDep) -> SessionView:
+async def up(body: UpRequest, sessions: SessionsDep, limiter: LongWaitLimiter) -> SessionView:
     """Build a session from a layout file (tmuxp format), as `gaia session up` does.
 
     Answers once tmux has the session; the panes' commands are typed as each shell
-    becomes ready (``wait``: before answering).
+    becomes ready (``wait``: before answering, which takes a long-wait thread).
     """
-    path = Path(_absolute(body.path, "path") or "")
-    spec = load_layout_file(path, source=body.source, environ=body.environ)
-    return sessions.create(
-        spec, origin="layout", layout_file=str(path), typing="wait" if body.wait else "thread"
-    )
+
+    def build() -> SessionView:
+        path = Path(_absolute(body.path, "path") or "")
+        spec = load_layout_file(path, source=body.source, environ=body.environ)
+        typing: Literal["wait", "thread"] = "wait" if body.wait else "thread"
+        return sessions.create(spec, origin="layout", layout_file=str(path), typing=typing)
+
+    return await anyio.to_thread.run_sync(build, limiter=limiter)
 
 
 @router.get("/{session_id}", response_model=SessionView)
@@ -256,7 +268,11 @@ def capture_pane(
 
 @router.post("/{session_id}/run", response_model=RunView)
 async def run_command(
-    session_id: str, body: RunRequest, sessions: SessionsDep, request: Request
+    session_id: str,
+    body: RunRequest,
+    sessions: SessionsDep,
+    request: Request,
+    limiter: LongWaitLimiter,
 ) -> RunView:
     """Run a command at a pane's shell prompt and wait for its exit status and output.
 
@@ -266,7 +282,7 @@ async def run_command(
     gone = threading.Event()
     watcher = asyncio.create_task(_watch_disconnect(request, gone))
     try:
-        return await run_in_threadpool(
+        run = functools.partial(
             sessions.run,
             session_id,
             body.command,
@@ -275,6 +291,7 @@ async def run_command(
             timeout=body.timeout,
             cancelled=gone.is_set,
         )
+        return await anyio.to_thread.run_sync(run, limiter=limiter)
     finally:
         watcher.cancel()
 

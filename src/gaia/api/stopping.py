@@ -10,20 +10,18 @@ the stop signal instead; these helpers let a waiting request notice it.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Awaitable
 from typing import Any
 
+from gaia.api.streams import end_event
 from gaia.errors import StoppingError
 
 __all__ = ["STOPPING_EVENT", "wait_unless_stopping"]
 
 _STOP_POLL = 0.2  # seconds between looks at the stop flag
 # How a followed log (Server-Sent Events) ends when the daemon stops.
-STOPPING_EVENT = (
-    "event: end\ndata: " + json.dumps({"reason": "the gaia daemon is stopping"}) + "\n\n"
-).encode()
+STOPPING_EVENT = end_event({"reason": "the gaia daemon is stopping"})
 
 
 async def _stopped(stopping: threading.Event) -> None:

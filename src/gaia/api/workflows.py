@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
+from sse_starlette import ServerSentEvent
 
 from gaia.api.body import body_problem, definition_text
 from gaia.api.deps import Auth, RuntimeDep, WorkflowsDep
+from gaia.api.errors import problem_responses
 from gaia.api.stopping import STOPPING_EVENT
+from gaia.api.streams import LineSplitter, end_event, event_stream, log_event
 from gaia.workflows.loader import parse_var_overrides
 from gaia.workflows.logs import follow_log, read_log
 from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/orchestration/workflows", tags=["workflows"], dependencies=[Auth])
+router = APIRouter(
+    prefix="/api/orchestration/workflows",
+    tags=["workflows"],
+    dependencies=[Auth],
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
 
 
 class Created(BaseModel):
@@ -146,24 +154,25 @@ async def task_logs(
     run_id = await asyncio.to_thread(workflows.resolve, workflow_id)
     if not follow:
         path = await asyncio.to_thread(workflows.log_path, run_id, task_id, attempt)
-        return PlainTextResponse(read_log(path, tail))
+        return PlainTextResponse(await asyncio.to_thread(read_log, path, tail))
     await asyncio.to_thread(workflows.task, run_id, task_id)  # 404 before streaming
 
-    async def events() -> AsyncIterator[bytes]:
-        partial = ""  # a chunk may end mid-line; SSE data is sent a whole line at a time
-        async for chunk in follow_log(workflows, run_id, task_id, stop=runtime.stopping.is_set):
-            *lines, partial = (partial + chunk).split("\n")
-            for line in lines:
-                yield f"event: log\ndata: {line.rstrip(chr(13))}\n\n".encode()
-        if partial:
-            yield f"event: log\ndata: {partial}\n\n".encode()
-        if runtime.stopping.is_set():
+    shutdown = anyio.Event()
+
+    def stopping() -> bool:
+        return runtime.stopping.is_set() or shutdown.is_set()
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        lines = LineSplitter()
+        async for chunk in follow_log(workflows, run_id, task_id, stop=stopping):
+            for line in lines.feed(chunk):
+                yield log_event(line)
+        if rest := lines.rest():
+            yield log_event(rest)
+        if stopping():
             yield STOPPING_EVENT
             return
         final = await asyncio.to_thread(workflows.task, run_id, task_id)
-        payload = json.dumps({"status": final.status, "exit_code": final.exit_code})
-        yield f"event: end\ndata: {payload}\n\n".encode()
+        yield end_event({"status": final.status, "exit_code": final.exit_code})
 
-    return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-    )
+    return event_stream(events(), shutdown)

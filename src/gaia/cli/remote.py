@@ -52,26 +52,46 @@ def settings_digest(config_file: Path, names: Iterable[str], environ: Mapping[st
     return digest.hexdigest()
 
 
+# What a status means to someone at a terminal, when the answer says no more.
+_STATUS_HINTS = {
+    401: "the gaia daemon refused the API token (is $GAIA_HOME/token the daemon's?)",
+    403: "the gaia daemon refused the request's Host or Origin",
+    413: "the request is too large for the gaia daemon",
+    415: "the gaia daemon does not take this content type",
+    503: "the gaia daemon cannot do this now",
+}
+
+
 def error_from_response(status: int, body: bytes) -> GaiaError:
-    """The gaia error behind an API error response (``{"error": {...}}``)."""
+    """The gaia error behind an API problem response (RFC 9457, with gaia's ``error``).
+
+    Bad input (400, 413, 415, 422) becomes a ValidationError, so that the command exits
+    2; a state conflict (409), a missing resource (404) and the rest exit 1.
+    """
     try:
-        error = json.loads(body)["error"]
-        message, details = str(error.get("message", "")), error.get("details")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return GaiaError(f"daemon error {status}: {body.decode(errors='replace')[:500]}")
+        document = json.loads(body)
+        error = document.get("error") or {}
+        message = str(error.get("message") or document.get("detail") or "")
+        details = error.get("details")
+    except (ValueError, TypeError, AttributeError):
+        text = body.decode(errors="replace")[:500]
+        return GaiaError(f"{_STATUS_HINTS.get(status, f'daemon error {status}')}: {text}")
     if status == 404:
         return NotFoundError(message, details=details)
     if status == 409:
         return ConflictError(message, details=details)
-    if status == 422:
+    if status in (400, 413, 415, 422):
         fields = Problem.__dataclass_fields__
         problems = [
             Problem(**{k: v for k, v in d.items() if k in fields})
-            for d in details or []
+            for d in (details if isinstance(details, list) else [])
             if isinstance(d, dict) and "message" in d
         ]
-        return ValidationError(message, problems)
-    return GaiaError(message or f"daemon error {status}")
+        return ValidationError(message or _STATUS_HINTS.get(status, "invalid request"), problems)
+    hint = _STATUS_HINTS.get(status)
+    if hint and message:
+        return GaiaError(f"{hint}: {message}", details=details)
+    return GaiaError(message or hint or f"daemon error {status}", details=details)
 
 
 @dataclass(frozen=True)

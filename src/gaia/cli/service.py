@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from gaia._duration import format_duration
-from gaia.cli.common import GaiaGroup, console
+from gaia._sse import EventParser
+from gaia.cli.common import GaiaGroup, console, err_console
 from gaia.cli.daemon import connect
 from gaia.services.loader import load_service_file
 
@@ -164,12 +166,25 @@ def logs(name: str, lines: int, follow: bool) -> None:
             contextlib.suppress(KeyboardInterrupt),
             client.stream(f"/services/{name}/logs", lines=lines, follow="true") as response,
         ):
-            for line in response.iter_lines():
-                if line.startswith("data: "):
-                    sys.stdout.write(line[6:] + "\n")
-                    sys.stdout.flush()
+            _print_log_events(response.iter_bytes())
     finally:
         client.close()
+
+
+def _print_log_events(stream: Iterable[bytes]) -> None:
+    """Print the text of each ``log`` event; say why the stream ended if it says so."""
+    parser = EventParser()
+    for chunk in stream:
+        for event in parser.feed(chunk):
+            if event.event == "log":
+                sys.stdout.write(event.data + "\n")
+                sys.stdout.flush()
+            elif event.event == "end":
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    reason = json.loads(event.data).get("reason")
+                    if reason:
+                        err_console.print(f"log stream ended: {reason}", markup=False)
+                return
 
 
 @service.command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -57,7 +58,11 @@ class ServiceManager:
             ),
         )
         self._sampler: asyncio.Task[None] | None = None
+        # cpu_percent needs the same Process object from one sample to the next. The
+        # sampler (a worker thread) and the list/metrics routes (the thread pool) sample
+        # at once: the lock keeps one from dropping entries the other is using.
         self._cpu: dict[int, psutil.Process] = {}
+        self._cpu_lock = threading.Lock()
 
     # -- definitions -----------------------------------------------------------------
 
@@ -127,15 +132,16 @@ class ServiceManager:
         except psutil.Error:
             return None
         cpu = rss = 0.0
-        seen = set()
-        for proc in procs:
-            cached = self._cpu.setdefault(proc.pid, proc)  # cpu_percent needs the same object
-            seen.add(proc.pid)
+        live_roots = self._live_roots()
+        with self._cpu_lock:
+            cached = [self._cpu.setdefault(proc.pid, proc) for proc in procs]
+            seen = {proc.pid for proc in procs}
+            for stale in set(self._cpu) - seen - live_roots:
+                self._cpu.pop(stale, None)
+        for proc in cached:
             with contextlib.suppress(psutil.Error):
-                cpu += cached.cpu_percent(None)
-                rss += cached.memory_info().rss
-        for stale in set(self._cpu) - seen - self._live_roots():
-            self._cpu.pop(stale, None)
+                cpu += proc.cpu_percent(None)
+                rss += proc.memory_info().rss
         return {
             "cpu_percent": round(cpu, 2),
             "rss_bytes": int(rss),
@@ -151,11 +157,9 @@ class ServiceManager:
         interval = self.settings.service_metrics_interval
         while True:
             await asyncio.sleep(interval)
-            for name in self.supervisor.names():
-                metrics = self.sample(name)
-                if metrics is None:
-                    continue
-                service_id = self.supervisor.service_id(name)
+            # psutil reads /proc for every process of every service: not on the loop.
+            samples = await asyncio.to_thread(self._sample_all)
+            for service_id, metrics in samples:
                 row = {"service_id": service_id, "sampled_at": utcnow(), **metrics}
                 self.recorder.call(
                     lambda conn, row=row: conn.execute(  # type: ignore[misc]
@@ -163,6 +167,14 @@ class ServiceManager:
                     )
                 )
             await asyncio.to_thread(self.prune)
+
+    def _sample_all(self) -> list[tuple[str, dict[str, Any]]]:
+        samples = []
+        for name in self.supervisor.names():
+            metrics = self.sample(name)
+            if metrics is not None:
+                samples.append((self.supervisor.service_id(name), metrics))
+        return samples
 
     def prune(self) -> None:
         """Keep the newest ``service_history_limit`` health and metric rows per service."""

@@ -224,13 +224,16 @@ class Supervisor:
                 self._transition(svc, ServiceState.starting, "restarting")
             started = time.monotonic()
             try:
-                svc.handle = self._spawn(svc)
+                # fork/exec, an env_file read and a /proc read: off the event loop.
+                svc.handle = await asyncio.to_thread(self._spawn, svc)
             except ProcessError as exc:
                 self._transition(svc, ServiceState.failed, str(exc))
                 return
             svc.health = Health.unknown
-            svc.pid_started_at = _create_time(svc.handle.pid)
+            svc.pid_started_at = await asyncio.to_thread(_create_time, svc.handle.pid)
             self._transition(svc, ServiceState.running, f"pid {svc.handle.pid}")
+            if svc.stop_requested:  # asked while it was spawning: stop() found no handle
+                await svc.handle.kill_tree(svc.spec.stop.timeout, svc.spec.stop.signum)
             watcher = asyncio.create_task(self._watch_health(svc))
             try:
                 code = await svc.handle.wait()

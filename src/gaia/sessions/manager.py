@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from gaia.config import Settings
-from gaia.errors import ConflictError, GaiaError, NotFoundError
+from gaia.errors import ConflictError, GaiaError, NotFoundError, Problem, SessionValidationError
 from gaia.sessions import builder
 from gaia.sessions.freeze import freeze_layout
 from gaia.sessions.live import (
@@ -305,7 +305,11 @@ class SessionManager:
         if enter:
             commands.append(["send-keys", "-t", pane_id, "Enter"])
         if not commands:
-            raise ConflictError("nothing to send: give keys, or enter")
+            # Bad input, not a state conflict: 422 like every other malformed request.
+            raise SessionValidationError(
+                "nothing to send: give keys, or enter",
+                [Problem("nothing to send: give keys, or enter", source="request", path="keys")],
+            )
         self.driver.execute(*commands)
         self.store.touch(target.record.id)
         return pane_view(target.pane, None)
