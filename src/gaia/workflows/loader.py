@@ -315,11 +315,8 @@ class _Checker:
         return [self.positions.problem(path, message, hint)]
 
     def _check_refs(self, path: tuple[Any, ...], value: str, defined: set[str]) -> list[Problem]:
-        problems = []
-        seen: dict[str, int] = {}
+        found: list[tuple[str, str, str]] = []
         for ref in references(value):
-            occurrence = seen.get(ref.raw, 0)
-            seen[ref.raw] = occurrence + 1
             if not ref.valid:
                 message = f"invalid reference {ref.raw}"
                 hint = "write ${name} or ${env.NAME}; for shell syntax escape it as $${...}"
@@ -335,15 +332,16 @@ class _Checker:
                 )
             else:
                 continue
-            line, column = self.positions.locate_in_value(path, ref.raw, occurrence)
-            problems.append(
-                Problem(
-                    message,
-                    source=self.positions.source,
-                    line=line,
-                    column=column,
-                    path=dotted(path),
-                    hint=hint,
-                )
+            found.append((ref.raw, message, hint))
+        places = self.positions.locate_each_in_value(path, [raw for raw, _, _ in found])
+        return [
+            Problem(
+                message,
+                source=self.positions.source,
+                line=line,
+                column=column,
+                path=dotted(path),
+                hint=hint,
             )
-        return problems
+            for (_, message, hint), (line, column) in zip(found, places, strict=True)
+        ]
