@@ -15,6 +15,7 @@ from typing import Any
 
 import pydantic
 
+from gaia._textfile import TextFileError, read_text_file
 from gaia._yaml import Positions, YamlSyntaxError, dotted, load_located, schema_problem
 from gaia.errors import Problem, WorkflowValidationError
 from gaia.workflows.dag import find_cycles
@@ -84,10 +85,9 @@ def load_workflow_file(
     environ: Mapping[str, str] | None = None,
 ) -> LoadedWorkflow:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problem = Problem(f"cannot read workflow file: {exc.strerror}", source=str(path))
-        raise WorkflowValidationError.from_problems(str(path), [problem]) from None
+        text = read_text_file(path, "workflow file")
+    except TextFileError as exc:
+        raise WorkflowValidationError.from_problems(str(path), [exc.problem]) from None
     return load_workflow(
         text,
         source=str(path),
