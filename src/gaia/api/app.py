@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from gaia import __version__
 from gaia.api import agents, scaffold, services, sessions, workflows
+from gaia.api.body import BodyLimitMiddleware
 from gaia.api.errors import install_error_handlers
 from gaia.api.security import SecurityMiddleware
 from gaia.runtime import Runtime
@@ -93,6 +94,8 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
     # A wildcard bind has no single name to allow; a named address is allowed as Host.
     wildcard = runtime.settings.host in ("0.0.0.0", "::")  # noqa: S104
     extra_hosts = [] if wildcard else [runtime.settings.host]
+    # Added first, so it runs inside SecurityMiddleware: no body is read before the token.
+    app.add_middleware(BodyLimitMiddleware, limit=runtime.settings.max_request_body)
     app.add_middleware(SecurityMiddleware, token=runtime.token(), extra_hosts=extra_hosts)
 
     @app.get("/api/orchestration/health", tags=["health"])

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
-from gaia.api.body import body_problem, definition_text
+from gaia.api.body import body_problem, definition_text, parse_definition
 from gaia.api.deps import Auth, RuntimeDep, WorkflowsDep
 from gaia.api.stopping import STOPPING_EVENT
 from gaia.workflows.loader import parse_var_overrides
@@ -64,7 +64,14 @@ async def create_workflow(
     base = Path(base_dir) if base_dir else Path.home()
     if not base.is_absolute() or not base.is_dir():
         raise body_problem(f"base_dir {base_dir!r} must be an absolute path to a directory")
-    loaded = workflows.load_text(text, source="<request body>", overrides=overrides, base_dir=base)
+    loaded = await parse_definition(
+        request,
+        workflows.load_text,
+        text,
+        source="<request body>",
+        overrides=overrides,
+        base_dir=base,
+    )
     run_id = await asyncio.to_thread(workflows.create, loaded)
     status = "pending"
     if start:
