@@ -134,6 +134,8 @@ def schema_problem(
     maps a field name to advice shown when its value is invalid.
     """
     loc: Path = tuple(error["loc"])
+    if loc and loc[-1] == "[key]":  # pydantic's mark for a dict key: the key is the place
+        loc = loc[:-1]
     kind = error["type"]
     field = str(loc[-1]) if loc else "document"
     if kind == "extra_forbidden":

@@ -73,6 +73,8 @@ def parse_var_overrides(pairs: Collection[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise ValueError(f"invalid --var {pair!r}: expected key=value")
+        if "\0" in pair:
+            raise ValueError(f"invalid --var {pair!r}: a NUL byte cannot reach a command")
         out[name.strip()] = value
     return out
 
