@@ -112,7 +112,7 @@ async def definition_text(request: Request, what: str) -> str:
     except TextFileError as exc:
         raise ValidationError(f"{what} definition is not UTF-8 text", [exc.problem]) from None
     if not text.strip():
-        raise body_problem(f"empty body: send a {what} definition (YAML or JSON)")
+        raise body_problem(f"empty body: send a {what} definition (YAML or JSON)", 1, 1)
     if content_type == "application/json":
         # JSON is YAML too, but a YAML parser explains broken JSON in YAML's terms.
         await anyio.to_thread.run_sync(_check_json, text, what, limiter=_parsers(request))
