@@ -22,7 +22,10 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as '90s' or '10m', got a boolean")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int of hundreds of digits
+            raise ValueError("duration is too large") from None
     elif isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, str):

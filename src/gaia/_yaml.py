@@ -8,6 +8,7 @@ which PyYAML silently overwrites, are reported as problems.
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from gaia._yaml_build import Builder, BuildError, Span, dotted
 from gaia.errors import Problem, ValidationError
 
 __all__ = [
@@ -34,16 +36,6 @@ Path = tuple[str | int, ...]
 _COMPOSER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
-class Span:
-    """Where a node sits: 1-based line/column of its start, and its raw text offsets."""
-
-    line: int
-    column: int
-    start: int
-    end: int
-
-
 @dataclass
 class Positions:
     """Maps data paths to source positions; unknown paths fall back to their parent."""
@@ -52,6 +44,7 @@ class Positions:
     text: str
     keys: dict[Path, Span] = field(default_factory=dict)
     values: dict[Path, Span] = field(default_factory=dict)
+    _line_starts: list[int] | None = field(default=None, init=False, repr=False)
 
     def locate(self, path: Path) -> tuple[int | None, int | None]:
         """Line and column of the key (or item) at ``path``, or of its nearest ancestor."""
@@ -64,26 +57,51 @@ class Positions:
                 return None, None
             probe = probe[:-1]
 
+    def line_column(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset into ``text``."""
+        if self._line_starts is None:
+            # Once per document, so that locating many values stays linear in its size.
+            starts = [0]
+            find = self.text.find
+            index = find("\n")
+            while index >= 0:
+                starts.append(index + 1)
+                index = find("\n", index + 1)
+            self._line_starts = starts
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
     def locate_in_value(self, path: Path, needle: str, occurrence: int = 0) -> tuple[int, int]:
-        """Line and column of ``needle`` inside the raw text of the scalar at ``path``."""
+        """Line and column of the ``occurrence``-th ``needle`` in the raw text of the
+        scalar at ``path`` (``$${`` escapes skipped), else of the value itself."""
+        found = self.locate_each_in_value(path, [needle] * (occurrence + 1))
+        return found[-1]
+
+    def locate_each_in_value(self, path: Path, needles: Sequence[str]) -> list[tuple[int, int]]:
+        """``locate_in_value`` for needles that appear in this order in the value: each
+        is searched for after the previous one, so the value is read once, however many
+        references it holds. One not found is given the value's own position."""
         span = self.values.get(tuple(path))
-        if span is not None:
-            raw = self.text[span.start : span.end]
+        fallback = self.locate(path)
+        where = (fallback[0] or 1, fallback[1] or 1)
+        found: list[tuple[int, int]] = []
+        cursor = span.start if span is not None else -1
+        for needle in needles:
             index = -1
-            for _ in range(occurrence + 1):
-                index = raw.find(needle, index + 1)
+            if span is not None and cursor >= 0:
+                index = self.text.find(needle, cursor, span.end)
                 # "$${x}" is an escape, not a reference: skip matches inside one.
-                while index > 0 and needle.startswith("$") and raw[index - 1] == "$":
-                    index = raw.find(needle, index + 1)
-                if index < 0:
-                    break
-            if index >= 0:
-                absolute = span.start + index
-                line = self.text.count("\n", 0, absolute) + 1
-                column = absolute - (self.text.rfind("\n", 0, absolute) + 1) + 1
-                return line, column
-        found_line, found_column = self.locate(path)
-        return found_line or 1, found_column or 1
+                while index > span.start and needle.startswith("$") and self.text[index - 1] == "$":
+                    index = self.text.find(needle, index + 1, span.end)
+            if index < 0:
+                # Not written out as such (escapes in a quoted string): give up searching
+                # this value rather than read the rest of it again for each later needle.
+                cursor = -1
+                found.append(where)
+                continue
+            cursor = index + len(needle)
+            found.append(self.line_column(index))
+        return found
 
     def problem(self, path: Path, message: str, hint: str | None = None) -> Problem:
         line, column = self.locate(path)
@@ -98,14 +116,6 @@ class YamlSyntaxError(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(str(problem))
         self.problem = problem
-
-
-def dotted(path: Sequence[str | int]) -> str:
-    """``("tasks", 2, "timeout")`` -> ``tasks[2].timeout``."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def schema_problem(
@@ -124,6 +134,8 @@ def schema_problem(
     maps a field name to advice shown when its value is invalid.
     """
     loc: Path = tuple(error["loc"])
+    if loc and loc[-1] == "[key]":  # pydantic's mark for a dict key: the key is the place
+        loc = loc[:-1]
     kind = error["type"]
     field = str(loc[-1]) if loc else "document"
     if kind == "extra_forbidden":
@@ -143,57 +155,11 @@ def schema_problem(
     return positions.problem(loc, message, hints.get(field))
 
 
-def _span(node: yaml.Node) -> Span:
-    start, end = node.start_mark, node.end_mark
-    return Span(start.line + 1, start.column + 1, start.index, end.index)
-
-
-class _Builder:
-    def __init__(self, positions: Positions) -> None:
-        self.positions = positions
-        self.problems: list[Problem] = []
-        self.constructor = yaml.SafeLoader("")
-
-    def build(self, node: yaml.Node, path: Path) -> Any:
-        self.positions.values.setdefault(path, _span(node))
-        if isinstance(node, yaml.MappingNode):
-            self.constructor.flatten_mapping(node)
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self.constructor.construct_object(key_node, deep=True)
-                if not isinstance(key, str | int | float | bool) or key is None:
-                    key = str(key)
-                child = (*path, key if isinstance(key, str | int) else str(key))
-                if key in result:
-                    first = self.positions.keys[child]
-                    self.problems.append(
-                        Problem(
-                            f"duplicate key {key!r} (first defined at line {first.line})",
-                            source=self.positions.source,
-                            line=key_node.start_mark.line + 1,
-                            column=key_node.start_mark.column + 1,
-                            path=dotted(child),
-                            hint="remove one of the two",
-                        )
-                    )
-                    continue
-                self.positions.keys[child] = _span(key_node)
-                result[key] = self.build(value_node, child)
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            items = []
-            for index, item in enumerate(node.value):
-                child = (*path, index)
-                self.positions.keys.setdefault(child, _span(item))
-                items.append(self.build(item, child))
-            return items
-        return self.constructor.construct_object(node, deep=True)
-
-
 def load_located(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
     """Parse one YAML document; return (data, positions, duplicate-key problems).
 
-    Raises YamlSyntaxError when the text is not valid YAML.
+    Raises YamlSyntaxError, located, when the text is not valid YAML or describes data
+    that cannot be built (a recursive or too large alias, an out-of-range value...).
     """
     positions = Positions(source=source, text=text)
     try:
@@ -216,23 +182,28 @@ def load_located(text: str, source: str) -> tuple[Any, Positions, list[Problem]]
                 hint="check indentation, quoting and colons around this position",
             )
         ) from None
-    except yaml.YAMLError as exc:
-        raise YamlSyntaxError(Problem(f"YAML error: {exc}", source=source)) from None
-    if node is None:
-        return None, positions, []
-    builder = _Builder(positions)
-    try:
-        data = builder.build(node, ())
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
+    except yaml.reader.ReaderError as exc:
+        line, column = positions.line_column(min(exc.position, len(text)))
         raise YamlSyntaxError(
             Problem(
-                f"YAML error: {exc.problem}",
+                f"YAML syntax error: {exc.reason} (character {exc.character!r})",
                 source=source,
-                line=mark.line + 1 if mark else None,
-                column=mark.column + 1 if mark else None,
+                line=line,
+                column=column,
+                hint="remove it, or write it as an escape in a double-quoted string",
             )
         ) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise YamlSyntaxError(
+            Problem(f"YAML error: {exc}", source=source, line=1, column=1)
+        ) from None
+    if node is None:
+        return None, positions, []
+    builder = Builder(source, positions.keys, positions.values)
+    try:
+        data = builder.build(node, ())
+    except BuildError as exc:
+        raise YamlSyntaxError(exc.problem(source)) from None
     return data, positions, builder.problems
 
 

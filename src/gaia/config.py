@@ -7,6 +7,7 @@ defaults. There is no import-time instance: call ``load_settings()``.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,12 +17,17 @@ import pydantic
 from pydantic import Field
 
 from gaia._fields import Duration
+from gaia._textfile import MAX_DEFINITION_BYTES, TextFileError, read_text_file
 from gaia.errors import ConfigError
 from gaia.home import GaiaHome, default_home
 
 __all__ = ["AgentSettings", "Settings", "load_settings"]
 
 ENV_PREFIX = "GAIA_"
+
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_LONG_NUMBER = re.compile(r"\d{4000,}")
+_DEEP_NESTING = re.compile(r"[\[{](?:\s*[\[{]){99}")
 
 AgentKind = Literal["claude", "gemini", "codex", "command", "system"]
 TaskTypeName = Literal["shell", "code", "test", "review", "refactor"]
@@ -70,6 +76,11 @@ class Settings(pydantic.BaseModel):
     )
     host: str = Field(default="127.0.0.1", description="address `gaia serve` binds")
     port: int = Field(default=8765, ge=0, le=65535, description="port `gaia serve` binds")
+    max_request_body: int = Field(
+        default=MAX_DEFINITION_BYTES,
+        ge=1024,
+        description="largest request body the daemon reads, in bytes (413 beyond)",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     tmux_socket: str = Field(
         default="gaia",
@@ -132,21 +143,42 @@ class Settings(pydantic.BaseModel):
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        text = read_text_file(path, "config file")
+    except TextFileError as exc:
+        raise ConfigError(str(exc.problem)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        raise ConfigError(_toml_problem(path, text, str(exc))) from None
+    except ValueError as exc:  # int() of a number past Python's 4,300-digit limit
+        raise ConfigError(_toml_problem(path, text, str(exc), _LONG_NUMBER)) from None
+    except RecursionError:  # arrays or inline tables nested a thousand deep
+        raise ConfigError(_toml_problem(path, text, "nested too deeply", _DEEP_NESTING)) from None
     if "home" in data:
         raise ConfigError.invalid_key(
             "home", str(path), "the home directory is chosen with $GAIA_HOME, not in config.toml"
         )
     return data
+
+
+def _toml_problem(path: Path, text: str, reason: str, where: re.Pattern[str] | None = None) -> str:
+    """``path:line:column: invalid TOML: reason``, placed where tomllib said (its message
+    ends "(at line 3, column 7)") or at the first match of ``where``."""
+    line, column = 1, 1
+    said = _TOML_AT.search(reason)
+    if said is not None:
+        line, column = int(said[1]), int(said[2])
+        reason = reason[: said.start()].rstrip()
+    elif reason.endswith("(at end of document)"):
+        line, column = text.count("\n") + 1, len(text) - text.rfind("\n")
+        reason = reason.removesuffix("(at end of document)") + "at the end of the file"
+    elif where is not None and (found := where.search(text)) is not None:
+        line = text.count("\n", 0, found.start()) + 1
+        column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    return f"{path}:{line}:{column}: invalid TOML: {reason}"
 
 
 def load_settings(

@@ -347,7 +347,9 @@ def test_send_keys_then_capture_shows_the_output(
         what="the echo output in the capture",
     )
     tmux_id = view["windows"][0]["panes"][0]["tmux_id"]
-    assert "hi-from-api" in lines_of("\n".join(daemon.out("capture-pane", "-p", "-J", "-t", tmux_id)))
+    assert "hi-from-api" in lines_of(
+        "\n".join(daemon.out("capture-pane", "-p", "-J", "-t", tmux_id))
+    )
     # Indices and tmux ids address the same pane.
     assert "hi-from-api" in lines_of(capture(client, sid, "0", "0"))
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from gaia._fields import Duration
+from gaia._fields import Duration, NoNul
 from gaia.agents.bridge import AgentBridge
 from gaia.agents.registry import build_agent, spec_from_settings
 from gaia.agents.stats import AgentStats
@@ -44,7 +44,7 @@ class TaskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     agent: str = Field(default=AUTO_AGENT, min_length=1, description="agent id, or auto")
-    instruction: str = Field(min_length=1)
+    instruction: NoNul = Field(min_length=1)
     task_type: TaskType = TaskType.code
     context: dict[str, Any] = Field(default_factory=dict)
     work_dir: str | None = Field(default=None, description="absolute path; default: the daemon's")

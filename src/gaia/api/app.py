@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from gaia import __version__
 from gaia.api import agents, scaffold, services, sessions, workflows
+from gaia.api.body import BodyLimitMiddleware
 from gaia.api.errors import install_error_handlers
 from gaia.api.head import HeadMiddleware
 from gaia.api.security import SecurityMiddleware
@@ -95,6 +96,8 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
     wildcard = runtime.settings.host in ("0.0.0.0", "::")  # noqa: S104
     extra_hosts = [] if wildcard else [runtime.settings.host]
     app.add_middleware(HeadMiddleware)  # inside the security checks: they see HEAD
+    # Added before SecurityMiddleware, so it runs inside it: no body is read before the token.
+    app.add_middleware(BodyLimitMiddleware, limit=runtime.settings.max_request_body)
     app.add_middleware(SecurityMiddleware, token=runtime.token(), extra_hosts=extra_hosts)
 
     @app.get("/api/orchestration/health", tags=["health"])

@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from sse_starlette import ServerSentEvent
 
-from gaia.api.body import definition_text
+from gaia.api.body import definition_text, parse_definition
 from gaia.api.deps import Auth, RuntimeDep
 from gaia.api.errors import problem_responses
 from gaia.api.stopping import STOPPING_EVENT
@@ -56,7 +56,7 @@ async def register_services(
 ) -> list[ServiceView]:
     """Register one service or a list (JSON or YAML body); all or nothing."""
     text = await definition_text(request, "service")
-    specs = load_services(text, source="<request body>")
+    specs = await parse_definition(request, load_services, text, source="<request body>")
     records = await asyncio.to_thread(
         services.register, specs, source="<request body>", replace=replace
     )

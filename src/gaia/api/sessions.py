@@ -20,6 +20,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from gaia._fields import EnvName, NoNul
 from gaia.api.deps import Auth, LongWaitLimiter, RuntimeDep
 from gaia.api.errors import problem_responses
 from gaia.errors import Problem, SessionValidationError
@@ -60,8 +61,8 @@ class _Body(BaseModel):
 class WindowRequest(_Body):
     name: str | None = Field(default=None, pattern=r"^[^\n\r\t]*\S[^\n\r\t]*$")
     start_directory: str | None = None
-    environment: dict[str, str] = Field(default_factory=dict)
-    commands: list[str] = Field(default_factory=list)
+    environment: dict[EnvName, NoNul] = Field(default_factory=dict)
+    commands: list[NoNul] = Field(default_factory=list)
 
 
 class PaneRequest(_Body):
@@ -69,8 +70,8 @@ class PaneRequest(_Body):
     direction: Literal["horizontal", "vertical"] = "horizontal"
     size: str | None = Field(default=None, pattern=r"^\d+%?$")
     start_directory: str | None = None
-    environment: dict[str, str] = Field(default_factory=dict)
-    commands: list[str] = Field(default_factory=list)
+    environment: dict[EnvName, NoNul] = Field(default_factory=dict)
+    commands: list[NoNul] = Field(default_factory=list)
 
 
 class SendKeysRequest(_Body):
@@ -82,7 +83,7 @@ class SendKeysRequest(_Body):
 
 
 class RunRequest(_Body):
-    command: str = Field(min_length=1)
+    command: NoNul = Field(min_length=1)
     window_id: str | None = None
     pane_id: str | None = None
     timeout: float = Field(default=60.0, gt=0, le=24 * 3600)

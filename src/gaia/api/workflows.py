@@ -13,7 +13,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from sse_starlette import ServerSentEvent
 
-from gaia.api.body import body_problem, definition_text
+from gaia.api.body import body_problem, definition_text, parse_definition
 from gaia.api.deps import Auth, RuntimeDep, WorkflowsDep
 from gaia.api.errors import problem_responses
 from gaia.api.stopping import STOPPING_EVENT
@@ -72,7 +72,14 @@ async def create_workflow(
     base = Path(base_dir) if base_dir else Path.home()
     if not base.is_absolute() or not base.is_dir():
         raise body_problem(f"base_dir {base_dir!r} must be an absolute path to a directory")
-    loaded = workflows.load_text(text, source="<request body>", overrides=overrides, base_dir=base)
+    loaded = await parse_definition(
+        request,
+        workflows.load_text,
+        text,
+        source="<request body>",
+        overrides=overrides,
+        base_dir=base,
+    )
     run_id = await asyncio.to_thread(workflows.create, loaded)
     status = "pending"
     if start:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pydantic
 
+from gaia._textfile import TextFileError, read_text_file
 from gaia._yaml import Path as DataPath
 from gaia._yaml import Positions, dotted, load_mapping, schema_problem
 from gaia.errors import Problem, ScaffoldValidationError
@@ -47,10 +48,9 @@ def load_template_file(path: Path) -> LoadedTemplate:
     """``path`` is a template directory (with template.yaml) or the YAML file itself."""
     file = path / TEMPLATE_FILE if path.is_dir() else path
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        problem = Problem(f"cannot read template: {exc.strerror}", source=str(file))
-        raise ScaffoldValidationError.from_problems(str(file), [problem]) from None
+        text = read_text_file(file, "template")
+    except TextFileError as exc:
+        raise ScaffoldValidationError.from_problems(str(file), [exc.problem]) from None
     spec, positions = load_template(text, source=str(file))
     return LoadedTemplate(spec=spec, root=file.resolve().parent, file=file, positions=positions)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pydantic
 
+from gaia._textfile import TextFileError, read_text_file
 from gaia._yaml import Path as DataPath
 from gaia._yaml import Positions, YamlSyntaxError, dotted, load_located, schema_problem
 from gaia.errors import Problem, ServiceValidationError
@@ -28,10 +29,9 @@ _HINTS = {
 
 def load_service_file(path: Path) -> list[ServiceSpec]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problem = Problem(f"cannot read service file: {exc.strerror}", source=str(path))
-        raise ServiceValidationError.from_problems(str(path), [problem]) from None
+        text = read_text_file(path, "service file")
+    except TextFileError as exc:
+        raise ServiceValidationError.from_problems(str(path), [exc.problem]) from None
     return load_services(text, source=str(path))
 
 

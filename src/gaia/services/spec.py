@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gaia._fields import Duration
+from gaia._fields import Duration, EnvName, NoNul
 
 __all__ = [
     "Condition",
@@ -47,7 +47,7 @@ class HealthCheckSpec(_Strict):
     expected_status: int | None = Field(default=None, ge=100, le=599)
     host: str = "127.0.0.1"
     port: int | None = Field(default=None, ge=1, le=65535)
-    command: str | None = None
+    command: NoNul | None = None
     interval: Duration = 30.0
     timeout: Duration = 5.0
     retries: int = Field(default=3, ge=1, le=100)
@@ -102,11 +102,11 @@ class StopSpec(_Strict):
 class ServiceSpec(_Strict):
     name: ServiceName
     description: str | None = None
-    command: str = Field(min_length=1)
-    args: list[str] = Field(default_factory=list)
-    cwd: str | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    env_file: str | None = None
+    command: NoNul = Field(min_length=1)
+    args: list[NoNul] = Field(default_factory=list)
+    cwd: NoNul | None = None
+    env: dict[EnvName, NoNul] = Field(default_factory=dict)
+    env_file: NoNul | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     health_check: HealthCheckSpec | None = None
     auto_restart: bool | None = None

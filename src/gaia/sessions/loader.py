@@ -12,6 +12,7 @@ from typing import Any
 
 import pydantic
 
+from gaia._textfile import TextFileError, read_text_file
 from gaia._yaml import Path as DataPath
 from gaia._yaml import Positions, dotted, load_mapping, schema_problem
 from gaia.errors import Problem, SessionValidationError
@@ -37,10 +38,9 @@ def load_layout_file(
     expands ``$NAME`` and ``~`` in start directories (default: this process's)."""
     source = source or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problem = Problem(f"cannot read layout file: {exc.strerror}", source=source)
-        raise SessionValidationError.from_problems(source, [problem]) from None
+        text = read_text_file(path, "layout file", source=source)
+    except TextFileError as exc:
+        raise SessionValidationError.from_problems(source, [exc.problem]) from None
     return load_layout(text, source=source, base_dir=path.resolve().parent, environ=environ)
 
 

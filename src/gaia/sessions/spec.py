@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gaia._fields import NoNul
+
 __all__ = [
     "NAME_PATTERN",
     "PaneSpec",
@@ -24,8 +26,8 @@ __all__ = [
 
 # tmux turns '.' and ':' in session names into '_' (they separate targets); we refuse them.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@+=-]{0,99}$")
-Commands = list[str]
-Environment = dict[str, str]
+Commands = list[NoNul]
+Environment = dict[str, NoNul]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -72,7 +74,7 @@ class _Spec(BaseModel):
 
 class PaneSpec(_Spec):
     shell_command: Commands = Field(default_factory=list, description="commands typed in order")
-    start_directory: str | None = None
+    start_directory: NoNul | None = None
     environment: Environment = Field(default_factory=dict)
     focus: bool = False
 
@@ -90,7 +92,7 @@ class WindowSpec(_Spec):
         default=None, validation_alias=AliasChoices("window_name", "name")
     )
     layout: str | None = Field(default=None, description="a tmux layout name or layout string")
-    start_directory: str | None = None
+    start_directory: NoNul | None = None
     environment: Environment = Field(default_factory=dict)
     shell_command_before: Commands = Field(default_factory=list)
     panes: list[PaneSpec] = Field(default_factory=lambda: [PaneSpec()])
@@ -112,7 +114,7 @@ class WindowSpec(_Spec):
 
 class SessionSpec(_Spec):
     session_name: Annotated[str, Field(validation_alias=AliasChoices("session_name", "name"))]
-    start_directory: str | None = Field(
+    start_directory: NoNul | None = Field(
         default=None, validation_alias=AliasChoices("start_directory", "project_path")
     )
     environment: Environment = Field(default_factory=dict)

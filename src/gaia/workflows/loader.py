@@ -15,6 +15,7 @@ from typing import Any
 
 import pydantic
 
+from gaia._textfile import TextFileError, read_text_file
 from gaia._yaml import Positions, YamlSyntaxError, dotted, load_located, schema_problem
 from gaia.errors import Problem, WorkflowValidationError
 from gaia.workflows.dag import find_cycles
@@ -72,6 +73,8 @@ def parse_var_overrides(pairs: Collection[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise ValueError(f"invalid --var {pair!r}: expected key=value")
+        if "\0" in pair:
+            raise ValueError(f"invalid --var {pair!r}: a NUL byte cannot reach a command")
         out[name.strip()] = value
     return out
 
@@ -84,10 +87,9 @@ def load_workflow_file(
     environ: Mapping[str, str] | None = None,
 ) -> LoadedWorkflow:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problem = Problem(f"cannot read workflow file: {exc.strerror}", source=str(path))
-        raise WorkflowValidationError.from_problems(str(path), [problem]) from None
+        text = read_text_file(path, "workflow file")
+    except TextFileError as exc:
+        raise WorkflowValidationError.from_problems(str(path), [exc.problem]) from None
     return load_workflow(
         text,
         source=str(path),
@@ -315,11 +317,8 @@ class _Checker:
         return [self.positions.problem(path, message, hint)]
 
     def _check_refs(self, path: tuple[Any, ...], value: str, defined: set[str]) -> list[Problem]:
-        problems = []
-        seen: dict[str, int] = {}
+        found: list[tuple[str, str, str]] = []
         for ref in references(value):
-            occurrence = seen.get(ref.raw, 0)
-            seen[ref.raw] = occurrence + 1
             if not ref.valid:
                 message = f"invalid reference {ref.raw}"
                 hint = "write ${name} or ${env.NAME}; for shell syntax escape it as $${...}"
@@ -335,15 +334,16 @@ class _Checker:
                 )
             else:
                 continue
-            line, column = self.positions.locate_in_value(path, ref.raw, occurrence)
-            problems.append(
-                Problem(
-                    message,
-                    source=self.positions.source,
-                    line=line,
-                    column=column,
-                    path=dotted(path),
-                    hint=hint,
-                )
+            found.append((ref.raw, message, hint))
+        places = self.positions.locate_each_in_value(path, [raw for raw, _, _ in found])
+        return [
+            Problem(
+                message,
+                source=self.positions.source,
+                line=line,
+                column=column,
+                path=dotted(path),
+                hint=hint,
             )
-        return problems
+            for (_, message, hint), (line, column) in zip(found, places, strict=True)
+        ]

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gaia._fields import Duration
+from gaia._fields import Duration, EnvName, NoNul
 
 __all__ = [
     "SHELL_AGENT",
@@ -81,11 +81,11 @@ class TaskSpec(_Strict):
     id: TaskId
     type: TaskType = TaskType.shell
     agent: str | None = Field(default=None, min_length=1)
-    command: str = Field(min_length=1)
+    command: NoNul = Field(min_length=1)
     dependencies: list[TaskId] = Field(default_factory=list)
     description: str | None = None
-    working_dir: str | None = None
-    env: dict[str, str] = Field(default_factory=dict)
+    working_dir: NoNul | None = None
+    env: dict[EnvName, NoNul] = Field(default_factory=dict)
     timeout: Duration | None = None
     retry: RetrySpec | None = None
     on_error: OnError = "fail"
@@ -130,10 +130,10 @@ class TaskSpec(_Strict):
 class WorkflowSpec(_Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = None
-    variables: dict[str, str] = Field(default_factory=dict)
+    variables: dict[str, NoNul] = Field(default_factory=dict)
     max_parallel: int | None = Field(default=None, ge=1)
-    env: dict[str, str] = Field(default_factory=dict)
-    working_dir: str | None = None
+    env: dict[EnvName, NoNul] = Field(default_factory=dict)
+    working_dir: NoNul | None = None
     tasks: list[TaskSpec] = Field(min_length=1)
 
     @field_validator("variables", "env", mode="before")
