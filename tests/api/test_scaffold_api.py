@@ -574,3 +574,44 @@ def test_force_over_a_file_where_a_directory_goes_is_400_and_atomic(
     response = scaffold(client, str(template), target, force=True)
     assert sorted(p.name for p in target.iterdir()) == ["docs"]
     assert error_of(response, 400)["code"] == "scaffold_error"
+
+
+# -- templates whose expressions would take minutes -------------------------------------
+
+BOMB = "{{ 10**(3*10**6) }}"
+
+
+def test_listing_and_getting_never_evaluate_and_generating_is_422(
+    server: Server, tmp_path: Path
+) -> None:
+    """GET /templates compiled every body to find its variables, and Jinja folded
+    {{ 10**(3*10**6) }} while compiling: seconds of CPU, then a 500 for the whole list.
+    Now listing only parses; generating is a prompt 422 naming the entries."""
+    name = unique("bomb")
+    root = tmp_path / "bomb"
+    root.mkdir()
+    (root / "b.txt.j2").write_text(BOMB + "\n")
+    spec = {
+        "name": name,
+        "variables": [{"name": "big", "default": BOMB}],
+        "files": [{"path": "a.txt", "template": BOMB}, {"path": "b.txt", "source": "b.txt.j2"}],
+    }
+    (root / "template.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    with server.client() as guarded:  # its 10 s timeout is the hang guard
+        assert guarded.post(TEMPLATES, json={"path": str(root)}).status_code == 201
+        listed = guarded.get(TEMPLATES)
+        assert listed.status_code == 200, listed.text
+        assert any(t["name"] == name for t in listed.json())
+        shown = guarded.get(f"{TEMPLATES}/{name}")
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["variables"][0]["default"] == BOMB
+        target = tmp_path / "out"
+        response = guarded.post(SCAFFOLD, json={"template": name, "path": str(target)})
+        error = error_of(response, 422)
+        (problem,) = error["details"]
+        assert problem["message"].startswith("variables.big.default: cannot render: number too")
+        body = {"template": name, "path": str(target), "variables": {"big": "1"}}
+        error = error_of(guarded.post(SCAFFOLD, json=body), 422)
+        messages = sorted(p["message"].split(": cannot")[0] for p in error["details"])
+        assert messages == ["files[0].template", "files[1].source"]
+        assert not target.exists()

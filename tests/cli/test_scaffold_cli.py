@@ -445,3 +445,68 @@ def test_new_on_a_terminal_prompts_for_missing_variables(
         os.close(master)
     assert answered
     assert "module example.com/prompted-demo" in (target / "go.mod").read_text()
+
+
+# -- templates whose expressions would take minutes -------------------------------------
+
+BOMB = "{{ 10**(3*10**6) }}"
+
+
+def write_bomb(home: Path) -> Path:
+    """A registered template whose body, source file and default compute a 3-million-digit
+    number: listing it compiled the body and Jinja folded the constant (seconds of CPU,
+    then a ValueError traceback that broke listing every template)."""
+    root = home / "templates" / "bomb"
+    root.mkdir(parents=True)
+    spec = {
+        "name": "bomb",
+        "description": "expressions that must never run while listing",
+        "variables": [{"name": "big", "default": BOMB}],
+        "files": [
+            {"path": "a.txt", "template": BOMB},
+            {"path": "b.txt", "source": "b.txt.j2"},
+        ],
+    }
+    (root / "template.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    (root / "b.txt.j2").write_text(BOMB + "\n")
+    return root
+
+
+def guarded(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`gaia scaffold ARGS` with a hang guard: far longer than the ~0.5 s it takes."""
+    return subprocess.run(
+        [str(GAIA), "scaffold", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=15,
+        check=False,
+    )
+
+
+def test_list_and_show_never_evaluate_a_template(cli_env: dict[str, str], tmp_path: Path) -> None:
+    write_bomb(Path(cli_env["GAIA_HOME"]))
+    listed = json.loads(ok(guarded(cli_env, "list", "--json")).stdout)
+    bomb = next(t for t in listed if t["name"] == "bomb")
+    assert bomb["variables"][0]["default"] == BOMB
+    assert {t["name"] for t in listed} >= {"bomb", *BUILTINS}
+    shown = json.loads(ok(guarded(cli_env, "show", "bomb", "--json")).stdout)
+    assert shown["files"] == ["a.txt", "b.txt"]
+    ok(guarded(cli_env, "show", "bomb"))
+
+
+def test_new_from_a_template_computing_too_much_is_exit_2_naming_the_entries(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    write_bomb(Path(cli_env["GAIA_HOME"]))
+    target = tmp_path / "out"
+    result = guarded(cli_env, "new", "bomb", str(target))
+    assert result.returncode == 2, result.stderr
+    assert "variables.big.default: cannot render: number too large" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = guarded(cli_env, "new", "bomb", str(target), "--var", "big=1")
+    assert result.returncode == 2, result.stderr
+    assert "files[0].template: cannot render: number too large" in result.stderr
+    assert "files[1].source: cannot render: number too large" in result.stderr
+    assert not target.exists()

@@ -488,7 +488,7 @@ def test_templated_path_rendering_outside_is_refused(
     with pytest.raises(ScaffoldValidationError) as caught:
         manager.generate(str(root), work / "p", {"sub": "../../etc"})
     (problem,) = caught.value.problems
-    assert problem.message == "path '../../etc/x' leaves the project directory"
+    assert problem.message == "files[0].path: path '../../etc/x' leaves the project directory"
     assert problem.hint is not None and "'..'" in problem.hint
     assert problem.line == 5
     assert_refused_and_untouched(tmp_path, caught, before)
@@ -511,7 +511,7 @@ def test_directory_leaving_the_project_is_refused(
     with pytest.raises(ScaffoldValidationError) as caught:
         manager.generate(str(root), work / "p", {})
     (problem,) = caught.value.problems
-    assert problem.message == "path '../sibling' leaves the project directory"
+    assert problem.message == "directories[1]: path '../sibling' leaves the project directory"
     assert problem.line == 4
     assert_refused_and_untouched(tmp_path, caught, before)
 

@@ -546,7 +546,7 @@ def test_undefined_variable_in_source_file_names_that_file_and_line(
     (problem,) = caught.value.problems
     assert problem.source == str(root / "main.go.j2")
     assert (problem.line, problem.column) == (3, 1)
-    assert problem.message == "undefined variable 'projct_name'"
+    assert problem.message == "files[0].source: undefined variable 'projct_name'"
     assert problem.hint == "template variables: project_name"
 
 

@@ -2,7 +2,8 @@
 
 Files are rendered in memory and written into a staging directory inside the target;
 pre-generate hooks run there. Only when all of that succeeded are the files moved into
-place, so a render error or a failing pre-hook leaves nothing behind. Post-generate
+place, so a render error or a failing pre-hook leaves nothing behind; the move itself
+is undone if one of its renames fails, so the target is never half-written. Post-generate
 hooks then run in the project, their output streamed, and a failing one is reported by
 name with its exit status. Hooks of a template from outside the registry and the
 built-ins run only when trusted.
@@ -140,8 +141,14 @@ def generate_project(
         return result
     # The outermost directory this call creates: removed again if anything fails.
     created = next((p for p in [*reversed(target.parents), target] if not p.exists()), None)
-    target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".gaia-scaffold-", dir=target))
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".gaia-scaffold-", dir=target))
+    except OSError as exc:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise ScaffoldError(f"cannot create {target}: {exc.strerror or exc}") from None
+    set_aside = staging.with_name(staging.name + ".replaced")
     try:
         _write(staging, plan)
         answers = {
@@ -156,16 +163,23 @@ def generate_project(
             for index, command in enumerate(hooks["pre_generate"]):
                 _run_hook("pre_generate", index, command, staging, values, output)
                 result.hooks.append(command)
+        set_aside.mkdir()
+        placement = _Placement(set_aside)
         try:
-            _move_into(staging, target)
+            placement.move_into(staging, target)
         except OSError as exc:
-            raise ScaffoldError(f"cannot move the project into {target}: {exc}") from exc
+            placement.undo()
+            raise ScaffoldError(
+                f"cannot move the project into {target}: {exc}; nothing was changed there"
+            ) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(set_aside, ignore_errors=True)
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)
         raise
     shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(set_aside, ignore_errors=True)
     if options.run_hooks and hooks["post_generate"]:
         try:
             for index, command in enumerate(hooks["post_generate"]):
@@ -231,28 +245,61 @@ def _check_target(target: Path, plan: Plan, *, force: bool) -> None:
 
 
 def _write(staging: Path, plan: Plan) -> None:
-    for directory in plan.directories:
-        (staging / directory).mkdir(parents=True, exist_ok=True)
-    for item in plan.files:
-        path = staging / item.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(item.content)
-        if item.mode is not None:
-            path.chmod(item.mode)
+    """Write the plan into the staging directory (an OSError names the file)."""
+    relative = ""
+    try:
+        for relative in plan.directories:
+            (staging / relative).mkdir(parents=True, exist_ok=True)
+        for item in plan.files:
+            relative = item.path
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(item.content)
+            if item.mode is not None:
+                path.chmod(item.mode)
+    except OSError as exc:
+        raise ScaffoldError(f"cannot write {relative}: {exc.strerror or exc}") from None
 
 
-def _move_into(staging: Path, target: Path) -> None:
-    """Move the staged tree into ``target``, merging into directories that exist."""
-    for entry in staging.iterdir():
-        dest = target / entry.name
-        if entry.is_dir() and dest.is_dir():
-            # A symlinked directory was checked to stay inside the target: merge into it.
-            _move_into(entry, dest.resolve())
-            entry.rmdir()
-        else:
-            if dest.is_dir() and not dest.is_symlink():
-                shutil.rmtree(dest)
+class _Placement:
+    """Moving the staged tree into the target as one change: every rename is recorded,
+    a file it replaces is set aside, and ``undo`` puts all of it back. A failure halfway
+    (a directory a pre-generate hook made where a file goes, a read-only directory)
+    leaves the target as it was, not half-overwritten."""
+
+    def __init__(self, set_aside: Path) -> None:
+        self.set_aside = set_aside
+        self.done: list[tuple[Path, Path, Path | None]] = []  # staged, placed, replaced
+
+    def move_into(self, staging: Path, target: Path) -> None:
+        """Merge ``staging`` into ``target``, into directories that exist."""
+        for entry in sorted(staging.iterdir()):
+            dest = target / entry.name
+            if entry.is_dir() and dest.is_dir():
+                # A symlinked directory was checked to stay inside the target: merge into it.
+                self.move_into(entry, dest.resolve())
+            else:
+                self._place(entry, dest)
+
+    def _place(self, entry: Path, dest: Path) -> None:
+        replaced = None
+        if dest.exists() or dest.is_symlink():
+            replaced = self.set_aside / str(len(self.done))
+            dest.replace(replaced)
+        try:
             entry.replace(dest)
+        except OSError:
+            if replaced is not None:
+                replaced.replace(dest)
+            raise
+        self.done.append((entry, dest, replaced))
+
+    def undo(self) -> None:
+        for entry, dest, replaced in reversed(self.done):
+            dest.replace(entry)
+            if replaced is not None:
+                replaced.replace(dest)
+        self.done.clear()
 
 
 def _run_hook(

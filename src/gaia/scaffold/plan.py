@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from jinja2 import meta
-
 from gaia._yaml import dotted
 from gaia.errors import Problem, ScaffoldValidationError
 from gaia.scaffold.loader import LoadedTemplate
 from gaia.scaffold.render import Renderer, go_to_jinja, is_text
+from gaia.scaffold.sandbox import ScaffoldSandbox, undeclared_names
 from gaia.scaffold.spec import VariableSpec
 
 __all__ = [
@@ -54,6 +52,8 @@ def safe_relative(raw: str) -> str | None:
     """The normalised relative path, or None when it is absolute or climbs out."""
     if not raw or raw.startswith(("/", "\\")) or (len(raw) > 1 and raw[1] == ":"):
         return None
+    if "\0" in raw:
+        return None  # no file system takes it, and it would cut the path short in C
     normal = posixpath.normpath(raw.replace("\\", "/"))
     if normal in (".", "") or normal == ".." or normal.startswith("../"):
         return None
@@ -74,8 +74,8 @@ def implicit_uses(loaded: LoadedTemplate) -> dict[str, ImplicitUse]:
     original example), each with the line of its first use."""
     spec = loaded.spec
     declared = {v.name for v in spec.variables}
-    # Only parsed, never rendered: source files, not HTML.
-    env = jinja2.Environment(autoescape=False)  # noqa: S701
+    # Only parsed, never rendered nor folded: listing a template must not run it.
+    env = ScaffoldSandbox()
     used: dict[str, ImplicitUse] = {}
     texts: list[tuple[str, tuple[str | int, ...]]] = []
     for index, item in enumerate(spec.files):
@@ -93,9 +93,9 @@ def implicit_uses(loaded: LoadedTemplate) -> dict[str, ImplicitUse]:
         if "{" not in text:
             continue
         try:
-            names = meta.find_undeclared_variables(env.parse(go_to_jinja(text)))
-        except jinja2.TemplateSyntaxError:
-            continue  # reported with its line when it is rendered
+            names = undeclared_names(env.parse(go_to_jinja(text)))
+        except Exception:  # noqa: S112 - a syntax error, a literal too long to read...
+            continue  # reported with its line when it is rendered; listing goes on
         for name in sorted(names - declared):
             if name not in used:
                 used[name] = _locate_use(loaded, path, text, name)
@@ -145,18 +145,27 @@ def make_plan(loaded: LoadedTemplate, variables: dict[str, Any]) -> Plan:
             problems.extend(exc.problems)
             return None
         relative = safe_relative(text)
-        if relative is None:
+        if "\0" in text:
+            located(where, f"{dotted(where)}: path {text!r} contains a NUL character")
+        elif relative is None:
             located(
                 where,
-                f"path {text!r} leaves the project directory",
+                f"{dotted(where)}: path {text!r} leaves the project directory",
                 "paths are relative to the project and may not climb out with '..'",
             )
+        elif (too_long := _too_long(relative)) is not None:
+            located(where, f"{dotted(where)}: path {text!r} is {too_long}")
+            return None
         return relative
 
+    # Which entry produces each path: two that collide are both named, before anything
+    # is written (the second write would replace the first, or fail halfway through).
+    claims = _Claims()
     for index, raw in enumerate(spec.directories):
         relative = rendered_path(raw, ("directories", index))
         if relative is not None:
             plan.directories.append(relative)
+            claims.directory(relative, ("directories", index))
     for index, item in enumerate(spec.files):
         where: tuple[str | int, ...] = ("files", index)
         if item.when:
@@ -176,9 +185,68 @@ def make_plan(loaded: LoadedTemplate, variables: dict[str, Any]) -> Plan:
             continue
         mode = int(item.mode, 8) if item.mode else None
         plan.files.append(PlannedFile(relative, content, mode))
+        claims.file(relative, (*where, "path"))
+    problems += [loaded.positions.problem(w, message) for w, message in claims.collisions()]
     if problems:
         raise ScaffoldValidationError.from_problems(source, problems)
     return plan
+
+
+# Most file systems refuse a name over 255 bytes and a path over 4095.
+_NAME_MAX = 255
+_PATH_MAX = 4095
+
+
+def _too_long(relative: str) -> str | None:
+    if len(relative.encode("utf-8", "surrogatepass")) > _PATH_MAX:
+        return f"longer than {_PATH_MAX} bytes"
+    for name in relative.split("/"):
+        if len(name.encode("utf-8", "surrogatepass")) > _NAME_MAX:
+            return f"too long: the name {name[:40]!r}... is over {_NAME_MAX} bytes"
+    return None
+
+
+class _Claims:
+    """The entry each planned path comes from, and the paths two entries both want."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[str | int, ...]] = {}
+        self.directories: dict[str, tuple[str | int, ...]] = {}
+        self.found: list[tuple[tuple[str | int, ...], str]] = []
+
+    def directory(self, relative: str, where: tuple[str | int, ...]) -> None:
+        self.directories.setdefault(relative, where)
+
+    def file(self, relative: str, where: tuple[str | int, ...]) -> None:
+        first = self.files.get(relative)
+        if first is not None:
+            self.found.append(
+                (where, f"{dotted(where)} writes {relative!r}, as {dotted(first)} does already")
+            )
+            return
+        self.files[relative] = where
+
+    def collisions(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Each path that is a file for one entry and a directory for another."""
+        found = list(self.found)
+        needs_directory: dict[str, tuple[str | int, ...]] = {}
+        wanted = [(d, w, True) for d, w in self.directories.items()]
+        wanted += [(f, w, False) for f, w in self.files.items()]
+        for relative, where, is_directory in wanted:
+            parts = relative.split("/")
+            for depth in range(1, len(parts) + (1 if is_directory else 0)):
+                needs_directory.setdefault("/".join(parts[:depth]), where)
+        for relative, where in self.files.items():
+            other = needs_directory.get(relative)
+            if other is not None:
+                found.append(
+                    (
+                        where,
+                        f"{dotted(where)} writes the file {relative!r}, but {dotted(other)} "
+                        f"needs a directory there",
+                    )
+                )
+        return found
 
 
 def _content(
@@ -221,7 +289,9 @@ def _content(
     if not item.render or not is_text(data):
         return data  # binary (or asked raw): copied as it is
     try:
-        return renderer.render(data.decode("utf-8"), source=str(path)).encode("utf-8")
+        return renderer.render(data.decode("utf-8"), source=f"{path}#files[{index}].source").encode(
+            "utf-8"
+        )
     except ScaffoldValidationError as exc:
         problems.extend(exc.problems)
         return None

@@ -1,7 +1,9 @@
 """Rendering: Jinja2 in a sandbox with StrictUndefined, and Go-style ``{{.name}}`` accepted.
 
 A misspelt variable is an error naming the file and line, never an empty string. A
-template can read variables and call filters; it cannot reach Python internals.
+template can read variables and call filters; it cannot reach Python internals nor
+compute something huge (see sandbox.py). Whatever an expression raises ({{ 1/0 }},
+{{ "a" + 1 }}, a recursion without end) is a ScaffoldValidationError at its line.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from gaia.errors import Problem, ScaffoldValidationError
+from gaia.scaffold.sandbox import ScaffoldSandbox, TemplateLimitError
 
 __all__ = ["Renderer", "go_to_jinja", "is_text"]
 
@@ -36,11 +38,7 @@ class Renderer:
 
     def __init__(self, variables: Mapping[str, Any]) -> None:
         self.variables = dict(variables)
-        self.env = ImmutableSandboxedEnvironment(
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            autoescape=False,
-        )
+        self.env = ScaffoldSandbox()
 
     def render(self, text: str, *, source: str, line_offset: int = 0) -> str:
         """Render ``text``; errors are ScaffoldValidationError located at ``source``:line."""
@@ -49,6 +47,7 @@ class Renderer:
         simple = self._substitute(text)
         if simple is not None:
             return simple
+        self.env.ranges.reset()
         try:
             template = self.env.from_string(go_to_jinja(text))
             template.name = source  # so that traceback frames name it
@@ -67,10 +66,17 @@ class Renderer:
             raise self._error(
                 message, source, None if line is None else line_offset + line, hint
             ) from None
-        except jinja2.TemplateError as exc:
+        except (jinja2.TemplateError, TemplateLimitError) as exc:
             line = _template_line(exc, source)
             raise self._error(
                 f"cannot render: {exc}", source, None if line is None else line_offset + line
+            ) from None
+        except Exception as exc:  # anything an expression raises is the template's fault
+            line = _template_line(exc, source)
+            raise self._error(
+                f"cannot render: {_describe(exc)}",
+                source,
+                None if line is None else line_offset + line,
             ) from None
 
     def _substitute(self, text: str) -> str | None:
@@ -87,6 +93,7 @@ class Renderer:
 
     def condition(self, expression: str, *, source: str) -> bool:
         """Evaluate a ``when`` condition (a Jinja expression over the variables)."""
+        self.env.ranges.reset()
         try:
             compiled = self.env.compile_expression(
                 go_to_jinja(expression).lstrip("."), undefined_to_none=False
@@ -97,12 +104,19 @@ class Renderer:
             raise self._error(
                 f"invalid condition {expression!r}: {message}", source, None
             ) from None
+        except Exception as exc:  # as in render()
+            raise self._error(
+                f"invalid condition {expression!r}: {_describe(exc)}", source, None
+            ) from None
 
     @staticmethod
     def _error(
         message: str, source: str, line: int | None, hint: str | None = None
     ) -> ScaffoldValidationError:
-        file, _, where = source.partition("#")
+        # The last '#': a template directory may have one in its name, an entry never does.
+        file, marked, where = source.rpartition("#")
+        if not marked:
+            file, where = where, ""
         problem = Problem(
             f"{where}: {message}" if where else message,
             source=file,
@@ -111,6 +125,16 @@ class Renderer:
             hint=hint,
         )
         return ScaffoldValidationError.from_problems(file, [problem])
+
+
+def _describe(exc: BaseException) -> str:
+    """``division by zero``; the exception's name when its message says nothing."""
+    if isinstance(exc, RecursionError):
+        return "recursion too deep (a macro or loop that calls itself without end?)"
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _template_line(exc: BaseException, source: str) -> int | None:

@@ -43,6 +43,15 @@ def _coerce(variable: VariableSpec, value: Any) -> Any:
     return text
 
 
+def _lines_before(positions: Positions | None, path: tuple[str | int, ...]) -> int:
+    """Lines of template.yaml above the first line of the value at ``path``."""
+    span = None if positions is None else positions.values.get(path)
+    if span is None or positions is None:
+        return 0
+    block = positions.text[span.start : span.start + 1] in ("|", ">")
+    return span.line if block else span.line - 1
+
+
 def resolve_variables(
     spec: TemplateSpec,
     given: Mapping[str, Any],
@@ -88,7 +97,11 @@ def resolve_variables(
                     failed.add(variable.name)
                     continue
                 try:
-                    raw = Renderer(values).render(raw, source=f"{source}#{path}.default")
+                    raw = Renderer(values).render(
+                        raw,
+                        source=f"{source}#{path}.default",
+                        line_offset=_lines_before(positions, ("variables", index, "default")),
+                    )
                 except ScaffoldValidationError as exc:
                     problems.extend(exc.problems)
                     failed.add(variable.name)
