@@ -8,6 +8,7 @@ another one, resumes them, and recovers runs whose owning process died.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -20,7 +21,7 @@ import psutil
 
 from gaia._proc import kill_cookie_holders
 from gaia.config import Settings
-from gaia.errors import ConflictError
+from gaia.errors import ConflictError, StorageError
 from gaia.storage.db import Database
 from gaia.storage.models import workflows_table
 from gaia.storage.recorder import Recorder
@@ -135,6 +136,11 @@ class WorkflowManager:
     ) -> WorkflowRunner:
         if run_id in self._runners:
             raise ConflictError(f"workflow {run_id!r} is already running in this process")
+        if self._recorder is not None and self._recorder.failure is not None and not self._runners:
+            # It gave up on the database; a later run gets a fresh one, and fails visibly
+            # in its turn if the database still refuses writes.
+            await asyncio.to_thread(self._recorder.close)
+            self._recorder = None
         row, task_rows = await asyncio.to_thread(
             self.store.claim, run_id, self._owner, resume=resume
         )
@@ -174,7 +180,8 @@ class WorkflowManager:
                 error="interrupted: gaia was stopped",
                 finished_at=utcnow(),
             )
-            self.recorder.flush()
+            with contextlib.suppress(StorageError):
+                await asyncio.shield(self.recorder.flushed())
             raise
         finally:
             heartbeat.cancel()
@@ -189,9 +196,18 @@ class WorkflowManager:
             updated_at=now,
             heartbeat_at=now,
         )
-        await asyncio.to_thread(self.recorder.flush)
+        error = runner.error
+        try:
+            await self.recorder.flushed()
+        except StorageError as exc:
+            # The database holds the run as running; once this process is gone, recovery
+            # marks it interrupted. The caller hears the truth now.
+            status = RunStatus.failed
+            if not runner.storage_failed:  # else its error already says so
+                lost = f"the database could not record the run's end: {exc}"
+                error = f"{error}; {lost}" if error else lost
         log.info("workflow %s (%s) %s", name, run_id, status.value)
-        return RunResult(run_id, status, runner.error, runner.states)
+        return RunResult(run_id, status, error, runner.states)
 
     def _background_done(self, run_id: str, task: asyncio.Task[RunResult]) -> None:
         self._background.pop(run_id, None)
