@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 
 import psutil
 
-from gaia._proc import kill_cookie_holders
+from gaia._proc import any_alive, find_by_cookie, kill_cookie_holders, signal_all
 from gaia.config import Settings
 from gaia.errors import ConflictError, StorageError
 from gaia.storage.db import Database
@@ -144,6 +146,8 @@ class WorkflowManager:
         row, task_rows = await asyncio.to_thread(
             self.store.claim, run_id, self._owner, resume=resume
         )
+        if resume:
+            await asyncio.to_thread(self._end_earlier_attempts, run_id)
         spec = WorkflowSpec.model_validate(row.spec)
         log_dir = self.settings.gaia_home.workflow_logs / run_id
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -256,6 +260,29 @@ class WorkflowManager:
             self._recorder = None
 
     # -- recovery --------------------------------------------------------------------
+
+    def _end_earlier_attempts(self, run_id: str) -> None:
+        """Make sure no earlier attempt of this run is alive before any task starts again.
+
+        A dead runner's watchdog kills its tasks, but asynchronously; recovery kills what
+        it finds, but the kill takes effect later. Either way a task must not run twice
+        at once: kill and wait here, after the claim (nobody else owns the run now).
+        """
+        leftovers = find_by_cookie(f"{run_id}/", prefix=True)
+        if not leftovers:
+            return
+        signal_all(leftovers, signal.SIGKILL)
+        # Not our children: nothing signals their end. A zombie counts as gone.
+        deadline = time.monotonic() + 10
+        while any_alive(leftovers) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        alive = [p for p in leftovers if any_alive([p])]
+        if alive:
+            pids = ", ".join(str(p.pid) for p in alive)
+            reason = f"interrupted: earlier attempts of its tasks would not die (pids {pids})"
+            self.store.mark_interrupted(run_id, self._owner.pid, reason)
+            raise ConflictError(f"cannot resume workflow {run_id!r}: {reason}")
+        log.warning("run %s: killed %d processes of earlier attempts", run_id, len(leftovers))
 
     def recover_interrupted(self) -> list[str]:
         """Mark runs whose owner died as interrupted and kill what they left running."""
