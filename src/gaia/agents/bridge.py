@@ -30,7 +30,7 @@ from gaia.agents.base import Agent, AgentRun, Launcher
 from gaia.agents.queue import AgentQueues
 from gaia.agents.registry import AgentRegistry
 from gaia.agents.stats import AgentStats, Counters
-from gaia.agents.store import AgentStore, StoredTask
+from gaia.agents.store import AgentStore, StoredOwner, StoredTask
 from gaia.agents.task import (
     AUTO_AGENT,
     AgentOutput,
@@ -147,14 +147,14 @@ class AgentBridge:
         return self._recover() if adopt else []
 
     def _recover(self) -> list[tuple[AgentTask, int]]:
-        dead = [tid for tid, owner in self.store.running_tasks() if not _alive(owner)]
+        dead = [tid for tid, owner in self.store.running_tasks() if not self._owner_alive(owner)]
         self.store.abandon(
             dead, TaskStatus.failed, "interrupted: the gaia process running it stopped"
         )
         adopted: list[tuple[AgentTask, int]] = []
         orphaned: list[str] = []
         for task, seq, owner, origin in self.store.queued_tasks():
-            if _alive(owner):
+            if self._owner_alive(owner):
                 continue
             if origin != self.origin:
                 orphaned.append(task.id)  # a workflow run's task: the run will resubmit it
@@ -165,6 +165,10 @@ class AgentBridge:
         if adopted or dead:
             log.info("agent queue recovered: %d queued, %d interrupted", len(adopted), len(dead))
         return adopted
+
+    def _owner_alive(self, owner: StoredOwner) -> bool:
+        # Tasks this very process recorded (a daemon's earlier bridge) are not running.
+        return owner.pid != os.getpid() and owner.alive()
 
     def close_store(self) -> None:
         """Flush and stop the recorder (for a bridge that never started, or after close)."""
@@ -567,15 +571,3 @@ class AgentBridge:
                 remove_worktree(Path(repo), Path(path))
                 removed += 1
         return removed
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -12,15 +12,13 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
+from gaia._owner import current_owner, owner_alive
 from gaia._proc import any_alive, find_by_cookie, kill_cookie_holders, signal_all
 from gaia.config import Settings
 from gaia.errors import ConflictError, StorageError
@@ -39,7 +37,7 @@ from gaia.workflows.engine import (
 from gaia.workflows.executors import TaskExecutor
 from gaia.workflows.loader import LoadedWorkflow, load_workflow, load_workflow_file
 from gaia.workflows.spec import WorkflowSpec
-from gaia.workflows.store import Owner, WorkflowStore
+from gaia.workflows.store import WorkflowStore
 from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
 
 __all__ = ["RunResult", "WorkflowManager"]
@@ -57,11 +55,6 @@ class RunResult:
     tasks: dict[str, TaskState] = field(default_factory=dict)
 
 
-def _current_owner() -> Owner:
-    me = psutil.Process()
-    return Owner(pid=me.pid, host=socket.gethostname(), started_at=me.create_time())
-
-
 class WorkflowManager:
     def __init__(
         self,
@@ -75,7 +68,7 @@ class WorkflowManager:
         self.executors: Mapping[str, TaskExecutor] = (
             executors if executors is not None else WorkflowExecutors(None)
         )
-        self._owner = _current_owner()
+        self._owner = current_owner()
         self._runners: dict[str, WorkflowRunner] = {}
         self._background: dict[str, asyncio.Task[RunResult]] = {}
         self._recorder: Recorder | None = None
@@ -301,18 +294,12 @@ class WorkflowManager:
         return recovered
 
     def _owner_dead(self, run: Any, now: Any) -> bool:
-        if run.owner_pid is None:
-            return True
-        if run.owner_host == self._owner.host:
-            if run.owner_pid == self._owner.pid and run.owner_started_at == self._owner.started_at:
-                return False  # ours, though not in _runners: starting right now
-            try:
-                proc = psutil.Process(run.owner_pid)
-                return abs(proc.create_time() - (run.owner_started_at or 0)) > 1.0
-            except psutil.NoSuchProcess:
-                return True
-            except psutil.Error:
-                pass
+        if run.owner_pid == self._owner.pid and run.owner_started_at == self._owner.started_at:
+            return False  # ours, though not in _runners: starting right now
+        alive = owner_alive(run.owner_pid, run.owner_host, run.owner_started_at)
+        if alive is not None:
+            return not alive
+        # On another host: only its heartbeat tells.
         if run.heartbeat_at is None:
             return True
         return bool((now - run.heartbeat_at).total_seconds() > self.settings.stale_heartbeat)
