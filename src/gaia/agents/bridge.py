@@ -15,6 +15,7 @@ queued in the database across a close.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -51,6 +52,7 @@ from gaia.errors import (
     ConflictError,
     GaiaError,
     NotFoundError,
+    StorageError,
 )
 from gaia.storage.types import utcnow
 
@@ -231,6 +233,11 @@ class AgentBridge:
             self._open(adopt=False)  # a CLI process opens its bridge on its first task
         if self.state is not BridgeState.running:
             raise AgentError(f"the agent bridge is {self.state}: it takes no new tasks")
+        if self.store.recorder.failure is not None:
+            raise StorageError(
+                f"the agent bridge takes no new tasks: the database refused writes "
+                f"({self.store.recorder.failure})"
+            )
         requested = task.agent_id or AUTO_AGENT
         if requested == AUTO_AGENT:
             self.choose_agent(str(task.task_type))  # raises when no agent fits
@@ -338,7 +345,7 @@ class AgentBridge:
                 None,
                 live.started,
             )
-        return live.future.result()
+        return await asyncio.shield(live.future)
 
     def get_result(self, task_id: str) -> AgentResult | None:
         """GetResult: the result of a finished task, None while it is queued or running."""
@@ -553,8 +560,41 @@ class AgentBridge:
                 self.trace.append(("finish", task.id))
         self._live.pop(task.id, None)
         if not live.future.done():
-            live.future.set_result(result)
+            self._resolve_when_recorded(live.future, result)
         self._dispatch()
+
+    def _resolve_when_recorded(
+        self, future: asyncio.Future[AgentResult], result: AgentResult
+    ) -> None:
+        """Hand the result over once the database holds it; if it refuses, fail the task.
+
+        A waiter must never hang on a write that will not happen, nor be told of a result
+        that a restart would not find.
+        """
+
+        def settle(error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is None:
+                future.set_result(result)
+                return
+            log.error("agent task %s: its result was not recorded: %s", result.task_id, error)
+            future.set_result(
+                dataclasses.replace(
+                    result,
+                    status=TaskStatus.failed,
+                    error=f"the database could not record the result: {error}",
+                )
+            )
+
+        try:
+            recorded = self.store.recorder.flushed()
+        except StorageError as exc:  # the recorder is closed
+            settle(exc)
+            return
+        recorded.add_done_callback(
+            lambda done: settle(None if done.cancelled() else done.exception())
+        )
 
     # -- housekeeping ----------------------------------------------------------------
 
