@@ -93,6 +93,7 @@ class _Live:
     future: asyncio.Future[AgentResult]
     runner: asyncio.Task[None] | None = None
     started: float | None = None
+    finished: bool = False  # recorded; its future resolves once the database holds it
 
 
 class AgentBridge:
@@ -330,10 +331,10 @@ class AgentBridge:
                 error="cancelled before it started",
             )
             self._finish(live, result, None, None)
-            return result
+            return await asyncio.shield(live.future)
         live.runner.cancel()
         await asyncio.wait([live.runner])
-        if not live.future.done():  # cancelled before its first step: _run never ran
+        if not live.finished:  # cancelled before its first step: _run never ran
             self._finish(
                 live,
                 AgentResult(
@@ -547,6 +548,9 @@ class AgentBridge:
     def _finish(
         self, live: _Live, result: AgentResult, execution_id: str | None, started: float | None
     ) -> None:
+        if live.finished:
+            return
+        live.finished = True
         task = live.task
         elapsed_ms = None if started is None else int((time.monotonic() - started) * 1000)
         if result.duration_ms is None:
