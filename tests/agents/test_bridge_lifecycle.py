@@ -8,10 +8,12 @@ from typing import Any
 
 import psutil
 import pytest
+from sqlalchemy import update
 
 from gaia.agents import AgentResult, BridgeState, TaskStatus
 from gaia.agents.store import AgentStore
 from gaia.errors import AgentError, ConflictError, NotFoundError
+from gaia.storage.models import agent_tasks_table
 from tests.agents.conftest import Harness
 from tests.helpers import proc_gone
 
@@ -256,3 +258,38 @@ async def test_cancel_right_after_submit_frees_the_slot(harness: Harness) -> Non
     after = await asyncio.wait_for(bridge.execute(harness.task("after")), 10)
     assert after.success
     assert harness.journal.started() == ["after"]
+
+
+@pytest.mark.parametrize("reused", [True, False])
+async def test_an_owner_whose_pid_was_reused_is_dead(harness: Harness, reused: bool) -> None:
+    """Queued tasks whose owner's pid now belongs to another process are adopted.
+
+    The owner is a live process; only its create time says whether it is the one that
+    queued the task (a reused pid) or not. A pid alone kept the dead owner alive.
+    """
+    first = await harness.bridge(harness.agent(max_concurrency=1), workers=1)
+    blocker = first.submit(harness.blocker("blocker"))
+    await harness.started("blocker")
+    waiting = harness.task("waiting", "@print adopted")
+    first.submit(waiting).add_done_callback(lambda f: f.exception())
+    await first.close(grace=0)
+    assert (await blocker).status is TaskStatus.cancelled
+    other = psutil.Popen(["sleep", "60"])
+    try:
+        started_at = other.create_time() - (1000 if reused else 0)
+        with harness.database().write() as conn:
+            conn.execute(
+                update(agent_tasks_table)
+                .where(agent_tasks_table.c.id == waiting.id)
+                .values(owner_pid=other.pid, owner_started_at=started_at)
+            )
+        second = await harness.bridge(harness.agent(max_concurrency=1), workers=1)
+        if reused:
+            result = await harness.wait(lambda: second.get_result(waiting.id), what="adoption")
+            assert result.status is TaskStatus.succeeded
+        else:
+            assert second.get_task(waiting.id).status is TaskStatus.queued
+            assert second.load("fake") == 0
+    finally:
+        other.kill()
+        other.wait()

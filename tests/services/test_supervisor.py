@@ -16,7 +16,13 @@ from gaia.errors import ServiceError
 from gaia.runtime import Runtime
 from gaia.services.registry import ServiceRegistry
 from gaia.services.spec import ServiceSpec
-from gaia.services.supervisor import Health, ServiceState, Supervisor, SupervisorOptions
+from gaia.services.supervisor import (
+    Health,
+    ServiceState,
+    Supervisor,
+    SupervisorOptions,
+    restart_delay,
+)
 from gaia.storage.recorder import Recorder
 from tests.helpers import free_port, proc_gone, wait_until
 
@@ -183,3 +189,34 @@ async def test_log_rotation(runtime: Runtime, tmp_path: Path) -> None:
     assert log.read_text().splitlines()[-1] == "line 3000"
     await sup.stop_all()
     recorder.close()
+
+
+async def test_a_service_that_failed_5000_times_is_still_kept(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
+    """After 5,000 quick exits the backoff is its cap, and the keeper lives on.
+
+    `multiplier ** (failures - 1)` overflowed after ~1,025 failures and killed the keeper:
+    the service then stayed exited, never restarted. The count is seeded (the keeper
+    reads it where it counted the 5,000 exits), then the service really exits once more.
+    """
+    go = tmp_path / "go"
+    register(
+        supervisor,
+        name="flaky",
+        command=f"while [ ! -e {go} ]; do sleep 0.02; done; exit 1",
+        restart={
+            "policy": "always",
+            "backoff": {"initial": "10ms", "multiplier": 2, "max": "50ms"},
+            "max_restarts": 1000,
+        },
+    )
+    await supervisor.start("flaky")
+    svc = supervisor._services["flaky"]
+    svc.failures = 5000
+    go.touch()
+    await eventually(lambda: supervisor.restart_count("flaky") >= 2)
+    assert svc.failures >= 5002
+    assert svc.keeper is not None and not svc.keeper.done()
+    assert restart_delay(svc.spec.restart_policy.backoff, svc.failures) == 0.05
+    assert restart_delay(svc.spec.restart_policy.backoff, 10**9) == 0.05

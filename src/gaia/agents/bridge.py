@@ -15,6 +15,7 @@ queued in the database across a close.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -30,7 +31,7 @@ from gaia.agents.base import Agent, AgentRun, Launcher
 from gaia.agents.queue import AgentQueues
 from gaia.agents.registry import AgentRegistry
 from gaia.agents.stats import AgentStats, Counters
-from gaia.agents.store import AgentStore, StoredTask
+from gaia.agents.store import AgentStore, StoredOwner, StoredTask
 from gaia.agents.task import (
     AUTO_AGENT,
     AgentOutput,
@@ -51,6 +52,7 @@ from gaia.errors import (
     ConflictError,
     GaiaError,
     NotFoundError,
+    StorageError,
 )
 from gaia.storage.types import utcnow
 
@@ -91,6 +93,7 @@ class _Live:
     future: asyncio.Future[AgentResult]
     runner: asyncio.Task[None] | None = None
     started: float | None = None
+    finished: bool = False  # recorded; its future resolves once the database holds it
 
 
 class AgentBridge:
@@ -147,14 +150,14 @@ class AgentBridge:
         return self._recover() if adopt else []
 
     def _recover(self) -> list[tuple[AgentTask, int]]:
-        dead = [tid for tid, owner in self.store.running_tasks() if not _alive(owner)]
+        dead = [tid for tid, owner in self.store.running_tasks() if not self._owner_alive(owner)]
         self.store.abandon(
             dead, TaskStatus.failed, "interrupted: the gaia process running it stopped"
         )
         adopted: list[tuple[AgentTask, int]] = []
         orphaned: list[str] = []
         for task, seq, owner, origin in self.store.queued_tasks():
-            if _alive(owner):
+            if self._owner_alive(owner):
                 continue
             if origin != self.origin:
                 orphaned.append(task.id)  # a workflow run's task: the run will resubmit it
@@ -165,6 +168,10 @@ class AgentBridge:
         if adopted or dead:
             log.info("agent queue recovered: %d queued, %d interrupted", len(adopted), len(dead))
         return adopted
+
+    def _owner_alive(self, owner: StoredOwner) -> bool:
+        # Tasks this very process recorded (a daemon's earlier bridge) are not running.
+        return owner.pid != os.getpid() and owner.alive()
 
     def close_store(self) -> None:
         """Flush and stop the recorder (for a bridge that never started, or after close)."""
@@ -227,6 +234,11 @@ class AgentBridge:
             self._open(adopt=False)  # a CLI process opens its bridge on its first task
         if self.state is not BridgeState.running:
             raise AgentError(f"the agent bridge is {self.state}: it takes no new tasks")
+        if self.store.recorder.failure is not None:
+            raise StorageError(
+                f"the agent bridge takes no new tasks: the database refused writes "
+                f"({self.store.recorder.failure})"
+            )
         requested = task.agent_id or AUTO_AGENT
         if requested == AUTO_AGENT:
             self.choose_agent(str(task.task_type))  # raises when no agent fits
@@ -319,10 +331,10 @@ class AgentBridge:
                 error="cancelled before it started",
             )
             self._finish(live, result, None, None)
-            return result
+            return await asyncio.shield(live.future)
         live.runner.cancel()
         await asyncio.wait([live.runner])
-        if not live.future.done():  # cancelled before its first step: _run never ran
+        if not live.finished:  # cancelled before its first step: _run never ran
             self._finish(
                 live,
                 AgentResult(
@@ -334,7 +346,7 @@ class AgentBridge:
                 None,
                 live.started,
             )
-        return live.future.result()
+        return await asyncio.shield(live.future)
 
     def get_result(self, task_id: str) -> AgentResult | None:
         """GetResult: the result of a finished task, None while it is queued or running."""
@@ -536,6 +548,9 @@ class AgentBridge:
     def _finish(
         self, live: _Live, result: AgentResult, execution_id: str | None, started: float | None
     ) -> None:
+        if live.finished:
+            return
+        live.finished = True
         task = live.task
         elapsed_ms = None if started is None else int((time.monotonic() - started) * 1000)
         if result.duration_ms is None:
@@ -549,8 +564,41 @@ class AgentBridge:
                 self.trace.append(("finish", task.id))
         self._live.pop(task.id, None)
         if not live.future.done():
-            live.future.set_result(result)
+            self._resolve_when_recorded(live.future, result)
         self._dispatch()
+
+    def _resolve_when_recorded(
+        self, future: asyncio.Future[AgentResult], result: AgentResult
+    ) -> None:
+        """Hand the result over once the database holds it; if it refuses, fail the task.
+
+        A waiter must never hang on a write that will not happen, nor be told of a result
+        that a restart would not find.
+        """
+
+        def settle(error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is None:
+                future.set_result(result)
+                return
+            log.error("agent task %s: its result was not recorded: %s", result.task_id, error)
+            future.set_result(
+                dataclasses.replace(
+                    result,
+                    status=TaskStatus.failed,
+                    error=f"the database could not record the result: {error}",
+                )
+            )
+
+        try:
+            recorded = self.store.recorder.flushed()
+        except StorageError as exc:  # the recorder is closed
+            settle(exc)
+            return
+        recorded.add_done_callback(
+            lambda done: settle(None if done.cancelled() else done.exception())
+        )
 
     # -- housekeeping ----------------------------------------------------------------
 
@@ -567,15 +615,3 @@ class AgentBridge:
                 remove_worktree(Path(repo), Path(path))
                 removed += 1
         return removed
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -6,7 +6,6 @@ Hot-path writes (a task queued, started, finished) go through the write-behind
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Row, Select, delete, func, select, update
 
+from gaia._owner import current_owner, owner_alive
 from gaia.agents.base import AgentSpec
 from gaia.agents.stats import Counters
 from gaia.agents.task import AgentResult, AgentTask, Isolation, TaskStatus, TaskType
@@ -29,12 +29,26 @@ from gaia.storage.models import (
 from gaia.storage.recorder import Recorder
 from gaia.storage.types import utcnow
 
-__all__ = ["AgentStore", "StoredTask"]
+__all__ = ["AgentStore", "StoredOwner", "StoredTask"]
 
 _TASKS = agent_tasks_table
 _RESULTS = agent_results_table
 _EXECUTIONS = agent_executions_table
 _AGENTS = agents_table
+
+
+@dataclass(frozen=True)
+class StoredOwner:
+    """Who queued or ran a task, as recorded (host and create time: older rows lack them)."""
+
+    pid: int | None
+    host: str | None
+    started_at: float | None
+
+    def alive(self) -> bool:
+        """Whether that process still runs; one on another host is taken to."""
+        found = owner_alive(self.pid, self.host, self.started_at)
+        return True if found is None else found
 
 
 @dataclass
@@ -97,7 +111,8 @@ class AgentStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.recorder = Recorder(db, name="gaia-agents-recorder", linger=0.02)
-        self.pid = os.getpid()
+        self.owner = current_owner()
+        self.pid = self.owner.pid
 
     # -- agents ----------------------------------------------------------------------
 
@@ -151,7 +166,9 @@ class AgentStore:
                 "visible": task.visible,
                 "status": TaskStatus.queued.value,
                 "error": None,
-                "owner_pid": self.pid,
+                "owner_pid": self.owner.pid,
+                "owner_host": self.owner.host,
+                "owner_started_at": self.owner.started_at,
                 "started_at": None,
                 "finished_at": None,
                 "metadata": {**task.meta, "origin": origin},
@@ -243,8 +260,8 @@ class AgentStore:
 
     # -- reads -----------------------------------------------------------------------
 
-    def queued_tasks(self) -> list[tuple[AgentTask, int, int | None, str]]:
-        """Queued tasks in queue order: (task, seq, owner pid, origin)."""
+    def queued_tasks(self) -> list[tuple[AgentTask, int, StoredOwner, str]]:
+        """Queued tasks in queue order: (task, seq, owner, origin)."""
         query = (
             select(_TASKS)
             .where(_TASKS.c.status == TaskStatus.queued.value)
@@ -256,25 +273,36 @@ class AgentStore:
             (
                 task_from_row(row),
                 row.seq,
-                row.owner_pid,
+                StoredOwner(row.owner_pid, row.owner_host, row.owner_started_at),
                 str((row.metadata or {}).get("origin", "daemon")),
             )
             for row in rows
         ]
 
-    def running_tasks(self) -> list[tuple[str, int | None]]:
-        query = select(_TASKS.c.id, _TASKS.c.owner_pid).where(
-            _TASKS.c.status == TaskStatus.running.value
-        )
+    def running_tasks(self) -> list[tuple[str, StoredOwner]]:
+        query = select(
+            _TASKS.c.id, _TASKS.c.owner_pid, _TASKS.c.owner_host, _TASKS.c.owner_started_at
+        ).where(_TASKS.c.status == TaskStatus.running.value)
         with self.db.read() as conn:
-            return [(row.id, row.owner_pid) for row in conn.execute(query)]
+            return [
+                (row.id, StoredOwner(row.owner_pid, row.owner_host, row.owner_started_at))
+                for row in conn.execute(query)
+            ]
 
     def claim(self, task_ids: list[str]) -> None:
         """Make this process the owner of tasks it adopted from a stopped one."""
         if not task_ids:
             return
         with self.db.write() as conn:
-            conn.execute(update(_TASKS).where(_TASKS.c.id.in_(task_ids)).values(owner_pid=self.pid))
+            conn.execute(
+                update(_TASKS)
+                .where(_TASKS.c.id.in_(task_ids))
+                .values(
+                    owner_pid=self.owner.pid,
+                    owner_host=self.owner.host,
+                    owner_started_at=self.owner.started_at,
+                )
+            )
 
     def abandon(self, task_ids: list[str], status: TaskStatus, error: str) -> None:
         """Finish tasks whose owner died: they will not run (again)."""

@@ -28,16 +28,17 @@ from typing import Any
 import psutil
 from sqlalchemy import Connection, Table, insert
 
+from gaia._backoff import capped_exponential
 from gaia._proc import ProcessError, ProcessHandle, spawn
 from gaia.errors import ConflictError, ServiceError
 from gaia.services.health import probe
 from gaia.services.registry import ServiceRegistry
-from gaia.services.spec import ServiceSpec
+from gaia.services.spec import RestartBackoff, ServiceSpec
 from gaia.storage.models import service_events_table, service_health_table, services_table
 from gaia.storage.recorder import Recorder
 from gaia.storage.types import utcnow
 
-__all__ = ["Health", "ServiceState", "Supervisor"]
+__all__ = ["Health", "ServiceState", "Supervisor", "restart_delay"]
 
 log = logging.getLogger("gaia.services")
 
@@ -67,6 +68,7 @@ class _Service:
     keeper: asyncio.Task[None] | None = None
     stop_requested: bool = False
     restart_count: int = 0
+    failures: int = 0  # exits in a row that came sooner than reset_after: sets the backoff
     last_exit_code: int | None = None
     failure: str | None = None  # why it last became failed
     pid_started_at: float | None = None
@@ -218,7 +220,6 @@ class Supervisor:
 
     async def _keep(self, svc: _Service) -> None:
         policy = svc.spec.restart_policy
-        failures = 0
         while not svc.stop_requested:
             if svc.state is not ServiceState.starting:
                 self._transition(svc, ServiceState.starting, "restarting")
@@ -245,7 +246,7 @@ class Supervisor:
                 break
             self._transition(svc, ServiceState.exited, f"exit status {code}")
             uptime = time.monotonic() - started
-            failures = 0 if uptime >= policy.reset_after else failures + 1
+            svc.failures = 0 if uptime >= policy.reset_after else svc.failures + 1
             unhealthy = svc.health is Health.unhealthy
             wanted = policy.policy == "always" or (
                 policy.policy == "on_failure" and (code != 0 or unhealthy)
@@ -262,8 +263,7 @@ class Supervisor:
                     f"gave up after {len(svc.restarts)} restarts within {policy.window:g}s",
                 )
                 return
-            backoff = policy.backoff
-            delay = min(backoff.max, backoff.initial * backoff.multiplier ** max(failures - 1, 0))
+            delay = restart_delay(policy.backoff, svc.failures)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wait_for(svc, lambda: svc.stop_requested)
@@ -365,6 +365,11 @@ class Supervisor:
             "metadata": {},
         }
         self.recorder.call(_inserter(service_events_table, row))
+
+
+def restart_delay(backoff: RestartBackoff, failures: int) -> float:
+    """How long to wait before restarting after ``failures`` quick exits in a row."""
+    return capped_exponential(backoff.initial, backoff.multiplier, backoff.max, failures)
 
 
 def _health_row(

@@ -21,7 +21,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # The newest revision. A database already there skips Alembic entirely, which keeps
 # short CLI commands fast; tests check this matches Alembic's own head.
-HEAD_REVISION = "013_gaia_agents"
+HEAD_REVISION = "014_agent_task_owner"
 
 
 def current_revision(db: Database) -> str | None:

@@ -284,6 +284,8 @@ agent_tasks_table = Table(
     Column("status", String(20), nullable=False),
     Column("error", Text()),
     Column("owner_pid", Integer()),
+    Column("owner_host", String(255)),
+    Column("owner_started_at", Double()),
     Column("started_at", UTCDateTime()),
     Column("finished_at", UTCDateTime()),
     Column("metadata", JSON(), nullable=False, default=dict),

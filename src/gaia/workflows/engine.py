@@ -8,6 +8,11 @@ and a 2,000-task graph schedules as fast as processes can start.
 Failure policy (``on_error``): ``fail`` cancels running tasks, skips the rest and fails
 the run; ``continue`` records the failure and lets dependents run; ``retry`` retries
 up to ``max_attempts`` (default 3) and then fails like ``fail``.
+
+Durability: a task's end is committed to the database before its dependents start and
+before listeners hear of it, so a crash at any point never makes ``resume`` re-run a task
+whose completion was reported. If the database refuses it, the run fails with a reason
+that names the storage failure.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gaia._duration import format_duration
+from gaia.errors import StorageError
 from gaia.storage.models import workflow_executions_table, workflow_tasks_table
 from gaia.storage.recorder import Recorder
 from gaia.storage.types import utcnow
@@ -142,6 +148,7 @@ class WorkflowRunner:
         self.options = options
         self.listener = listener
         self.error: str | None = None
+        self.storage_failed = False  # the database refused to record part of the run
         self._slots = asyncio.Semaphore(options.max_parallel)
         self._done: asyncio.Queue[str | _Stop] = asyncio.Queue()
         self._active: dict[str, asyncio.Task[None]] = {}
@@ -231,11 +238,11 @@ class WorkflowRunner:
                 async with self._slots:
                     outcome = await self._attempt(st)
                 if outcome.ok:
-                    self._set_final(st, TaskStatus.completed, None, outcome.exit_code)
+                    await self._end(st, TaskStatus.completed, None, outcome.exit_code)
                     break
                 failures += 1
                 if failures >= st.spec.max_attempts or self._stopping:
-                    self._set_final(st, TaskStatus.failed, outcome.error, outcome.exit_code)
+                    await self._end(st, TaskStatus.failed, outcome.error, outcome.exit_code)
                     break
                 delay = retry_delay(st.spec.backoff, failures)
                 st.status = TaskStatus.retrying
@@ -248,7 +255,22 @@ class WorkflowRunner:
                 # The status already says cancelled; the error says when and why.
                 self._set_final(st, TaskStatus.cancelled, f"{what}: {self.error or 'run stopped'}")
             raise
+        except StorageError as exc:
+            # Dependents must not start on an end the database does not hold: stop here.
+            self.storage_failed = True
+            self.request_stop(
+                RunStatus.failed, f"the database could not record task {st.key!r}: {exc}"
+            )
+            return
         self._done.put_nowait(st.key)
+
+    async def _end(
+        self, st: TaskState, status: TaskStatus, error: str | None, exit_code: int | None
+    ) -> None:
+        """Record a task's end, wait until it is committed, and only then announce it."""
+        self._set_final(st, status, error, exit_code, announce=False)
+        await self.recorder.flushed()
+        self._announce(st, error)
 
     async def _attempt(self, st: TaskState) -> TaskOutcome:
         st.attempts += 1
@@ -345,7 +367,13 @@ class WorkflowRunner:
         )
 
     def _set_final(
-        self, st: TaskState, status: TaskStatus, error: str | None, exit_code: int | None = None
+        self,
+        st: TaskState,
+        status: TaskStatus,
+        error: str | None,
+        exit_code: int | None = None,
+        *,
+        announce: bool = True,
     ) -> None:
         st.status, st.error, st.exit_code = status, error, exit_code
         now = utcnow()
@@ -358,10 +386,14 @@ class WorkflowRunner:
             finished_at=now,
             updated_at=now,
         )
+        if announce:
+            self._announce(st, error)
+
+    def _announce(self, st: TaskState, error: str | None) -> None:
         kind = {
             TaskStatus.skipped: "skipped",
             TaskStatus.cancelled: "cancelled",
-        }.get(status, "finished")
+        }.get(st.status, "finished")
         self._emit(kind, st, error=error)
 
     def _emit(

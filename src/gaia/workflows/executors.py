@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from gaia._lifeline import tethered
 from gaia._proc import ProcessError, describe_exit, spawn
 from gaia.workflows.spec import TaskSpec
 
@@ -58,26 +59,32 @@ class ShellExecutor:
     """Runs the command with ``/bin/sh -c`` in its own process group, output to the log."""
 
     async def execute(self, run: TaskRun, on_start: Callable[[int | None], None]) -> TaskOutcome:
-        try:
-            handle = spawn(
-                [SHELL, "-c", run.task.command],
-                cookie=f"{run.workflow_id}/{run.execution_id}",
-                cwd=run.working_dir,
-                env=run.env,
-                output=run.log_path,
-            )
-        except ProcessError as exc:
-            run.log_path.write_text(f"gaia: {exc}\n", encoding="utf-8")
-            return TaskOutcome(ok=False, error=str(exc))
-        # On cancellation the kill is shielded: a second cancel must not leave it half done.
-        on_start(handle.pid)
-        try:
-            code = await handle.wait()
-        except asyncio.CancelledError:
-            await asyncio.shield(handle.kill_tree(run.kill_grace))
-            raise
-        # Background jobs the command left behind would otherwise outlive the task.
-        await handle.reap_leftovers(run.kill_grace)
+        cookie = f"{run.workflow_id}/{run.execution_id}"
+        # Tethered: if this process dies, the task's whole tree dies with it rather than
+        # finishing its side effects unrecorded (and then again on resume).
+        with tethered(cookie) as tether:
+            try:
+                handle = spawn(
+                    [SHELL, "-c", run.task.command],
+                    cookie=cookie,
+                    cwd=run.working_dir,
+                    env=run.env,
+                    output=run.log_path,
+                )
+            except ProcessError as exc:
+                run.log_path.write_text(f"gaia: {exc}\n", encoding="utf-8")
+                return TaskOutcome(ok=False, error=str(exc))
+            tether.group(handle.pid)
+            # On cancellation the kill is shielded: a second cancel must not leave it half
+            # done.
+            on_start(handle.pid)
+            try:
+                code = await handle.wait()
+            except asyncio.CancelledError:
+                await asyncio.shield(handle.kill_tree(run.kill_grace))
+                raise
+            # Background jobs the command left behind would otherwise outlive the task.
+            await handle.reap_leftovers(run.kill_grace)
         if code == 0:
             return TaskOutcome(ok=True, exit_code=0)
         return TaskOutcome(ok=False, exit_code=code, error=describe_exit(code))

@@ -8,19 +8,20 @@ another one, resumes them, and recovers runs whose owning process died.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import socket
+import signal
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from gaia._proc import kill_cookie_holders
+from gaia._owner import current_owner, owner_alive
+from gaia._proc import any_alive, find_by_cookie, kill_cookie_holders, signal_all
 from gaia.config import Settings
-from gaia.errors import ConflictError
+from gaia.errors import ConflictError, StorageError
 from gaia.storage.db import Database
 from gaia.storage.models import workflows_table
 from gaia.storage.recorder import Recorder
@@ -36,7 +37,7 @@ from gaia.workflows.engine import (
 from gaia.workflows.executors import TaskExecutor
 from gaia.workflows.loader import LoadedWorkflow, load_workflow, load_workflow_file
 from gaia.workflows.spec import WorkflowSpec
-from gaia.workflows.store import Owner, WorkflowStore
+from gaia.workflows.store import WorkflowStore
 from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
 
 __all__ = ["RunResult", "WorkflowManager"]
@@ -54,11 +55,6 @@ class RunResult:
     tasks: dict[str, TaskState] = field(default_factory=dict)
 
 
-def _current_owner() -> Owner:
-    me = psutil.Process()
-    return Owner(pid=me.pid, host=socket.gethostname(), started_at=me.create_time())
-
-
 class WorkflowManager:
     def __init__(
         self,
@@ -72,7 +68,7 @@ class WorkflowManager:
         self.executors: Mapping[str, TaskExecutor] = (
             executors if executors is not None else WorkflowExecutors(None)
         )
-        self._owner = _current_owner()
+        self._owner = current_owner()
         self._runners: dict[str, WorkflowRunner] = {}
         self._background: dict[str, asyncio.Task[RunResult]] = {}
         self._recorder: Recorder | None = None
@@ -135,9 +131,16 @@ class WorkflowManager:
     ) -> WorkflowRunner:
         if run_id in self._runners:
             raise ConflictError(f"workflow {run_id!r} is already running in this process")
+        if self._recorder is not None and self._recorder.failure is not None and not self._runners:
+            # It gave up on the database; a later run gets a fresh one, and fails visibly
+            # in its turn if the database still refuses writes.
+            await asyncio.to_thread(self._recorder.close)
+            self._recorder = None
         row, task_rows = await asyncio.to_thread(
             self.store.claim, run_id, self._owner, resume=resume
         )
+        if resume:
+            await asyncio.to_thread(self._end_earlier_attempts, run_id)
         spec = WorkflowSpec.model_validate(row.spec)
         log_dir = self.settings.gaia_home.workflow_logs / run_id
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -174,7 +177,8 @@ class WorkflowManager:
                 error="interrupted: gaia was stopped",
                 finished_at=utcnow(),
             )
-            self.recorder.flush()
+            with contextlib.suppress(StorageError):
+                await asyncio.shield(self.recorder.flushed())
             raise
         finally:
             heartbeat.cancel()
@@ -189,9 +193,18 @@ class WorkflowManager:
             updated_at=now,
             heartbeat_at=now,
         )
-        await asyncio.to_thread(self.recorder.flush)
+        error = runner.error
+        try:
+            await self.recorder.flushed()
+        except StorageError as exc:
+            # The database holds the run as running; once this process is gone, recovery
+            # marks it interrupted. The caller hears the truth now.
+            status = RunStatus.failed
+            if not runner.storage_failed:  # else its error already says so
+                lost = f"the database could not record the run's end: {exc}"
+                error = f"{error}; {lost}" if error else lost
         log.info("workflow %s (%s) %s", name, run_id, status.value)
-        return RunResult(run_id, status, runner.error, runner.states)
+        return RunResult(run_id, status, error, runner.states)
 
     def _background_done(self, run_id: str, task: asyncio.Task[RunResult]) -> None:
         self._background.pop(run_id, None)
@@ -241,6 +254,29 @@ class WorkflowManager:
 
     # -- recovery --------------------------------------------------------------------
 
+    def _end_earlier_attempts(self, run_id: str) -> None:
+        """Make sure no earlier attempt of this run is alive before any task starts again.
+
+        A dead runner's watchdog kills its tasks, but asynchronously; recovery kills what
+        it finds, but the kill takes effect later. Either way a task must not run twice
+        at once: kill and wait here, after the claim (nobody else owns the run now).
+        """
+        leftovers = find_by_cookie(f"{run_id}/", prefix=True)
+        if not leftovers:
+            return
+        signal_all(leftovers, signal.SIGKILL)
+        # Not our children: nothing signals their end. A zombie counts as gone.
+        deadline = time.monotonic() + 10
+        while any_alive(leftovers) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        alive = [p for p in leftovers if any_alive([p])]
+        if alive:
+            pids = ", ".join(str(p.pid) for p in alive)
+            reason = f"interrupted: earlier attempts of its tasks would not die (pids {pids})"
+            self.store.mark_interrupted(run_id, self._owner.pid, reason)
+            raise ConflictError(f"cannot resume workflow {run_id!r}: {reason}")
+        log.warning("run %s: killed %d processes of earlier attempts", run_id, len(leftovers))
+
     def recover_interrupted(self) -> list[str]:
         """Mark runs whose owner died as interrupted and kill what they left running."""
         recovered = []
@@ -258,18 +294,12 @@ class WorkflowManager:
         return recovered
 
     def _owner_dead(self, run: Any, now: Any) -> bool:
-        if run.owner_pid is None:
-            return True
-        if run.owner_host == self._owner.host:
-            if run.owner_pid == self._owner.pid and run.owner_started_at == self._owner.started_at:
-                return False  # ours, though not in _runners: starting right now
-            try:
-                proc = psutil.Process(run.owner_pid)
-                return abs(proc.create_time() - (run.owner_started_at or 0)) > 1.0
-            except psutil.NoSuchProcess:
-                return True
-            except psutil.Error:
-                pass
+        if run.owner_pid == self._owner.pid and run.owner_started_at == self._owner.started_at:
+            return False  # ours, though not in _runners: starting right now
+        alive = owner_alive(run.owner_pid, run.owner_host, run.owner_started_at)
+        if alive is not None:
+            return not alive
+        # On another host: only its heartbeat tells.
         if run.heartbeat_at is None:
             return True
         return bool((now - run.heartbeat_at).total_seconds() > self.settings.stale_heartbeat)

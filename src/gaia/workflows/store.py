@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from gaia._owner import Owner
 from gaia.errors import ConflictError, NotFoundError
 from gaia.storage.db import Database
 from gaia.storage.models import (
@@ -41,15 +41,6 @@ E = workflow_executions_table
 
 RESUMABLE = (RunStatus.failed, RunStatus.cancelled, RunStatus.interrupted)
 ACTIVE_TASK = (TaskStatus.running, TaskStatus.retrying)
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The process that runs a workflow run; ``started_at`` tells a reused pid apart."""
-
-    pid: int
-    host: str
-    started_at: float
 
 
 class WorkflowStore:
