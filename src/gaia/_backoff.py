@@ -18,8 +18,14 @@ def capped_exponential(initial: float, multiplier: float, maximum: float, failur
     # Compare in log space: multiplier ** exponent overflows a float (2.0 ** 1025 raises
     # OverflowError) long before any sensible cap is reached, and capping the exponent
     # instead would stop growth early for multipliers close to 1.
-    if multiplier > 1 and (
-        math.log(initial) + exponent * math.log(multiplier) >= math.log(maximum)
-    ):
-        return float(maximum)
+    if multiplier > 1:
+        log_delay = math.log(initial) + exponent * math.log(multiplier)
+        if log_delay >= math.log(maximum):
+            return float(maximum)
+        try:
+            return float(min(maximum, initial * multiplier**exponent))
+        except OverflowError:
+            # Below the cap, yet multiplier ** exponent alone overflows when initial is
+            # tiny (5e-324 * 7.0 ** 365); exp of the sum loses a few ulps, so only here.
+            return min(float(maximum), math.exp(log_delay))
     return float(min(maximum, initial * multiplier**exponent))

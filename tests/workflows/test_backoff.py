@@ -121,3 +121,11 @@ def test_huge_failure_counts_do_not_overflow(failures: int, multiplier: float) -
     expected = 1.0 if multiplier == 1.0 else 60.0
     assert backoff_ceiling(spec, failures) == expected
     assert retry_delay(spec, failures) == expected
+
+
+def test_tiny_initial_with_many_failures_does_not_overflow() -> None:
+    """Below the cap in log space, yet 7.0 ** 365 alone overflows a float (hypothesis
+    found it: initial=5e-324, multiplier=7, failures=366)."""
+    spec = BackoffSpec(initial=5e-324, multiplier=7.0, max=1.0)
+    assert 0.0 < backoff_ceiling(spec, 366) <= 1.0
+    assert 0.0 <= retry_delay(spec, 366) <= 1.0
