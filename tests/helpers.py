@@ -12,7 +12,14 @@ from typing import Any
 
 import psutil
 
-__all__ = ["command_lines_with", "free_port", "proc_gone", "record_tmux_calls", "wait_until"]
+__all__ = [
+    "command_lines_with",
+    "free_port",
+    "has_variable",
+    "proc_gone",
+    "record_tmux_calls",
+    "wait_until",
+]
 
 
 def wait_until(
@@ -77,3 +84,9 @@ def command_lines_with(text: str) -> list[str]:
         if text in line:
             found.append(f"{proc.pid}: {line}")
     return found
+
+
+def has_variable(pid: int, key: str, value: str) -> bool:
+    """Whether the process was started (exec'd) with ``key=value`` in its environment."""
+    environ = Path(f"/proc/{pid}/environ").read_bytes()
+    return f"\0{key}={value}\0".encode() in b"\0" + environ

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.api.test_workflows_api import Server, start_server, stop_server_checked
-from tests.helpers import command_lines_with, record_tmux_calls, wait_until
+from tests.helpers import command_lines_with, has_variable, record_tmux_calls, wait_until
 
 API = "/api/orchestration/sessions"
 SECRET_KEY = "GAIA_TEST_SECRET"
@@ -252,14 +252,9 @@ def test_environment_values_reach_the_shells_but_no_command_line(
         for key in expected[pane_id]:
             # Until tmux's child has exec'd the shell, /proc shows the server's environment.
             wait_until(
-                functools.partial(_has_variable, int(pid), f"{key}={value}"),
+                functools.partial(has_variable, int(pid), key, value),
                 what=f"{key} in the shell of pane {pane_id}",
             )
-
-
-def _has_variable(pid: int, entry: str) -> bool:
-    environ = Path(f"/proc/{pid}/environ").read_bytes()
-    return f"\0{entry}\0".encode() in b"\0" + environ
 
 
 def test_relative_project_path_is_rejected(
