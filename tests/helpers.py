@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psutil
 
-__all__ = ["free_port", "proc_gone", "wait_until"]
+__all__ = [
+    "command_lines_with",
+    "free_port",
+    "has_variable",
+    "proc_gone",
+    "record_tmux_calls",
+    "wait_until",
+]
 
 
 def wait_until(
@@ -39,3 +49,44 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def record_tmux_calls(directory: Path) -> tuple[Path, Path]:
+    """A ``tmux`` that appends its arguments to a log, then execs the real tmux.
+
+    Returns (its directory, to put first on PATH; the log). Every tmux call a process
+    makes through PATH is recorded, however short-lived, and so is the argv of the tmux
+    server such a call starts (the server keeps its first client's argv).
+    """
+    real = shutil.which("tmux")
+    assert real is not None, "tmux is not installed"
+    bin_dir = directory / "bin"
+    bin_dir.mkdir()
+    log = directory / "tmux-argv.log"
+    log.touch()
+    wrapper = bin_dir / "tmux"
+    wrapper.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {shlex.quote(str(log))}\n'
+        f'exec {shlex.quote(real)} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return bin_dir, log
+
+
+def command_lines_with(text: str) -> list[str]:
+    """The command lines (``pid: argv``) of every process on the machine that show ``text``."""
+    found: list[str] = []
+    for proc in psutil.process_iter():
+        try:
+            line = " ".join(proc.cmdline())
+        except psutil.Error:  # gone meanwhile, or not ours to read
+            continue
+        if text in line:
+            found.append(f"{proc.pid}: {line}")
+    return found
+
+
+def has_variable(pid: int, key: str, value: str) -> bool:
+    """Whether the process was started (exec'd) with ``key=value`` in its environment."""
+    environ = Path(f"/proc/{pid}/environ").read_bytes()
+    return f"\0{key}={value}\0".encode() in b"\0" + environ

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import uuid
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from tests.api.test_workflows_api import Server, start_server, stop_server_checked
-from tests.helpers import wait_until
+from tests.helpers import command_lines_with, has_variable, record_tmux_calls, wait_until
 
 API = "/api/orchestration/sessions"
 SECRET_KEY = "GAIA_TEST_SECRET"
@@ -25,6 +26,7 @@ SECRET = "s3cr3t-session-value-5e1f"
 class Daemon:
     server: Server
     socket: str
+    tmux_log: Path  # the argv of every tmux call the daemon (or a test) made
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run tmux on the daemon's own socket (not the per-test one)."""
@@ -60,8 +62,10 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     # are slow and can hold locks (a login shell killed while ~/.bashrc runs `pyenv
     # rehash` leaves pyenv's lock behind and every later shell hangs for a minute).
     (base / "user-home").mkdir()
+    bin_dir, tmux_log = record_tmux_calls(base)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
     env.update(
+        PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         HOME=str(base / "user-home"),
         GAIA_HOME=str(home),
         GAIA_TMUX_SOCKET=socket,
@@ -75,7 +79,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     )
     srv = start_server(home, env)
     try:
-        yield Daemon(srv, socket)
+        yield Daemon(srv, socket, tmux_log)
     finally:
         try:
             stop_server_checked(srv)
@@ -213,6 +217,44 @@ def test_create_builds_the_session_in_tmux_and_never_shows_environment_values(
     assert listed[sid]["environment_keys"] == [SECRET_KEY]
     assert "environment" not in listed[sid]
     assert client.get(f"{API}/{sid}/layout").status_code == 200  # also checked for SECRET
+
+
+def test_environment_values_reach_the_shells_but_no_command_line(
+    client: httpx.Client, daemon: Daemon, project: Path
+) -> None:
+    """Values of a session, a new window and a split pane are on no process's command line
+    (tmux client or server, shell), yet each pane's shell has its own (issue 15)."""
+    token = uuid.uuid4().hex  # unique: other runs on this machine may show SECRET
+    value = f"{SECRET}-{token}"
+    view = create(client, project, environment={SECRET_KEY: value})
+    sid, name = view["id"], view["name"]
+    window = client.post(f"{API}/{sid}/windows", json={"environment": {"GAIA_TEST_W": value}})
+    assert window.status_code == 201, window.text
+    pane = client.post(
+        f"{API}/{sid}/windows/{window.json()['id']}/panes",
+        json={"environment": {"GAIA_TEST_P": value}},
+    )
+    assert pane.status_code == 201, pane.text
+
+    calls = daemon.tmux_log.read_text()
+    assert SECRET not in calls, "an environment value was on a tmux command line"
+    assert f"-L{daemon.socket} " in calls, "the daemon's tmux calls were not recorded"
+    assert command_lines_with(token) == []
+    expected = {
+        view["windows"][0]["panes"][0]["id"]: [SECRET_KEY],
+        window.json()["panes"][0]["id"]: [SECRET_KEY, "GAIA_TEST_W"],
+        pane.json()["id"]: [SECRET_KEY, "GAIA_TEST_P"],
+    }
+    rows = daemon.out("list-panes", "-s", "-t", f"={name}", "-F", "#{@gaia_pane_id} #{pane_pid}")
+    assert len(rows) == len(expected)
+    for row in rows:
+        pane_id, pid = row.split()
+        for key in expected[pane_id]:
+            # Until tmux's child has exec'd the shell, /proc shows the server's environment.
+            wait_until(
+                functools.partial(has_variable, int(pid), key, value),
+                what=f"{key} in the shell of pane {pane_id}",
+            )
 
 
 def test_relative_project_path_is_rejected(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import psutil
 import pytest
 import yaml
 
-from tests.helpers import wait_until
+from tests.helpers import command_lines_with, has_variable, record_tmux_calls, wait_until
 
 GAIA = Path(sys.executable).parent / "gaia"
 GAIA_SESSION = Path(sys.executable).parent / "gaia-session"
@@ -271,6 +274,52 @@ def test_up_builds_a_layout_and_freeze_writes_one_up_accepts(
     ]:
         wait_for_line(tmux, target, line)
     assert has_session(tmux, "dev")
+
+
+def test_up_and_restore_keep_layout_environment_values_off_command_lines(
+    cli_env: dict[str, str], tmux: Tmux, tmp_path: Path, project: Path
+) -> None:
+    """Environment values of a layout file reach their shells, on `up` and on `restore`
+    after the tmux server died, but no command line of any process (issue 15)."""
+    bin_dir, log = record_tmux_calls(tmp_path)
+    cli_env["PATH"] = f"{bin_dir}{os.pathsep}{cli_env.get('PATH', os.defpath)}"
+    token = f"s3cr3t-{uuid.uuid4().hex}"
+    layout = tmp_path / "private.yaml"
+    layout.write_text(
+        yaml.safe_dump(
+            {
+                "session_name": "private",
+                "start_directory": str(project),
+                "environment": {"GAIA_T_S": token},
+                "windows": [
+                    {
+                        "environment": {"GAIA_T_W": token},
+                        "panes": [{"environment": {"GAIA_T_P": token}}],
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+
+    def check() -> None:
+        calls = log.read_text()
+        assert token not in calls, "an environment value was on a tmux command line"
+        assert "-L" in calls, "gaia's tmux calls were not recorded"
+        assert command_lines_with(token) == []
+        (pid,) = tmux("list-panes", "-t", "=private", "-F", "#{pane_pid}")
+        for key in ("GAIA_T_S", "GAIA_T_W", "GAIA_T_P"):
+            # Until tmux's child has exec'd the shell, /proc shows the server's environment.
+            wait_until(
+                functools.partial(has_variable, int(pid), key, token),
+                what=f"{key} in the pane's shell",
+            )
+
+    ok(gaia(cli_env, "up", str(layout)))
+    check()
+    tmux("kill-server")
+    ok(gaia(cli_env, "restore", "private"))
+    check()
 
 
 def test_invalid_layout_file_reports_file_line_and_column(

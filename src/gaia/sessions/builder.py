@@ -51,6 +51,7 @@ def is_valid_layout(layout: str) -> bool:
 
 
 def environment_arguments(*scopes: dict[str, str]) -> list[str]:
+    """``-e KEY=VALUE`` arguments: run the commands holding them with ``private=True``."""
     merged: dict[str, str] = {}
     for scope in scopes:
         merged.update(scope)
@@ -163,7 +164,11 @@ def build_session(
                 _pane_commands(window, pane, first=index == 0, root=record.start_directory)
             )
         commands.extend(_layout(window))
-    lines = iter(driver.execute(*commands))
+    # Environment values are often secrets: keep them off every command line.
+    private = bool(record.environment) or any(
+        w.environment or any(p.environment for p in w.panes) for w in record.windows
+    )
+    lines = iter(driver.execute(*commands, private=private))
     session_id, window_id, pane_id = next(lines).split(FIELD_SEPARATOR)
     record.tmux_id = session_id
     for position, window in enumerate(record.windows):

@@ -203,6 +203,7 @@ class SessionManager:
             ],
             ["set-option", "-w", WINDOW_OPTION, window.id],
             ["set-option", "-p", PANE_OPTION, pane.id],
+            private=bool(environment),  # values stay off command lines
         )[0]
         window.tmux_id, pane.tmux_id = line.split(FIELD_SEPARATOR)
         self._type({pane.tmux_id: pane.commands})
@@ -276,7 +277,11 @@ class SessionManager:
             *builder.directory_arguments(start_directory or target.pane.current_path or None),
             *builder.environment_arguments(environment or {}),
         ]
-        new.tmux_id = self.driver.execute(split, ["set-option", "-p", PANE_OPTION, new.id])[0]
+        new.tmux_id = self.driver.execute(
+            split,
+            ["set-option", "-p", PANE_OPTION, new.id],
+            private=bool(environment),  # values stay off command lines
+        )[0]
         self._type({new.tmux_id: new.commands})
         view = self._sync(target.record.id, commands={new.id: new.commands})
         return _find_view([p for w in view.windows for p in w.panes], new.id, "pane")

@@ -17,6 +17,7 @@ import re
 import select
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "check_tmux",
     "escape_format",
     "execute_batched",
+    "quote_argument",
 ]
 
 MIN_TMUX_VERSION = (3, 2)
@@ -61,8 +63,12 @@ class TmuxDriver(Protocol):
     socket_name: str
     binary: str
 
-    def execute(self, *commands: Command) -> list[str]:
-        """Run the commands in one tmux call; return their combined output lines."""
+    def execute(self, *commands: Command, private: bool = False) -> list[str]:
+        """Run the commands in one tmux call; return their combined output lines.
+
+        ``private``: the commands carry values no other local user may see (environment
+        values), so they must not appear on any process's command line.
+        """
         ...
 
     def wait_for(
@@ -136,6 +142,31 @@ def _escape_argument(value: str) -> str:
     return value[:-1] + "\\;" if value.endswith(";") else value
 
 
+# What a single-quoted tmux argument cannot hold (the quote itself), and control
+# characters, escaped so that a command list stays one line of plain text whatever it holds.
+_UNQUOTABLE = re.compile(r"['\x00-\x1f\x7f]+")
+
+
+def quote_argument(value: str) -> str:
+    """``value`` as one argument of a command in a tmux configuration file.
+
+    Single quotes keep everything literal ($, ~, #, backslashes, ;); what they cannot hold
+    goes in an adjacent double-quoted part with octal escapes, which tmux joins into the
+    same argument.
+    """
+    parts: list[str] = []
+    position = 0
+    for match in _UNQUOTABLE.finditer(value):
+        if match.start() > position:
+            parts.append(f"'{value[position : match.start()]}'")
+        escaped = "".join(c if c == "'" else f"\\{ord(c):03o}" for c in match.group())
+        parts.append(f'"{escaped}"')
+        position = match.end()
+    if position < len(value) or not parts:
+        parts.append(f"'{value[position:]}'")
+    return "".join(parts)
+
+
 class LibtmuxDriver:
     """The real driver: tmux on the socket ``socket_name`` through libtmux."""
 
@@ -149,12 +180,34 @@ class LibtmuxDriver:
         self.server: libtmux.Server = libtmux.Server(socket_name=socket_name)
         self._not_found, self._tmux_error = exc.TmuxCommandNotFound, exc.LibTmuxException
 
-    def execute(self, *commands: Command) -> list[str]:
+    def execute(self, *commands: Command, private: bool = False) -> list[str]:
+        if private:
+            return self._execute_private(commands)
         args: list[str] = []
         for command in commands:
             if args:
                 args.append(";")
             args.extend(_escape_argument(str(a)) for a in command)
+        return self._run(args, commands)
+
+    def _execute_private(self, commands: Sequence[Command]) -> list[str]:
+        # Every local user can read any process's argv in /proc, and a tmux server keeps
+        # the argv of the client that started it for life. So the commands go in a file
+        # only we can read (mkstemp makes it 0600) that the tmux client reads and hands to
+        # the server, and only its path is on a command line. One line with ';' between
+        # commands keeps the command-line semantics: an error skips the rest of the list.
+        fd, path = tempfile.mkstemp(prefix="gaia-tmux-", suffix=".conf")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(
+                    " ; ".join(" ".join(quote_argument(str(a)) for a in c) for c in commands) + "\n"
+                )
+            # start-server: unlike new-session, source-file does not start a server.
+            return self._run(["start-server", ";", "source-file", path], commands)
+        finally:
+            Path(path).unlink()  # read by now: the values stay on disk no longer than needed
+
+    def _run(self, args: list[str], commands: Sequence[Command]) -> list[str]:
         try:
             result = self.server.cmd(*args)
         except self._not_found:
