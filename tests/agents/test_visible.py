@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import subprocess
 from collections.abc import AsyncIterator, Callable
@@ -212,3 +213,20 @@ async def test_visible_run_whose_work_dir_vanished_fails_at_once(
         assert result.status is TaskStatus.failed, (shown, result)
         assert result.error is not None and str(work) in result.error
         assert loop.time() - started < 5, f"visible={shown} took {loop.time() - started:.1f}s"
+
+
+def test_wrapper_script_is_private_from_its_first_byte(tmp_path: Path) -> None:
+    """The wrapper holds the agent's environment: never readable by others, even with a
+    permissive umask or an older, world-readable file in its place."""
+    from gaia.agents.launch import _write_private_script
+
+    script = tmp_path / "task.run.sh"
+    script.write_text("old")
+    script.chmod(0o644)
+    previous = os.umask(0)
+    try:
+        _write_private_script(script, "export KEY=secret\n")
+    finally:
+        os.umask(previous)
+    assert script.stat().st_mode & 0o777 == 0o700
+    assert script.read_text() == "export KEY=secret\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shlex
 import signal
 import time
@@ -150,10 +151,8 @@ class TmuxLauncher:
         status = stdout.with_suffix(".status")
         script = stdout.with_suffix(".run.sh")
         child_env = {**env, COOKIE_ENV: cookie}
-        script.write_text(
-            _wrapper_script(argv, child_env, cwd, stdout, stderr, status, tmux, channel)
-        )
-        script.chmod(0o700)
+        text = _wrapper_script(argv, child_env, cwd, stdout, stderr, status, tmux, channel)
+        await asyncio.to_thread(_write_private_script, script, text)
         try:
             _pane, pid = await asyncio.to_thread(
                 self.sessions.open_program_window,
@@ -169,3 +168,12 @@ class TmuxLauncher:
         # finished already is not missed.
         waiter = spawn([*tmux, "wait-for", channel], cookie=f"{cookie}/wait")
         return TmuxProcess(pid, cookie, waiter, status)
+
+
+def _write_private_script(path: Path, text: str) -> None:
+    """Write the wrapper readable by its owner only from the first byte: it holds the
+    agent's environment (API keys), which write-then-chmod would expose for a moment."""
+    path.unlink(missing_ok=True)  # O_CREAT keeps an old file's mode; start afresh
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o700)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
