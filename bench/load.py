@@ -2,10 +2,13 @@
 
 gaia: a real `gaia serve` in a temporary GAIA_HOME on a free 127.0.0.1 port, running a
 workflow of 2,000 tasks (``sleep 1``, 16 at a time) and 20 services (Python HTTP
-servers probed over HTTP every second). ``--clients`` clients, each a closed loop on
-one keep-alive connection, call a mix of routes for ``--duration`` seconds: the health
-probe, the workflow list, the run's status and the service list (which samples every
-service's CPU and memory).
+servers probed over HTTP every second). ``--clients`` clients, each on one keep-alive
+connection and asking every ``--interval`` seconds (1 s: a dashboard or a script
+polling), call a mix of routes for ``--duration`` seconds: the health probe, the
+workflow list, the run's status and the service list (which samples every service's CPU
+and memory). ``--interval 0`` makes each client a closed loop that asks again as soon
+as it is answered: that measures saturation (throughput and queueing), where on a
+2-core machine even the peer's latency is the length of the queue.
 
 peer: plain uvicorn serving one trivial async health route (no middleware, no work
 behind it), loaded by as many clients calling that route alone.
@@ -13,7 +16,8 @@ behind it), loaded by as many clients calling that route alone.
 Printed: requests, errors, p50/p95/p99/max per route. Target: gaia's /health p99
 under 100 ms, and no error.
 
-    python bench/load.py [--clients 150] [--duration 60] [--tasks 2000] [--services 20]
+    python bench/load.py [--clients 150] [--duration 60] [--interval 1] [--tasks 2000]
+                         [--services 20]
 
 The clients run in ``--processes`` worker processes (asyncio + httpx in each), so that
 the load generator is not itself the bottleneck of one Python process.
@@ -27,6 +31,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import random
 import re
 import signal
 import socket
@@ -68,7 +73,13 @@ def free_port() -> int:
 
 
 async def _client(
-    base: str, token: str, routes: list[str], until: float, found: Latencies, errors: Latencies
+    base: str,
+    token: str,
+    routes: list[str],
+    until: float,
+    interval: float,
+    found: Latencies,
+    errors: Latencies,
 ) -> None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -76,6 +87,8 @@ async def _client(
         base_url=base, headers=headers, timeout=30.0, limits=limits, trust_env=False
     ) as client:
         turn = 0
+        # Clients that poll start at random moments of their interval, as real ones do.
+        await asyncio.sleep(random.uniform(0.0, interval))
         while time.monotonic() < until:
             route = routes[turn % len(routes)]
             turn += 1
@@ -92,12 +105,22 @@ async def _client(
                 found.setdefault(route, []).append(elapsed)
             elif route not in errors or not errors[route]:
                 errors.setdefault(route, []).append(elapsed)
+            # A polling client asks again one interval after it last asked, not after
+            # the answer came: a slow answer does not slow the load down.
+            await asyncio.sleep(max(0.0, interval - elapsed))
 
 
 def run_clients(
-    base: str, token: str, routes: list[str], clients: int, start_at: float, duration: float
+    base: str,
+    token: str,
+    routes: list[str],
+    clients: int,
+    start_at: float,
+    duration: float,
+    interval: float,
 ) -> tuple[Latencies, dict[str, int]]:
-    """One worker process: ``clients`` concurrent closed-loop clients."""
+    """One worker process: ``clients`` concurrent clients, each asking every ``interval``
+    seconds (0: a closed loop that asks again as soon as it has its answer)."""
 
     async def main() -> tuple[Latencies, dict[str, int]]:
         found: Latencies = {}
@@ -112,6 +135,7 @@ def run_clients(
                     token,
                     routes[i % len(routes) :] + routes[: i % len(routes)],
                     until,
+                    interval,
                     found,
                     errors,
                 )
@@ -124,7 +148,13 @@ def run_clients(
 
 
 def load(
-    base: str, token: str, routes: list[str], clients: int, duration: float, processes: int
+    base: str,
+    token: str,
+    routes: list[str],
+    clients: int,
+    duration: float,
+    processes: int,
+    interval: float,
 ) -> tuple[Latencies, dict[str, int], float]:
     shares = [
         clients // processes + (1 if i < clients % processes else 0) for i in range(processes)
@@ -133,7 +163,7 @@ def load(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
         futures = [
-            pool.submit(run_clients, base, token, routes, share, start_at, duration)
+            pool.submit(run_clients, base, token, routes, share, start_at, duration, interval)
             for share in shares
             if share
         ]
@@ -289,10 +319,17 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--services", type=int, default=20)
     parser.add_argument("--processes", type=int, default=3, help="client worker processes")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        help="seconds between one client's requests (0: ask again at once, a closed loop)",
+    )
     args = parser.parse_args()
     print(
-        f"{args.clients} clients for {args.duration:g} s on keep-alive connections; "
-        f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
+        f"{args.clients} clients for {args.duration:g} s on keep-alive connections, "
+        + (f"each asking every {args.interval:g} s; " if args.interval else "closed loop; ")
+        + f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
     )
 
     with tempfile.TemporaryDirectory(prefix="gaia-bench-load-") as tmp:
@@ -309,7 +346,7 @@ def main() -> None:
                 f"{API}/services",
             ]
             found, errors, duration = load(
-                base, token, routes, args.clients, args.duration, args.processes
+                base, token, routes, args.clients, args.duration, args.processes, args.interval
             )
             with httpx.Client(trust_env=False) as check:
                 status = check.get(
@@ -325,7 +362,13 @@ def main() -> None:
         )
         with peer_server(Path(tmp)) as peer:
             peer_found, peer_errors, peer_duration = load(
-                peer, "", [f"{API}/health"], args.clients, args.duration, args.processes
+                peer,
+                "",
+                [f"{API}/health"],
+                args.clients,
+                args.duration,
+                args.processes,
+                args.interval,
             )
         report(
             "peer: plain uvicorn, one trivial async route", peer_found, peer_errors, peer_duration

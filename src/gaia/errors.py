@@ -8,6 +8,7 @@ classes to HTTP status codes in one handler, the CLI maps them to exit codes.
     ├── ConfigError              invalid config.toml or GAIA_* override
     ├── StorageError             the database could not be opened or written
     ├── NotFoundError            an id that does not exist (HTTP 404)
+    ├── BadRequestError          a reference that names nothing single (HTTP 400)
     ├── ConflictError            an operation that the current state forbids (HTTP 409)
     ├── ValidationError          input that is malformed, with a list of problems (HTTP 422)
     │   ├── WorkflowValidationError
@@ -23,6 +24,8 @@ classes to HTTP status codes in one handler, the CLI maps them to exit codes.
     ├── ScaffoldError            a project could not be generated (HTTP 400)
     │   └── ScaffoldHookError    a hook failed (its name and exit status)
     └── AgentUnavailableError    no registered, available agent can take the task (HTTP 409)
+        └── AgentRejectedError   the task names an unknown agent, or one that does not
+                                 take its type: bad input (HTTP 422)
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from typing import Any, Self
 
 __all__ = [
     "AgentError",
+    "AgentRejectedError",
     "AgentUnavailableError",
+    "BadRequestError",
     "ConfigError",
     "ConflictError",
     "GaiaError",
@@ -89,6 +94,14 @@ class NotFoundError(GaiaError):
     @classmethod
     def of(cls, kind: str, ident: str) -> NotFoundError:
         return cls(f"{kind} {ident!r} not found", details={"kind": kind, "id": ident})
+
+
+class BadRequestError(GaiaError):
+    """A request that cannot be carried out as asked, whatever the state: an ambiguous
+    reference, say (HTTP 400). 409 is kept for what the current state forbids."""
+
+    code = "bad_request"
+    http_status = 400
 
 
 class ConflictError(GaiaError):
@@ -208,6 +221,14 @@ class AgentUnavailableError(GaiaError):
 
     code = "agent_unavailable"
     http_status = 409
+
+
+class AgentRejectedError(AgentUnavailableError):
+    """The task names an agent that is not registered, or one that does not take its
+    type: the request is wrong, not the moment (HTTP 422)."""
+
+    code = "agent_invalid"
+    http_status = 422
 
 
 class ScaffoldValidationError(ValidationError):

@@ -363,7 +363,7 @@ def test_register_replace_and_unregister(client: httpx.Client, work: Path) -> No
     gone = error_of(client.delete(f"{API}/{name}"), 404)
     assert gone["details"] == {"kind": "agent", "id": name}
     unavailable = error_of(
-        client.post(f"{API}/execute", json={"agent": name, "instruction": "x"}), 409
+        client.post(f"{API}/execute", json={"agent": name, "instruction": "x"}), 422
     )
     assert f"agent {name!r} is not registered" in unavailable["message"]
 
@@ -541,8 +541,10 @@ def test_execute_refuses_what_it_cannot_run(client: httpx.Client, work: Path) ->
         body.setdefault("work_dir", str(work))
         return error_of(client.post(f"{API}/execute", json=body), status)
 
-    unknown = refused(409, agent="nope")
-    assert unknown["code"] == "agent_unavailable"
+    # Naming an unknown agent, or one that does not take the type, is bad input (422);
+    # an agent that exists but cannot run now is a conflict with the moment (409).
+    unknown = refused(422, agent="nope")
+    assert unknown["code"] == "agent_invalid"
     assert unknown["message"].startswith("agent 'nope' is not registered (registered: system, ")
     assert unknown["details"] == {"agent": "nope"}
 
@@ -553,7 +555,8 @@ def test_execute_refuses_what_it_cannot_run(client: httpx.Client, work: Path) ->
         in (ghost["message"])
     )
 
-    wrong_type = refused(409, agent="fake", task_type="shell")
+    wrong_type = refused(422, agent="fake", task_type="shell")
+    assert wrong_type["code"] == "agent_invalid"
     assert wrong_type["message"] == (
         "agent 'fake' does not take shell tasks (it takes: code, refactor, review, test)"
     )
@@ -653,14 +656,14 @@ def test_execute_parallel_answers_in_request_order(client: httpx.Client, tmp_pat
 def test_execute_parallel_queues_nothing_when_one_task_is_refused(
     client: httpx.Client, work: Path
 ) -> None:
-    """A request refused for its second task (409) must not have queued and run the first."""
+    """A request refused for its second task (422) must not have queued and run the first."""
     marker = work / "ran.txt"
     instruction = f"echo ran > {marker}"
     tasks = [
         {"agent": "system", "task_type": "shell", "instruction": instruction},
         {"agent": "nope", "instruction": "x"},
     ]
-    refused = error_of(client.post(f"{API}/execute-parallel", json={"tasks": tasks}), 409)
+    refused = error_of(client.post(f"{API}/execute-parallel", json={"tasks": tasks}), 422)
     assert "agent 'nope' is not registered" in refused["message"]
     # A waited task flushes the write-behind store: any task queued above is listed now.
     execute(client, agent="fake", instruction="after", work_dir=str(work), isolation="none")

@@ -566,7 +566,7 @@ BAD_INPUT = [
     ("POST", "/{id}/send-keys", '{"keys": [], "enter": false}', 422),
     ("POST", "/{id}/run", '{"command": ""}', 422),
     ("POST", "/{id}/run", '{"command": "true", "timeout": 0}', 422),
-    ("POST", "/{id}/run", '{"command": "echo a\\necho b"}', 409),
+    ("POST", "/{id}/run", '{"command": "echo a\\necho b"}', 422),
     ("POST", "/{id}/run", "not json at all", 422),
     ("GET", "/{id}/capture/0/0?start=abc", None, 422),
     ("POST", "/cleanup?dry_run=perhaps", None, 422),
@@ -737,3 +737,17 @@ def test_capture_without_window_and_pane_reads_the_active_pane(
     assert other.status_code == 200 and "in-the-active-pane" not in other.text
     unknown = client.get(f"{API}/{sid}/capture", params={"window_id": "nine"})
     assert unknown.status_code == 404 and "'nine'" in unknown.text
+
+
+def test_an_ambiguous_window_name_is_a_bad_request(client: httpx.Client, project: Path) -> None:
+    """A window name two windows share is an ambiguous reference (400), not a conflict:
+    409 stays for what the state forbids."""
+    view = create(client, project)
+    sid = view["id"]
+    for _ in range(2):
+        made = client.post(f"{API}/{sid}/windows", json={"name": "twin"})
+        assert made.status_code == 201, made.text
+    ambiguous = client.get(f"{API}/{sid}/capture/twin/0")
+    assert ambiguous.status_code == 400, ambiguous.text
+    assert ambiguous.json()["error"]["code"] == "bad_request"
+    assert "2 windows named 'twin'" in ambiguous.json()["detail"]

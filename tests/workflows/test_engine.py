@@ -448,3 +448,24 @@ async def test_task_states_in_memory_match_the_database(
     stored = statuses(runtime, result.run_id)
     assert stored == {key: st.status.value for key, st in result.tasks.items()}
     assert stored["t3"] == TaskStatus.failed and stored["t4"] == TaskStatus.completed
+
+
+def test_an_ambiguous_id_prefix_is_bad_input_not_a_conflict(
+    runtime: Runtime, write_workflow: WriteWorkflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs whose ids share a prefix: the prefix is a BadRequestError (HTTP 400), and
+    the CLI exits 2; 409 is for what the state of a run forbids."""
+    import uuid
+
+    from gaia.errors import BadRequestError
+
+    ids = iter(uuid.UUID(f"abcd{n:028x}") for n in range(1, 100))
+    monkeypatch.setattr("gaia.workflows.store.uuid.uuid4", lambda: next(ids))
+    path = write_workflow("name: w\ntasks:\n  - {id: a, command: 'true'}\n")
+    first = runtime.workflows.create(runtime.workflows.load_file(path))
+    second = runtime.workflows.create(runtime.workflows.load_file(path))
+    with pytest.raises(BadRequestError, match="'abcd' is ambiguous") as refused:
+        runtime.workflows.resolve("abcd")
+    assert refused.value.http_status == 400
+    assert runtime.workflows.resolve(first) == first
+    assert runtime.workflows.resolve(second) == second

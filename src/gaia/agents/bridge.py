@@ -48,6 +48,7 @@ from gaia.agents.workspace import (
 from gaia.agents.worktree import remove_worktree
 from gaia.errors import (
     AgentError,
+    AgentRejectedError,
     AgentUnavailableError,
     ConflictError,
     GaiaError,
@@ -385,7 +386,7 @@ class AgentBridge:
 
     def _agent(self, agent_id: str) -> Agent:
         if agent_id not in self.registry:
-            raise AgentUnavailableError(
+            raise AgentRejectedError(
                 f"agent {agent_id!r} is not registered "
                 f"(registered: {', '.join(self.registry.names()) or 'none'})",
                 details={"agent": agent_id},
@@ -396,7 +397,7 @@ class AgentBridge:
     def _check_agent(agent: Agent, task: AgentTask) -> None:
         spec = agent.spec
         if str(task.task_type) not in spec.capabilities:
-            raise AgentUnavailableError(
+            raise AgentRejectedError(
                 f"agent {spec.id!r} does not take {task.task_type} tasks "
                 f"(it takes: {', '.join(sorted(spec.capabilities))})"
             )

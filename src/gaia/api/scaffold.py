@@ -34,7 +34,7 @@ router = APIRouter(
     prefix="/api/orchestration",
     tags=["scaffold"],
     dependencies=[Auth],
-    responses=problem_responses(400, 401, 403, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 
 

@@ -43,7 +43,7 @@ router = APIRouter(
     prefix="/api/orchestration/sessions",
     tags=["sessions"],
     dependencies=[Auth],
-    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 
 

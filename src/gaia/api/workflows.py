@@ -28,7 +28,7 @@ router = APIRouter(
     prefix="/api/orchestration/workflows",
     tags=["workflows"],
     dependencies=[Auth],
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 
 

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from gaia.errors import ConfigError, GaiaError, ValidationError
+from gaia.errors import (
+    AgentRejectedError,
+    BadRequestError,
+    ConfigError,
+    GaiaError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -87,7 +93,9 @@ class GaiaGroup(click.Group):
             ctx.exit(EXIT_INVALID)
         except GaiaError as exc:
             err_console.print(f"error: {exc}", markup=False)
-            ctx.exit(EXIT_FAILED)
+            # Bad input exits 2 whether the daemon or this process found it.
+            bad_input = isinstance(exc, BadRequestError | AgentRejectedError)
+            ctx.exit(EXIT_INVALID if bad_input else EXIT_FAILED)
         except KeyboardInterrupt:
             err_console.print("interrupted")
             ctx.exit(130)

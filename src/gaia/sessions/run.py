@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gaia.errors import ConflictError, StoppingError
+from gaia.errors import ConflictError, Problem, StoppingError, ValidationError
 from gaia.sessions.tmux import FIELD_SEPARATOR, TmuxDriver
 
 __all__ = ["RunOutcome", "run_in_pane"]
@@ -82,7 +82,8 @@ def run_in_pane(
     KeyboardInterrupt stops the command too, and goes on.
     """
     if "\n" in command:
-        raise ConflictError("a command to run must be one line; join commands with ';' or '&&'")
+        message = "a command to run must be one line; join commands with ';' or '&&'"
+        raise ValidationError(message, [Problem(message, path="command")])
     started = time.monotonic()
     shell, x, y, blank, screen = _state(driver, pane)
     deadline = started + _READY_TIMEOUT

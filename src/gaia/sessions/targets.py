@@ -6,7 +6,7 @@ a pane by gaia id, tmux id (``%5``) or index. Nothing named means the active one
 
 from __future__ import annotations
 
-from gaia.errors import ConflictError, NotFoundError
+from gaia.errors import BadRequestError, NotFoundError
 from gaia.sessions.live import LivePane, LiveSession, LiveWindow
 
 __all__ = ["matches", "pick", "pick_pane", "pick_window"]
@@ -42,7 +42,7 @@ def pick_window(live: LiveSession, ref: str | None) -> LiveWindow:
     if len(named) == 1:
         return named[0]
     if len(named) > 1:
-        raise ConflictError(
+        raise BadRequestError(
             f"session {live.name!r} has {len(named)} windows named {ref!r}; use an index or id"
         )
     raise NotFoundError(

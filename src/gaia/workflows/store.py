@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from gaia._owner import Owner
-from gaia.errors import ConflictError, NotFoundError
+from gaia.errors import BadRequestError, ConflictError, NotFoundError
 from gaia.storage.db import Database
 from gaia.storage.models import (
     workflow_dependencies_table,
@@ -128,7 +128,7 @@ class WorkflowStore:
                 if len(rows) == 1:
                     return str(rows[0][0])
                 if len(rows) > 1:
-                    raise ConflictError(f"workflow id prefix {ident!r} is ambiguous; give more")
+                    raise BadRequestError(f"workflow id prefix {ident!r} is ambiguous; give more")
         raise NotFoundError.of("workflow", ident)
 
     def row(self, conn: Connection, run_id: str) -> Any:
