@@ -9,7 +9,13 @@ from typing import Any
 
 import psutil
 
-__all__ = ["free_port", "proc_gone", "wait_until"]
+__all__ = [
+    "cgroup_containment_reason",
+    "escape_command",
+    "free_port",
+    "proc_gone",
+    "wait_until",
+]
 
 
 def wait_until(
@@ -39,3 +45,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cgroup_containment_reason() -> str | None:
+    """None when this machine contains children in cgroup v2, else why it does not."""
+    from gaia._cgroup import containment
+
+    current = containment()
+    return None if current.kind == "cgroup" else current.reason
+
+
+# A command that escapes every process-group and cookie based kill: the `sleep` leaves
+# the group (setsid), drops GAIA_PROC_COOKIE (env -i) and is orphaned (its parents exit).
+def escape_command(pidfile: object) -> str:
+    inner = f"sleep 300 & echo \\$! > {pidfile}"
+    return f"setsid sh -c 'env -i sh -c \"{inner}\"' &"
