@@ -68,7 +68,11 @@ async def test_restore_after_sigkill_never_runs_a_service_twice(
         [orphan] = service_processes(record.id)
         assert await runtime.services.restore() == ["sleeper"]
         wait_until(lambda: proc_gone(orphan), timeout=5, what="the orphan to be stopped")
-        survivors = service_processes(record.id)
+        # Popen returns once the exec began; the new process shows its environment (and
+        # so its cookie) only once the kernel has finished it, some ms later when loaded.
+        survivors = wait_until(
+            lambda: service_processes(record.id), timeout=5, what="the replacement"
+        )
         assert len(survivors) == 1
         assert survivors[0].pid != orphan.pid
         assert runtime.services.supervisor.state("sleeper")[0] is ServiceState.running
