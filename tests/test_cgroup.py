@@ -206,3 +206,16 @@ def test_gaia_containment_process_group_turns_cgroups_off() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"kind": "process-group", "leaf": False}
+
+
+@requires_cgroup
+async def test_a_child_killed_before_it_moved_in_is_stopped_by_its_group() -> None:
+    """kill_tree at once after spawn, before the child's shell has entered its cgroup."""
+    handle = spawn(["/bin/sh", "-c", "exec sleep 300"], cookie="test/early")
+    try:
+        code = await handle.kill_tree(grace=5.0)
+        assert code < 0
+        assert handle.cgroup is not None
+        wait_until(lambda: not handle.cgroup.path.exists(), timeout=5, what="the leaf removed")
+    finally:
+        kill_if_alive(handle.pid)

@@ -112,7 +112,10 @@ class ProcessHandle:
 
     async def kill_tree(self, grace: float, signum: int = signal.SIGTERM) -> int:
         """Send ``signum`` to the group and strays, wait up to ``grace``, SIGKILL the rest."""
-        if self.cgroup is not None:
+        # An empty cgroup with the leader alive: its shell has not moved it in yet (or
+        # could not); then nothing has run the command yet, or the group and the
+        # cookie are all there is to go by.
+        if self.cgroup is not None and self.cgroup.populated():
             return await self._kill_cgroup(self.cgroup, grace, signum)
         others = strays(self.pid, self.cookie)
         self.signal_group(signum)
@@ -126,10 +129,11 @@ class ProcessHandle:
             await asyncio.sleep(0.05)
         self.signal_group(signal.SIGKILL)
         signal_all(others, signal.SIGKILL)
+        if self.cgroup is not None:  # it may have moved in since (and forked there)
+            self.cgroup.kill()
         return await self.wait()
 
     async def _kill_cgroup(self, cgroup: Cgroup, grace: float, signum: int) -> int:
-        # The group too: a child killed before its shell moved it is not in the cgroup yet.
         self.signal_group(signum)
         cgroup.signal(signum)
         deadline = time.monotonic() + grace
