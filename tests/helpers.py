@@ -49,7 +49,7 @@ def free_port() -> int:
 
 def cgroup_containment_reason() -> str | None:
     """None when this machine contains children in cgroup v2, else why it does not."""
-    from gaia._cgroup import containment
+    from gaia._containment import containment
 
     current = containment()
     return None if current.kind == "cgroup" else current.reason

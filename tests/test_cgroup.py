@@ -1,4 +1,4 @@
-"""cgroup v2 containment (gaia._cgroup) with real processes and the machine's real cgroups."""
+"""cgroup v2 containment (gaia._containment, gaia._cgroup): real processes, real cgroups."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gaia._cgroup import containment, probe
+from gaia._containment import containment, probe
 from gaia._proc import ProcessError, spawn
 from tests.helpers import cgroup_containment_reason, escape_command, proc_gone, wait_until
 
@@ -140,7 +140,7 @@ async def test_reap_leftovers_kills_what_an_exited_command_left(tmp_path: Path) 
 CRASH = r"""
 import json, os, sys
 from gaia._proc import spawn
-from gaia._cgroup import containment
+from gaia._containment import containment
 handle = spawn(["/bin/sh", "-c", sys.argv[1]], cookie="test/crash")
 print(json.dumps({"root": str(containment().root), "leader": handle.pid}), flush=True)
 sys.stdin.read()  # the test reads the pidfile, then closes our stdin
@@ -190,7 +190,7 @@ def test_a_new_gaia_kills_what_a_crashed_one_left_in_its_cgroups(tmp_path: Path)
 
 CHOSEN = r"""
 import json, asyncio
-from gaia._cgroup import containment
+from gaia._containment import containment
 from gaia._proc import spawn
 handle = spawn(["/bin/sh", "-c", "true"], cookie="test/mode")
 asyncio.run(handle.wait())

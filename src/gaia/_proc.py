@@ -7,7 +7,7 @@ process group (``setsid``, double forks): Jenkins' process-tree killer uses the 
 trick. Stopping is SIGTERM to the group and the strays, a grace period, then SIGKILL.
 
 Where the machine allows it, each child also gets a cgroup v2 leaf of its own (see
-``gaia._cgroup``), which holds even a descendant that both left the group and dropped
+``gaia._containment``), which holds even a descendant that both left the group and dropped
 the cookie (``setsid`` + ``env -i``); then the cgroup, not a sweep of every process's
 environment, says who is left, and ``cgroup.kill`` ends them.
 """
@@ -26,7 +26,8 @@ from pathlib import Path
 
 import psutil
 
-from gaia._cgroup import Cgroup, ContainmentError, contained_argv, new_leaf
+from gaia._cgroup import Cgroup
+from gaia._containment import ContainmentError, contained_argv, new_leaf
 from gaia.errors import GaiaError
 
 __all__ = [

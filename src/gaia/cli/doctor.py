@@ -27,7 +27,7 @@ from gaia import __version__
 from gaia.cli.common import EXIT_FAILED, console, err_console
 
 if TYPE_CHECKING:
-    from gaia._cgroup import ContainmentMode
+    from gaia._containment import ContainmentMode
     from gaia.config import Settings
 
 __all__ = ["doctor"]
@@ -165,7 +165,7 @@ def gather() -> list[Check]:
         tools = pool.map(_probe, _probes(agent_commands))
         if settings is not None:
             checks.append(_home(settings))
-        checks.append(_containment(settings.containment if settings is not None else "auto"))
+        checks.append(_containment_check(settings.containment if settings else "auto"))
         daemon = _daemon(settings) if settings is not None else None
         checks.extend(tools)
     if not any(c.status == "ok" for c in checks if c.name in _AGENT_PACKAGES):
@@ -188,11 +188,11 @@ def _redact(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
-def _containment(mode: ContainmentMode) -> Check:
-    from gaia import _cgroup
+def _containment_check(mode: ContainmentMode) -> Check:
+    from gaia import _containment
 
-    _cgroup.configure(mode)
-    current = _cgroup.containment()
+    _containment.configure(mode)
+    current = _containment.containment()
     details = {"kind": current.kind, "mode": current.mode, "reason": current.reason}
     if current.kind == "cgroup":
         return Check(
