@@ -219,3 +219,29 @@ async def test_a_child_killed_before_it_moved_in_is_stopped_by_its_group() -> No
         wait_until(lambda: not handle.cgroup.path.exists(), timeout=5, what="the leaf removed")
     finally:
         kill_if_alive(handle.pid)
+
+
+NESTED = r"""
+import asyncio, sys
+from gaia._proc import spawn
+handle = spawn(["/bin/sh", "-c", sys.argv[1]], cookie="test/inner")
+asyncio.run(handle.wait())
+"""
+
+
+@requires_cgroup
+async def test_a_gaia_inside_a_task_is_stopped_with_everything_it_started(tmp_path: Path) -> None:
+    """A gaia run as a task nests its cgroups in the task's leaf; one kill ends them all."""
+    pidfile = tmp_path / "escaped.pid"
+    inner = f"{escape_command(pidfile)} exec sleep 300"
+    handle = spawn([sys.executable, "-c", NESTED, inner], cookie="test/outer")
+    escaped = read_pid(pidfile)
+    try:
+        assert handle.cgroup is not None
+        leaf = handle.cgroup.path
+        assert cgroup_of(escaped).startswith(cgroup_of(handle.pid) + "/gaia-")
+        await handle.kill_tree(grace=0.5)
+        wait_until(lambda: gone(escaped), timeout=5, what="the inner escapee")
+        assert not leaf.exists()  # the inner gaia's cgroups, removed bottom-up
+    finally:
+        kill_if_alive(escaped)

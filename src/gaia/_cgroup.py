@@ -60,6 +60,8 @@ class Cgroup:
         ``cgroup.events`` changes when the cgroup empties, and inotify says so: no
         polling, unless inotify is unavailable.
         """
+        if not self.populated():
+            return True
         deadline = time.monotonic() + max(timeout, 0.0)
         watch = _Inotify.open(self.path / "cgroup.events")
         try:

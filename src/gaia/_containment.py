@@ -33,6 +33,7 @@ import os
 import re
 import shlex
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -151,6 +152,8 @@ def probe(mode: ContainmentMode) -> Containment:
 
 def _own_cgroup() -> Path | str:
     """The directory of this process's cgroup v2, or why there is none."""
+    if sys.platform != "linux":
+        return f"cgroups are Linux-only (this is {sys.platform})"
     mount: tuple[str, str] | None = None
     try:
         with open("/proc/self/mountinfo", encoding="utf-8") as lines:
