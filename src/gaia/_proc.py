@@ -112,10 +112,12 @@ class ProcessHandle:
             os.killpg(self.pid, signum)
 
     async def kill_tree(self, grace: float, signum: int = signal.SIGTERM) -> int:
-        """Send ``signum`` to the group and strays, wait up to ``grace``, SIGKILL the rest."""
-        # An empty cgroup with the leader alive: its shell has not moved it in yet (or
-        # could not); then nothing has run the command yet, or the group and the
-        # cookie are all there is to go by.
+        """Send ``signum`` to the group and strays, wait up to ``grace``, SIGKILL the rest.
+
+        With a cgroup: to every member, and ``cgroup.kill`` for the rest.
+        """
+        # The cgroup is empty until the child's shell has moved itself in (~1 ms after
+        # spawn), before the command starts: until then the group path stops it.
         if self.cgroup is not None and self.cgroup.populated():
             return await self._kill_cgroup(self.cgroup, grace, signum)
         others = strays(self.pid, self.cookie)
