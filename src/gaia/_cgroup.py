@@ -80,6 +80,8 @@ class Cgroup:
 
     def remove(self) -> bool:
         """Remove the leaf (and any cgroups a nested gaia made below it) if empty."""
+        if self._rmdir():
+            return True
         for directory, _subdirs, _files in os.walk(self.path, topdown=False):
             try:
                 Path(directory).rmdir()
@@ -90,8 +92,19 @@ class Cgroup:
         return True
 
     def release_if_empty(self) -> None:
-        if not self.populated():
+        # One rmdir settles the usual case (an empty leaf); it fails while a process
+        # is in it, or a nested gaia's cgroups are below it.
+        if not self._rmdir() and not self.populated():
             self.remove()
+
+    def _rmdir(self) -> bool:
+        try:
+            self.path.rmdir()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return True
 
 
 class _Inotify:
