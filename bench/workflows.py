@@ -9,7 +9,7 @@ and attempt recorded, a log file per attempt). Two gaia figures are printed: the
 in-process (what the daemon does: validation, database and scheduling included, Python
 start-up excluded) and the `gaia workflow run` command end to end.
 
-    python bench/workflows.py [--repeat 3] [--no-cli]
+    python bench/workflows.py [--repeat 3] [--no-cli] [--containment process-group]
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ def run_make(makefile: Path) -> None:
     subprocess.run(["make", "-s", "-j", "-f", str(makefile)], check=True, cwd=makefile.parent)
 
 
-def run_engine(workflow: Path, home: Path) -> None:
-    runtime = Runtime(load_settings(home=home, environ={}))
+def run_engine(workflow: Path, home: Path, containment: str) -> None:
+    runtime = Runtime(load_settings(home=home, environ={}, containment=containment))
     settle_heap()  # as `gaia serve` and every command do once started
     try:
         manager = runtime.workflows
@@ -126,6 +126,12 @@ def main() -> None:
         default=WIDTH * 2,
         help="gaia's max_parallel (make -j is unlimited)",
     )
+    parser.add_argument(
+        "--containment",
+        choices=["auto", "cgroup", "process-group"],
+        default="auto",
+        help="how gaia contains each task (cgroup v2 leaves cost a mkdir, a move, an rmdir)",
+    )
     args = parser.parse_args()
     if shutil.which("make") is None:
         raise SystemExit("make is not installed: the benchmark compares against make -j")
@@ -142,7 +148,7 @@ def main() -> None:
             n = len(graph)
             print(f"running {name} ({n} tasks) ×{args.repeat}…", file=sys.stderr, flush=True)
             make_s = timed(lambda m=makefile: run_make(m), args.repeat)
-            engine_s = timed(lambda w=workflow: run_engine(w, home), args.repeat)
+            engine_s = timed(lambda w=workflow: run_engine(w, home, args.containment), args.repeat)
             cli_s = None if args.no_cli else timed(lambda w=workflow: run_cli(w, home), args.repeat)
             width = args.max_parallel if slug == "wide" else 1
             floor_s = timed(lambda n=n, c=width: run_spawn_floor(n, c), args.repeat)

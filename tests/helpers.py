@@ -13,7 +13,9 @@ from typing import Any
 import psutil
 
 __all__ = [
+    "cgroup_containment_reason",
     "command_lines_with",
+    "escape_command",
     "free_port",
     "has_variable",
     "proc_gone",
@@ -90,3 +92,18 @@ def has_variable(pid: int, key: str, value: str) -> bool:
     """Whether the process was started (exec'd) with ``key=value`` in its environment."""
     environ = Path(f"/proc/{pid}/environ").read_bytes()
     return f"\0{key}={value}\0".encode() in b"\0" + environ
+
+
+def cgroup_containment_reason() -> str | None:
+    """None when this machine contains children in cgroup v2, else why it does not."""
+    from gaia._containment import containment
+
+    current = containment()
+    return None if current.kind == "cgroup" else current.reason
+
+
+# A command that escapes every process-group and cookie based kill: the `sleep` leaves
+# the group (setsid), drops GAIA_PROC_COOKIE (env -i) and is orphaned (its parents exit).
+def escape_command(pidfile: object) -> str:
+    inner = f"sleep 300 & echo \\$! > {pidfile}"
+    return f"setsid sh -c 'env -i sh -c \"{inner}\"' &"

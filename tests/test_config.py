@@ -13,8 +13,8 @@ from gaia.home import GaiaHome
 
 KNOWN_KEYS = (
     "agent_close_grace, agent_task_timeout, agent_workers, agent_worktree_retention, agents, "
-    "database_url, heartbeat_interval, host, kill_grace_period, log_level, max_request_body, "
-    "port, "
+    "containment, database_url, heartbeat_interval, host, kill_grace_period, log_level, "
+    "max_request_body, port, "
     "service_history_limit, service_log_backups, service_log_max_bytes, "
     "service_metrics_interval, session_idle_timeout, session_reconcile_interval, "
     "stale_heartbeat, tmux_socket, "

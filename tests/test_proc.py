@@ -18,12 +18,18 @@ libc = ctypes.CDLL(None, use_errno=True)
 assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, ctypes.get_errno()
 
 async def main() -> dict:
-    # `sleep 30; true`: the shell forks the sleep and waits, so killing the group kills
-    # the shell first and orphans the sleep, which comes to us and is never reaped.
-    handle = spawn(["/bin/sh", "-c", "sleep 30; true"], cookie="test/zombie")
+    # The subshell outlives the shell by design: on SIGTERM the shell dies at once and
+    # the subshell 0.2 s later, orphaned; it comes to us and is never reaped. (With a
+    # plain `sleep 30; true` the sleep often died first and was reaped by the shell.)
+    script = "(trap 'sleep 0.2; exit 0' TERM; sleep 30 & wait); true"
+    handle = spawn(["/bin/sh", "-c", script], cookie="test/zombie")
     leader = psutil.Process(handle.pid)
     deadline = time.monotonic() + 10
-    while not leader.children() and time.monotonic() < deadline:
+    # The subshell has set its trap once it has started its sleep.
+    while time.monotonic() < deadline:
+        children = leader.children()
+        if children and children[0].children():
+            break
         await asyncio.sleep(0.01)
     [sleeper] = leader.children()
     started = time.monotonic()

@@ -5,6 +5,11 @@ Exits are awaited through a pidfd registered with the event loop (a thread block
 cookie (``GAIA_PROC_COOKIE``) so that a stop can also find descendants that left the
 process group (``setsid``, double forks): Jenkins' process-tree killer uses the same
 trick. Stopping is SIGTERM to the group and the strays, a grace period, then SIGKILL.
+
+Where the machine allows it, each child also gets a cgroup v2 leaf of its own (see
+``gaia._containment``), which holds even a descendant that both left the group and dropped
+the cookie (``setsid`` + ``env -i``); then the cgroup, not a sweep of every process's
+environment, says who is left, and ``cgroup.kill`` ends them.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from pathlib import Path
 
 import psutil
 
+from gaia._cgroup import Cgroup
+from gaia._containment import ContainmentError, contained_argv, new_leaf
 from gaia.errors import GaiaError
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
 ]
 
 COOKIE_ENV = "GAIA_PROC_COOKIE"
+_KILLED_SETTLE = 5.0  # how long killed members of a cgroup may take to be gone
 _HAS_PIDFD = hasattr(os, "pidfd_open")
 
 
@@ -55,6 +63,7 @@ class ProcessHandle:
     capture: OutputCapture | None = None
     error_capture: OutputCapture | None = None  # stderr, when kept apart from stdout
     started: float = field(default_factory=time.monotonic)
+    cgroup: Cgroup | None = None  # the child's own cgroup v2 leaf, when contained
     _exit: asyncio.Future[int] | None = None
 
     @property
@@ -69,6 +78,8 @@ class ProcessHandle:
         if self.popen.returncode is not None:
             for capture in self._captures():
                 capture.close()
+            if self.cgroup is not None:
+                self.cgroup.release_if_empty()
             return self.popen.returncode
         if self._exit is None:
             for capture in self._captures():
@@ -77,10 +88,14 @@ class ProcessHandle:
         code = await asyncio.shield(self._exit)
         for capture in self._captures():
             capture.close()
+        if self.cgroup is not None:
+            self.cgroup.release_if_empty()
         return code
 
     def group_alive(self) -> bool:
-        """Whether anything but zombies is left in the child's process group."""
+        """Whether anything but zombies is left in the child's process group (or cgroup)."""
+        if self.cgroup is not None and self.cgroup.populated():
+            return True
         try:
             os.killpg(self.pid, 0)
         except ProcessLookupError:
@@ -97,7 +112,14 @@ class ProcessHandle:
             os.killpg(self.pid, signum)
 
     async def kill_tree(self, grace: float, signum: int = signal.SIGTERM) -> int:
-        """Send ``signum`` to the group and strays, wait up to ``grace``, SIGKILL the rest."""
+        """Send ``signum`` to the group and strays, wait up to ``grace``, SIGKILL the rest.
+
+        With a cgroup: to every member, and ``cgroup.kill`` for the rest.
+        """
+        # The cgroup is empty until the child's shell has moved itself in (~1 ms after
+        # spawn), before the command starts: until then the group path stops it.
+        if self.cgroup is not None and self.cgroup.populated():
+            return await self._kill_cgroup(self.cgroup, grace, signum)
         others = strays(self.pid, self.cookie)
         self.signal_group(signum)
         signal_all(others, signum)
@@ -110,7 +132,24 @@ class ProcessHandle:
             await asyncio.sleep(0.05)
         self.signal_group(signal.SIGKILL)
         signal_all(others, signal.SIGKILL)
+        if self.cgroup is not None:  # it may have moved in since (and forked there)
+            self.cgroup.kill()
         return await self.wait()
+
+    async def _kill_cgroup(self, cgroup: Cgroup, grace: float, signum: int) -> int:
+        self.signal_group(signum)
+        cgroup.signal(signum)
+        deadline = time.monotonic() + grace
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wait(), timeout=max(grace, 0))
+        await cgroup.wait_empty(deadline - time.monotonic())
+        cgroup.kill()
+        self.signal_group(signal.SIGKILL)
+        code = await self.wait()
+        # SIGKILL takes effect at once; only a process stuck in the kernel (D state) lingers.
+        if await cgroup.wait_empty(_KILLED_SETTLE):
+            cgroup.remove()
+        return code
 
     async def reap_leftovers(self, grace: float) -> None:
         """After the leader exited: stop anything it left running in its group."""
@@ -287,6 +326,16 @@ def spawn(
     """
     child_env = dict(os.environ if env is None else env)
     child_env[COOKIE_ENV] = cookie
+    try:
+        leaf = new_leaf(cookie)
+    except ContainmentError as exc:
+        raise ProcessError(str(exc)) from exc
+    try:
+        command = list(argv) if leaf is None else contained_argv(argv, leaf, child_env, cwd)
+    except OSError as exc:
+        if leaf is not None:
+            leaf.remove()
+        raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
     capture = (
         OutputCapture(output, append=append, max_bytes=max_bytes, backups=backups)
         if output is not None
@@ -299,7 +348,7 @@ def spawn(
         error_sink = error_capture.write_fd
     try:
         popen = subprocess.Popen(
-            list(argv),
+            command,
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=error_sink,
@@ -312,6 +361,8 @@ def spawn(
         for opened in (capture, error_capture):
             if opened is not None:
                 opened.close()
+        if leaf is not None:
+            leaf.remove()
         if cwd is not None and exc.filename in (str(cwd), cwd) and not cwd.is_dir():
             raise ProcessError(f"working directory {cwd} does not exist") from exc
         raise ProcessError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from exc
@@ -319,7 +370,12 @@ def spawn(
         if opened is not None:
             opened.release_write_end()
     return ProcessHandle(
-        pid=popen.pid, cookie=cookie, popen=popen, capture=capture, error_capture=error_capture
+        pid=popen.pid,
+        cookie=cookie,
+        popen=popen,
+        capture=capture,
+        error_capture=error_capture,
+        cgroup=leaf,
     )
 
 

@@ -96,6 +96,11 @@ class Settings(pydantic.BaseModel):
     workflow_max_parallel: int = Field(
         default=16, ge=1, description="default max_parallel for workflows that set none"
     )
+    containment: Literal["auto", "cgroup", "process-group"] = Field(
+        default="auto",
+        description="how child processes are contained: a cgroup v2 each where gaia may "
+        "create them (auto), always (cgroup), or by process group and sweep only",
+    )
     kill_grace_period: Duration = Field(
         default=5.0, description="time between SIGTERM and SIGKILL when stopping a process tree"
     )

@@ -10,6 +10,7 @@ import threading
 from logging.handlers import RotatingFileHandler
 from typing import TYPE_CHECKING
 
+from gaia import _containment
 from gaia.agents.bridge import AgentBridge, BridgeConfig, BridgeState
 from gaia.agents.launch import DirectLauncher, TmuxLauncher
 from gaia.agents.registry import AgentRegistry
@@ -58,6 +59,7 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        _containment.configure(settings.containment)
         self.home: GaiaHome = settings.gaia_home.ensure()
         self.db = Database(settings.resolved_database_url)
         upgrade(self.db)

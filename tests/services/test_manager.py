@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import psutil
+import pytest
 from sqlalchemy import func, insert, select
 
 from gaia._proc import find_by_cookie
@@ -20,7 +21,9 @@ from gaia.services.spec import ServiceSpec
 from gaia.services.supervisor import ServiceState
 from gaia.storage.models import service_health_table
 from gaia.storage.types import utcnow
-from tests.helpers import proc_gone, wait_until
+from tests.helpers import cgroup_containment_reason, escape_command, proc_gone, wait_until
+
+NO_CGROUP = cgroup_containment_reason()
 
 CRASHING_DAEMON = """
 import asyncio, sys
@@ -68,7 +71,11 @@ async def test_restore_after_sigkill_never_runs_a_service_twice(
         [orphan] = service_processes(record.id)
         assert await runtime.services.restore() == ["sleeper"]
         wait_until(lambda: proc_gone(orphan), timeout=5, what="the orphan to be stopped")
-        survivors = service_processes(record.id)
+        # Popen returns once the exec began; the new process shows its environment (and
+        # so its cookie) only once the kernel has finished it, some ms later when loaded.
+        survivors = wait_until(
+            lambda: service_processes(record.id), timeout=5, what="the replacement"
+        )
         assert len(survivors) == 1
         assert survivors[0].pid != orphan.pid
         assert runtime.services.supervisor.state("sleeper")[0] is ServiceState.running
@@ -125,3 +132,35 @@ def test_history_is_bounded(runtime: Runtime, settings: Settings) -> None:
         oldest = conn.execute(select(func.min(service_health_table.c.latency_ms))).scalar()
     assert count == limit
     assert oldest == 25.0
+
+
+@pytest.mark.skipif(NO_CGROUP is not None, reason=f"no cgroup v2 containment here: {NO_CGROUP}")
+async def test_metrics_count_an_escaped_descendant(runtime: Runtime, tmp_path: Path) -> None:
+    """A setsid + env -i grandchild is out of the tree, but in the service's cgroup."""
+    pidfile = tmp_path / "escaped.pid"
+    runtime.services.register(
+        [ServiceSpec(name="escaper", command=f"{escape_command(pidfile)} exec sleep 60")],
+        source="test",
+    )
+    try:
+        await runtime.services.start("escaper")
+        escaped = int(
+            wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), what="escapee")
+        )
+        root = psutil.Process(metrics_root(runtime))
+        # Once the shells between them have exited, only the two sleeps are left.
+        members = runtime.services.supervisor.members
+        wait_until(lambda: set(members("escaper") or ()) == {root.pid, escaped}, what="2 left")
+        tree = {root.pid, *(p.pid for p in root.children(recursive=True))}
+        assert escaped not in tree
+        metrics = runtime.services.sample("escaper")
+        assert metrics is not None
+        assert metrics["process_count"] == len(tree) + 1
+    finally:
+        await runtime.services.close()
+
+
+def metrics_root(runtime: Runtime) -> int:
+    pid = runtime.services.supervisor.state("escaper")[2]
+    assert pid is not None
+    return pid

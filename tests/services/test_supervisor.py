@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +25,15 @@ from gaia.services.supervisor import (
     restart_delay,
 )
 from gaia.storage.recorder import Recorder
-from tests.helpers import free_port, proc_gone, wait_until
+from tests.helpers import (
+    cgroup_containment_reason,
+    escape_command,
+    free_port,
+    proc_gone,
+    wait_until,
+)
+
+NO_CGROUP = cgroup_containment_reason()
 
 
 @pytest.fixture
@@ -130,6 +139,32 @@ async def test_stop_kills_grandchildren_that_ignore_sigterm(
     child = psutil.Process(int(pid))
     await supervisor.stop("stubborn")
     wait_until(lambda: proc_gone(child), timeout=5, what="the stubborn child to die")
+
+
+@pytest.mark.skipif(NO_CGROUP is not None, reason=f"no cgroup v2 containment here: {NO_CGROUP}")
+async def test_stop_kills_a_setsid_env_i_escapee(supervisor: Supervisor, tmp_path: Path) -> None:
+    """A double-forked, setsid, env -i grandchild of a service dies when it is stopped."""
+    pidfile = tmp_path / "escaped.pid"
+    register(
+        supervisor,
+        name="escaper",
+        command=f"{escape_command(pidfile)} exec sleep 60",
+        stop={"timeout": "500ms"},
+    )
+    await supervisor.start("escaper")
+    escaped = int(
+        wait_until(
+            lambda: pidfile.exists() and pidfile.read_text().strip(),
+            timeout=5,
+            what="the escapee to start",
+        )
+    )
+    try:
+        await supervisor.stop("escaper")
+        wait_until(lambda: proc_gone(psutil.Process(escaped)), timeout=5, what="the escapee")
+    finally:
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(escaped).kill()
 
 
 async def test_depends_on_healthy_starts_the_dependency_first(supervisor: Supervisor) -> None:

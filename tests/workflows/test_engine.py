@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
 import os
 import time
 from collections.abc import Callable
@@ -16,6 +18,9 @@ from gaia.runtime import Runtime
 from gaia.workflows.engine import RunStatus, TaskStatus
 from gaia.workflows.manager import RunResult
 from gaia.workflows.views import WorkflowDetail
+from tests.helpers import cgroup_containment_reason, escape_command
+
+NO_CGROUP = cgroup_containment_reason()
 
 WriteWorkflow = Callable[..., Path]
 
@@ -236,6 +241,35 @@ async def test_timeout_kills_whole_tree_including_stubborn_grandchildren(
     assert task.error == "timed out after 500ms"
     assert wait_gone(int(stubborn.read_text()))
     assert wait_gone(int(escaped.read_text()))
+
+
+@pytest.mark.skipif(NO_CGROUP is not None, reason=f"no cgroup v2 containment here: {NO_CGROUP}")
+@pytest.mark.parametrize("ending", ["timeout", "exit"])
+async def test_a_setsid_env_i_escapee_dies_with_its_task(
+    runtime: Runtime, write_workflow: WriteWorkflow, tmp_path: Path, ending: str
+) -> None:
+    """A double-forked, setsid, env -i grandchild dies when its task times out or ends."""
+    pidfile = tmp_path / "escaped.pid"
+    rest = "exec sleep 60" if ending == "timeout" else "true"
+    command = f"{escape_command(pidfile)}\nwhile [ ! -s {pidfile} ]; do sleep 0.01; done\n{rest}"
+    path = write_workflow(
+        f"""
+        name: escape
+        tasks:
+          - id: escape
+            timeout: 2s
+            command: {json.dumps(command)}
+        """
+    )
+    result = await run_file(runtime, path)
+    escaped = int(pidfile.read_text())
+    try:
+        expected = RunStatus.failed if ending == "timeout" else RunStatus.completed
+        assert result.status is expected
+        assert wait_gone(escaped)
+    finally:
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(escaped).kill()
 
 
 async def test_stop_kills_running_tasks_and_cancels_the_rest(

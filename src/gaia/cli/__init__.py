@@ -26,6 +26,7 @@ __all__ = [
 _COMMANDS = {
     "agent": "gaia.cli.agent:agent",
     "daemon": "gaia.cli.daemon:daemon",
+    "doctor": "gaia.cli.doctor:doctor",
     "scaffold": "gaia.cli.scaffold:scaffold",
     "serve": "gaia.cli.serve:serve",
     "service": "gaia.cli.service:service",

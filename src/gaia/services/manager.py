@@ -122,7 +122,10 @@ class ServiceManager:
     # -- metrics ---------------------------------------------------------------------
 
     def sample(self, name: str) -> dict[str, Any] | None:
-        """CPU % and RSS of the service with all its descendants, uptime, restarts."""
+        """CPU % and RSS of the service with all its descendants, uptime, restarts.
+
+        Descendants are the process tree, and the cgroup's members when it has one.
+        """
         state, _, pid = self.supervisor.state(name)
         if pid is None or state is not ServiceState.running:
             return None
@@ -131,6 +134,14 @@ class ServiceManager:
             procs = [root, *root.children(recursive=True)]
         except psutil.Error:
             return None
+        # Its cgroup also holds what left the tree (setsid, double forks).
+        members = self.supervisor.members(name)
+        if members is not None:
+            known = {proc.pid for proc in procs}
+            for member in members:
+                if member not in known:
+                    with contextlib.suppress(psutil.Error):
+                        procs.append(psutil.Process(member))
         cpu = rss = 0.0
         live_roots = self._live_roots()
         with self._cpu_lock:

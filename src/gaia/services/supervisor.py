@@ -106,6 +106,12 @@ class Supervisor:
             return ServiceState.stopped, Health.unknown, None
         return svc.state, svc.health, svc.handle.pid if svc.handle else None
 
+    def members(self, name: str) -> list[int] | None:
+        """The pids in the service's cgroup (escaped descendants too), if it has one."""
+        svc = self._services.get(name)
+        cgroup = svc.handle.cgroup if svc is not None and svc.handle is not None else None
+        return cgroup.pids() if cgroup is not None and cgroup.populated() else None
+
     def names(self) -> list[str]:
         """Services this supervisor has handled (running or not)."""
         return list(self._services)
