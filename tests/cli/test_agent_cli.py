@@ -187,16 +187,17 @@ def test_timeout_exits_124(env: dict[str, str], work: Path) -> None:
 
 
 def test_unknown_agent_is_a_clear_error(env: dict[str, str], work: Path) -> None:
-    """An unknown agent exits 1 saying it is not registered; nothing runs."""
+    """An unknown agent, or one that does not take the type, is bad input (exit 2); one
+    that cannot run now exits 1. Each says why; nothing runs."""
     result = gaia(env, work, "run", "--agent", "nope", "x")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "error: agent 'nope' is not registered (registered: system, " in result.stderr
     assert "Traceback" not in result.stderr
     unavailable = gaia(env, work, "run", "--agent", "ghost", "x")
     assert unavailable.returncode == 1
     assert "agent 'ghost' is not available" in unavailable.stderr
     wrong_type = gaia(env, work, "run", "--agent", "fake", "--type", "shell", "x")
-    assert wrong_type.returncode == 1
+    assert wrong_type.returncode == 2
     assert "agent 'fake' does not take shell tasks" in wrong_type.stderr
     bad_context = gaia(env, work, "run", "--agent", "fake", "--context", "novalue", "x")
     assert bad_context.returncode == 2

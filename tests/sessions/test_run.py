@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from gaia.config import Settings
-from gaia.errors import ConflictError
+from gaia.errors import ConflictError, ValidationError
 from gaia.sessions.manager import SessionManager
 from gaia.sessions.spec import SessionSpec
 from gaia.sessions.tmux import LibtmuxDriver
@@ -243,7 +243,7 @@ def test_run_in_a_python_repl_is_a_conflict(manager: SessionManager, pane: str, 
 
 def test_run_multiline_command_is_refused(manager: SessionManager, pane: str) -> None:
     """A command with a newline is refused rather than typed as two lines."""
-    with pytest.raises(ConflictError, match="one line"):
+    with pytest.raises(ValidationError, match="one line"):
         manager.run("r", "echo a\necho b")
 
 
