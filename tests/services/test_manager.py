@@ -155,7 +155,9 @@ async def test_metrics_count_an_escaped_descendant(runtime: Runtime, tmp_path: P
         assert escaped not in tree
         metrics = runtime.services.sample("escaper")
         assert metrics is not None
-        assert metrics["process_count"] == len(tree) + 1
+        # The two sleeps: the cgroup's members, the escapee among them (a shell the root
+        # has not reaped yet may still show in its tree as a zombie; it uses nothing).
+        assert metrics["process_count"] == 2
     finally:
         await runtime.services.close()
 

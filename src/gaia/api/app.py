@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -26,6 +27,7 @@ __all__ = ["create_app"]
 log = logging.getLogger("gaia.api")
 
 RECOVERY_INTERVAL = 15.0
+SYNC_ROUTE_THREADS = 8
 AGENT_MAINTENANCE_INTERVAL = 60.0
 
 
@@ -64,6 +66,11 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in anyio's default pool. Their work is Python holding the GIL
+        # (queries, models); 40 such threads only take turns, and the event loop (which
+        # answers /health and streams) waits its turn behind all of them. Long waits
+        # have their own limiter (deps.LONG_WAITS), so a few threads are enough here.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = SYNC_ROUTE_THREADS
         await runtime.start_daemon()
         background = [
             asyncio.create_task(_recover_periodically(runtime)),

@@ -104,15 +104,15 @@ def get_workflow(workflow_id: str, workflows: WorkflowsDep) -> WorkflowDetail:
 
 @router.get("/{workflow_id}/status", response_model=StatusView)
 def workflow_status(workflow_id: str, workflows: WorkflowsDep) -> StatusView:
-    detail = workflows.get(workflows.resolve(workflow_id))
+    summary, tasks = workflows.task_statuses(workflows.resolve(workflow_id))
     return StatusView(
-        id=detail.id,
-        name=detail.name,
-        status=detail.status,
-        error=detail.error,
-        task_counts=detail.task_counts,
-        tasks={t.id: t.status for t in detail.tasks},
-        duration_seconds=detail.duration_seconds,
+        id=summary.id,
+        name=summary.name,
+        status=summary.status,
+        error=summary.error,
+        task_counts=summary.task_counts,
+        tasks=tasks,
+        duration_seconds=summary.duration_seconds,
     )
 
 

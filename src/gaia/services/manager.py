@@ -38,6 +38,9 @@ from gaia.storage.types import utcnow
 __all__ = ["ServiceManager"]
 
 log = logging.getLogger("gaia.services")
+
+# How old a service's CPU/memory sample may be and still be answered (see _samples).
+SAMPLE_MAX_AGE = 1.0
 S = services_table
 
 
@@ -63,6 +66,12 @@ class ServiceManager:
         # at once: the lock keeps one from dropping entries the other is using.
         self._cpu: dict[int, psutil.Process] = {}
         self._cpu_lock = threading.Lock()
+        # Finding a tree's descendants reads /proc/*/stat of every process on the
+        # machine: a list of 20 services did it 20 times per request, and a dashboard
+        # polling it from many tabs saturated the daemon. A sample younger than
+        # SAMPLE_MAX_AGE is answered again (what cpu_percent measures needs an interval
+        # anyway); keyed by pid too, so a restarted service is sampled afresh.
+        self._samples: dict[str, tuple[float, int, dict[str, Any]]] = {}
 
     # -- definitions -----------------------------------------------------------------
 
@@ -129,17 +138,37 @@ class ServiceManager:
         state, _, pid = self.supervisor.state(name)
         if pid is None or state is not ServiceState.running:
             return None
+        now = time.monotonic()
+        with self._cpu_lock:
+            cached_sample = self._samples.get(name)
+        if cached_sample is not None and cached_sample[1] == pid:
+            taken_at, _pid, recent = cached_sample
+            if now - taken_at < SAMPLE_MAX_AGE:
+                return {**recent, "restart_count": self.supervisor.restart_count(name)}
+        measured = self._measure(name, pid)
+        if measured is not None:
+            with self._cpu_lock:
+                self._samples[name] = (now, pid, measured)
+        return measured
+
+    def _measure(self, name: str, pid: int) -> dict[str, Any] | None:
         try:
             root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
         except psutil.Error:
             return None
-        # Its cgroup also holds what left the tree (setsid, double forks).
+        # A cgroup lists every descendant, and what left the tree (setsid, double forks)
+        # too, in one read; finding descendants otherwise means reading every process's
+        # /proc/N/stat, which cost most of a service list under load.
         members = self.supervisor.members(name)
-        if members is not None:
-            known = {proc.pid for proc in procs}
+        if members is None:
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                return None
+        else:
+            procs = [root]
             for member in members:
-                if member not in known:
+                if member != pid:
                     with contextlib.suppress(psutil.Error):
                         procs.append(psutil.Process(member))
         cpu = rss = 0.0
@@ -149,6 +178,8 @@ class ServiceManager:
             seen = {proc.pid for proc in procs}
             for stale in set(self._cpu) - seen - live_roots:
                 self._cpu.pop(stale, None)
+            for gone in set(self._samples) - set(self.supervisor.names()):
+                self._samples.pop(gone, None)
         for proc in cached:
             with contextlib.suppress(psutil.Error):
                 cpu += proc.cpu_percent(None)

@@ -317,6 +317,11 @@ class WorkflowManager:
         self.recover_interrupted()
         return self.store.detail(run_id)
 
+    def task_statuses(self, run_id: str) -> tuple[WorkflowSummary, dict[str, str]]:
+        """The run's summary and its tasks' statuses, cheaply (a poller's view)."""
+        self.recover_interrupted()
+        return self.store.task_statuses(run_id)
+
     def task(self, run_id: str, task_key: str) -> TaskDetail:
         return self.store.task(run_id, task_key)
 
