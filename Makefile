@@ -49,6 +49,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/sessions.py
 	$(BIN)/python bench/agents.py
 	$(BIN)/python bench/scaffold.py
+	$(BIN)/python bench/load.py
+	$(BIN)/python bench/hostile_inputs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
