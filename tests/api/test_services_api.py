@@ -94,6 +94,27 @@ def test_service_lifecycle_over_the_api(daemon: Server) -> None:
         assert client.get(f"{API}/web").status_code == 404
 
 
+def test_a_service_deleted_right_after_its_stop_is_gone_cleanly(daemon: Server) -> None:
+    """DELETE at once after a stop answered 409 ('it is stopping': the stop was not yet
+    in the database); and a write about the service committed after its row was
+    deleted broke a foreign key, failing the batch and the daemon's shutdown."""
+    with daemon.client() as client:
+        for attempt in range(5):
+            assert client.post(API, json=web_service(free_port())).status_code == 201
+            assert client.post(f"{API}/web/start").status_code == 200
+            assert client.post(f"{API}/web/stop").json()["state"] == "stopped"
+            deleted = client.delete(f"{API}/web")
+            assert deleted.status_code == 200, (attempt, deleted.text)
+            assert client.get(f"{API}/web").status_code == 404
+        # The daemon's writes still work: a new service's events are recorded.
+        assert client.post(API, json=web_service(free_port())).status_code == 201
+        assert client.post(f"{API}/web/start").status_code == 200
+        assert client.post(f"{API}/web/stop").json()["state"] == "stopped"
+        kinds = [e["to_state"] for e in client.get(f"{API}/web/events").json()]
+        assert "stopped" in kinds
+    # stop_server_checked (the fixture) fails on a non-zero exit or a traceback.
+
+
 def test_bad_requests_are_clear(daemon: Server) -> None:
     """Invalid definitions are 422 with field paths; unknown services 404; no token 401."""
     with daemon.client() as client:

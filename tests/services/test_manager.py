@@ -166,3 +166,26 @@ def metrics_root(runtime: Runtime) -> int:
     pid = runtime.services.supervisor.state("escaper")[2]
     assert pid is not None
     return pid
+
+
+async def test_unregistering_a_stopped_service_loses_no_later_write(runtime: Runtime) -> None:
+    """Deleting a service right after its stop: writes about it still queued, and the
+    shutdown's, must not fail the database batch that carries other services' writes."""
+    services = runtime.services
+    services.register(
+        [
+            ServiceSpec(name="gone", command="sleep 60"),
+            ServiceSpec(name="kept", command="sleep 60"),
+        ],
+        source="test",
+    )
+    try:
+        await services.start("gone")
+        await services.start("kept")
+        await services.stop("gone")
+        services.unregister("gone")
+        await services.stop("kept")
+    finally:
+        await services.close()  # raised StorageError: FOREIGN KEY constraint failed
+    events = services.registry.get("kept")
+    assert events.state == "stopped"

@@ -75,7 +75,7 @@ def get_service(service_id: str, services: ServicesDep) -> ServiceView:
 
 @router.delete("/{service_id}", response_model=ServiceView)
 def unregister_service(service_id: str, services: ServicesDep) -> ServiceView:
-    return services.view(services.registry.unregister(service_id), live=False)
+    return services.view(services.unregister(service_id), live=False)
 
 
 @router.post("/{service_id}/start", response_model=Transition)

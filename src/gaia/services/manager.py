@@ -80,6 +80,21 @@ class ServiceManager:
     ) -> list[RegisteredService]:
         return self.registry.register(specs, source=source, replace=replace)
 
+    def unregister(self, ident: str) -> RegisteredService:
+        """Remove a stopped service and its history.
+
+        The supervisor's writes are behind by up to one batch: a stop that has just
+        returned may not be in the database yet, so the registry would still see the
+        service stopping (a 409 for a service that is stopped), and a write of it
+        committed after the delete would break a foreign key and fail its whole batch.
+        """
+        self.recorder.flush()
+        record = self.registry.unregister(ident)
+        self.supervisor.forget(record.name)
+        with self._cpu_lock:
+            self._samples.pop(record.name, None)
+        return record
+
     # -- control ---------------------------------------------------------------------
 
     async def start(self, name: str) -> ServiceState:

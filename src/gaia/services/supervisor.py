@@ -112,6 +112,12 @@ class Supervisor:
         cgroup = svc.handle.cgroup if svc is not None and svc.handle is not None else None
         return cgroup.pids() if cgroup is not None and cgroup.populated() else None
 
+    def forget(self, name: str) -> None:
+        """Drop a service that is no longer registered, so nothing more is written of it."""
+        svc = self._services.get(name)
+        if svc is not None and (svc.keeper is None or svc.keeper.done()):
+            del self._services[name]
+
     def names(self) -> list[str]:
         """Services this supervisor has handled (running or not)."""
         return list(self._services)
