@@ -30,18 +30,35 @@ EXIT_INVALID = 2
 
 class _LazyConsole:
     """A rich Console made on first use. Importing rich costs ~20 ms, and a command that
-    the daemon answers (gaia.cli.remote) prints a line at most, or nothing."""
+    the daemon answers (gaia.cli.remote) prints a line at most, or nothing.
+
+    It stands in for a Console wherever one is expected (rich's Live keeps it and does
+    ``with console:``), and Python looks special methods up on the type, past
+    ``__getattr__``: so each dunder a Console defines is forwarded here explicitly.
+    """
 
     def __init__(self, **options: Any) -> None:
         self._options = options
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def _get(self) -> Console:
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+    def __enter__(self) -> Console:
+        return self._get().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._get().__exit__(*exc)
+
+    def __repr__(self) -> str:
+        return repr(self._get())
 
 
 console = cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
