@@ -131,3 +131,33 @@ def test_run_success_prints_summary_and_exits_zero(term: Terminal, tmp_path: Pat
     assert status == 0, screen
     assert re.search(r"✓ workflow 'demo' completed in .* \(2 tasks: 2 completed\)", screen), screen
     assert re.search(r"^hello\s+✓ completed\s+1\s+\d", screen, re.MULTILINE), screen
+
+
+def test_run_failure_names_the_failing_tasks_log(term: Terminal, tmp_path: Path) -> None:
+    # `tolerated` fails first (and is allowed to); `boom` is the task that fails the run.
+    wf = write(
+        tmp_path / "bad.yaml",
+        """
+        name: breaks
+        tasks:
+          - id: tolerated
+            command: exit 5
+            on_error: continue
+          - id: boom
+            command: echo about to fail; exit 3
+            dependencies: [tolerated]
+          - id: never
+            command: echo never
+            dependencies: [boom]
+        """,
+    )
+    status, screen = term.run(f"{GAIA} workflow run {wf}")
+    assert "Traceback" not in screen, screen
+    assert status == 1, screen
+    assert "✗ workflow 'breaks' failed" in screen, screen
+    run = run_id_of(screen)
+    hints = re.findall(rf"logs: gaia workflow logs {run} (\S+)", screen)
+    assert hints == ["boom", "tolerated"], screen  # each failed task's own, boom first
+    # What the summary points at is boom's own output.
+    status, screen = term.run(f"{GAIA} workflow logs {run} boom")
+    assert status == 0 and "about to fail" in screen, screen

@@ -15,6 +15,9 @@ from gaia.workflows.engine import RunEvent, RunStatus, TaskState, TaskStatus
 
 __all__ = ["Progress", "print_summary"]
 
+# Past a few, "logs:" lines bury the summary; `gaia workflow show` lists every task.
+MAX_LOG_HINTS = 5
+
 SYMBOLS = {
     TaskStatus.completed: ("✓", "green"),
     TaskStatus.failed: ("✗", "red"),
@@ -149,6 +152,14 @@ def print_summary(
     )
     if error and not ok:
         console.print(Text(f"  {error}", style=style))
-    failed = [t.key for t in tasks.values() if t.status is TaskStatus.failed]
-    if failed:
-        console.print(Text(f"  logs: gaia workflow logs {run_id[:8]} {failed[0]}", style="dim"))
+    # One pointer per failed task, each at its own log; the tasks that ended the run come
+    # before the ones allowed to fail (on_error: continue), which a reader looks at last.
+    failed = sorted(
+        (t for t in tasks.values() if t.status is TaskStatus.failed),
+        key=lambda t: t.spec.on_error == "continue",
+    )
+    for st in failed[:MAX_LOG_HINTS]:
+        console.print(Text(f"  logs: gaia workflow logs {run_id[:8]} {st.key}", style="dim"))
+    if len(failed) > MAX_LOG_HINTS:
+        more = f"  … and {len(failed) - MAX_LOG_HINTS} more failed: gaia workflow show {run_id[:8]}"
+        console.print(Text(more, style="dim"))
