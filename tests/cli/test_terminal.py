@@ -161,3 +161,31 @@ def test_run_failure_names_the_failing_tasks_log(term: Terminal, tmp_path: Path)
     # What the summary points at is boom's own output.
     status, screen = term.run(f"{GAIA} workflow logs {run} boom")
     assert status == 0 and "about to fail" in screen, screen
+
+
+def test_resume_shows_durations(term: Terminal, tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    wf = write(
+        tmp_path / "flaky.yaml",
+        f"""
+        name: flaky
+        tasks:
+          - id: first
+            command: echo first
+          - id: second
+            command: test -e {flag}
+            dependencies: [first]
+        """,
+    )
+    status, screen = term.run(f"{GAIA} workflow run {wf}")
+    assert status == 1, screen
+    run = run_id_of(screen)
+    flag.touch()
+    status, screen = term.run(f"{GAIA} workflow resume {run}")
+    assert "Traceback" not in screen, screen
+    assert status == 0, screen
+    assert "✓ workflow 'flaky' completed" in screen, screen
+    for task in ("first", "second"):
+        row = re.search(rf"^{task}\s+✓ completed\s+\d+\s+(\S+)", screen, re.MULTILINE)
+        assert row, screen
+        assert row.group(1) != "-", screen

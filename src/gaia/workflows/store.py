@@ -187,6 +187,9 @@ class WorkflowStore:
                 row_id=by_key[task.id].id,
                 status=TaskStatus(by_key[task.id].status),
                 attempts=by_key[task.id].attempts,
+                # A task finished by an earlier run keeps its duration, so that the summary
+                # after a resume shows it rather than "-".
+                duration=seconds_between(by_key[task.id].started_at, by_key[task.id].finished_at),
                 result=dict(by_key[task.id].metadata or {}),
             )
             for task in spec.tasks
