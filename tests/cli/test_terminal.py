@@ -189,3 +189,19 @@ def test_resume_shows_durations(term: Terminal, tmp_path: Path) -> None:
         row = re.search(rf"^{task}\s+✓ completed\s+\d+\s+(\S+)", screen, re.MULTILINE)
         assert row, screen
         assert row.group(1) != "-", screen
+
+
+def test_lazy_console_forwards_every_console_dunder() -> None:
+    # A dunder the proxy lacks fails only where rich uses it implicitly (as `with` did).
+    from rich.console import Console
+
+    from gaia.cli.common import _LazyConsole
+
+    own = {"__init__", "__module__", "__doc__", "__dict__", "__weakref__", "__annotations__"}
+    wanted = {n for n in vars(Console) if n.startswith("__") and n.endswith("__")} - own
+    wanted = {n for n in wanted if callable(getattr(Console, n))}
+    assert wanted <= set(vars(_LazyConsole)), wanted - set(vars(_LazyConsole))
+    lazy = _LazyConsole(file=open("/dev/null", "w"))  # noqa: SIM115 - closed below
+    with lazy as real:
+        assert isinstance(real, Console)
+    lazy.file.close()
