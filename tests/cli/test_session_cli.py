@@ -431,7 +431,10 @@ def test_each_home_has_its_own_tmux_server(cli_env: dict[str, str], tmp_path: Pa
         ).stdout.split()
         assert names == ["only-in-a"]
     finally:
+        # As the tmux_socket fixture does for its own: the server, then its socket file.
+        base = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
         for socket in sockets:
             subprocess.run(
                 ["tmux", "-L", socket, "kill-server"], env=cli_env, capture_output=True, check=False
             )
+            (base / socket).unlink(missing_ok=True)
