@@ -1,5 +1,6 @@
 # Two commands set gaia up on a fresh machine:
 #   make serve   create .venv, install gaia, start the daemon on the embedded defaults
+#                (make serve PORT=9000 for another port)
 #   make test    create .venv, install gaia with its dev tools and the pinned agent CLIs,
 #                run ruff, mypy and pytest
 PYTHON ?= python3
@@ -19,9 +20,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# Only a PORT given on make's command line: a PORT variable that some environments
+# export for other servers must not move gaia; without one, config.toml and GAIA_PORT
+# decide as for `gaia serve`.
+SERVE_PORT = $(if $(filter command line,$(origin PORT)),--port $(PORT))
+
 serve: $(STAMP)
 	@$(TMUX_CHECK) >/dev/null || echo "warning: gaia sessions will not work until then"
-	$(BIN)/gaia serve
+	$(BIN)/gaia serve $(SERVE_PORT)
 
 test: $(STAMP) lint typecheck pytest
 

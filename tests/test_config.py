@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gaia.config import load_settings
+from gaia.config import default_tmux_socket, load_settings
 from gaia.errors import ConfigError
 from gaia.home import GaiaHome
 
@@ -43,7 +43,7 @@ def test_defaults_without_config_file(gaia_home: Path) -> None:
     settings = load_settings(home=gaia_home, environ={})
     assert settings.host == "127.0.0.1"
     assert settings.port == 8765
-    assert settings.tmux_socket == "gaia"
+    assert settings.tmux_socket == default_tmux_socket(gaia_home)
     assert settings.log_level == "info"
     assert settings.workflow_max_parallel == 16
     assert settings.kill_grace_period == 5.0
@@ -91,6 +91,24 @@ def test_keyword_arguments_override_environment(gaia_home: Path) -> None:
     write_config(gaia_home, "port = 9000\n")
     settings = load_settings(home=gaia_home, environ={"GAIA_PORT": "9100"}, port=9200)
     assert settings.port == 9200
+
+
+def test_tmux_socket_is_derived_from_the_home(tmp_path: Path) -> None:
+    """Two homes get two tmux servers; one home, however it is spelled, always the same."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    socket = load_settings(home=first, environ={}).tmux_socket
+    assert socket.startswith("gaia-")
+    assert socket != load_settings(home=second, environ={}).tmux_socket
+    assert load_settings(home=tmp_path / "b" / ".." / "a", environ={}).tmux_socket == socket
+    via_variable = load_settings(environ={"GAIA_HOME": str(first)})
+    assert via_variable.tmux_socket == socket
+    # An explicit name wins, from the file or the environment.
+    write_config(first, 'tmux_socket = "mine"\n')
+    assert load_settings(home=first, environ={}).tmux_socket == "mine"
+    env = {"GAIA_TMUX_SOCKET": "theirs"}
+    assert load_settings(home=first, environ=env).tmux_socket == "theirs"
 
 
 def test_tmux_socket_and_database_url_from_environment(gaia_home: Path) -> None:

@@ -6,6 +6,7 @@ defaults. There is no import-time instance: call ``load_settings()``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -21,7 +22,7 @@ from gaia._textfile import MAX_DEFINITION_BYTES, TextFileError, read_text_file
 from gaia.errors import ConfigError
 from gaia.home import GaiaHome, default_home
 
-__all__ = ["AgentSettings", "Settings", "load_settings"]
+__all__ = ["AgentSettings", "Settings", "default_tmux_socket", "load_settings"]
 
 ENV_PREFIX = "GAIA_"
 
@@ -83,9 +84,10 @@ class Settings(pydantic.BaseModel):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     tmux_socket: str = Field(
-        default="gaia",
+        default="",
         pattern=r"^[A-Za-z0-9_.-]+$",
-        description="tmux -L socket name of gaia's own tmux server ('default' is the user's)",
+        description="tmux -L socket name of gaia's own tmux server ('default' is the user's); "
+        "default gaia-<hash of GAIA_HOME>",
     )
     session_idle_timeout: Duration = Field(
         default=24 * 3600.0, gt=0, description="the daemon destroys sessions idle this long"
@@ -136,6 +138,16 @@ class Settings(pydantic.BaseModel):
         default=10.0, ge=0, description="on shutdown, running agent tasks get this long to finish"
     )
 
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _derive_tmux_socket(cls, data: Any) -> Any:
+        # Unset (or empty), the socket is derived from the home so that two homes never
+        # share a tmux server, and so each other's sessions; an explicit name still wins.
+        if isinstance(data, dict) and not data.get("tmux_socket"):
+            home = data.get("home")
+            data = {**data, "tmux_socket": default_tmux_socket(Path(home) if home else None)}
+        return data
+
     @property
     def gaia_home(self) -> GaiaHome:
         return GaiaHome(self.home)
@@ -145,6 +157,13 @@ class Settings(pydantic.BaseModel):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.gaia_home.database_file}"
+
+
+def default_tmux_socket(home: Path | None = None) -> str:
+    """``gaia-<8 hex digits>``: a tmux socket name of its own for each GAIA_HOME directory."""
+    root = (home or default_home()).expanduser().resolve()
+    digest = hashlib.sha256(os.fsencode(root)).hexdigest()[:8]
+    return f"gaia-{digest}"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

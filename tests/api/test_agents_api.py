@@ -833,3 +833,45 @@ def test_task_list_filters_by_status_and_limits(client: httpx.Client, work: Path
     ):
         error = error_of(client.get(f"{API}/tasks", params=params), 422)
         assert [d["path"] for d in error["details"]] == [path]
+
+
+def test_task_routes_take_a_unique_prefix_of_the_id(
+    client: httpx.Client, daemon: Daemon, work: Path
+) -> None:
+    """GET and cancel take any unique id prefix of 4+ characters; an ambiguous one is 400."""
+    from gaia.agents.store import AgentStore
+    from gaia.agents.task import AgentTask
+    from gaia.storage.db import Database
+
+    task = execute(
+        client, 202, agent="slow", instruction="x", work_dir=str(work), isolation="none", wait=False
+    )
+    short = task["id"][:8]
+    assert client.get(f"{API}/tasks/{short}").json()["id"] == task["id"]
+    wait_task(client, task["id"], {"running"})
+    cancelled = client.post(f"{API}/tasks/{short}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["id"], cancelled.json()["status"]) == (task["id"], "cancelled")
+    wait_until(lambda: not agent_processes(task["id"]), timeout=10, what="the agent to die")
+    assert error_of(client.get(f"{API}/tasks/{task['id'][:3]}"), 404)["code"] == "not_found"
+
+    # Two tasks whose ids share a prefix, written to the daemon's database directly.
+    db = Database(f"sqlite:///{daemon.server.home / 'gaia.db'}")
+    store = AgentStore(db)
+    try:
+        for suffix in ("1", "2"):
+            twin = AgentTask(instruction="twin", agent_id="fake", id=f"feedbee{suffix}-twin")
+            store.insert_task(twin, "fake", store.next_seq(), "test")
+            store.flush()
+    finally:
+        store.close()
+        db.dispose()
+    for response in (
+        client.get(f"{API}/tasks/feedbee"),
+        client.post(f"{API}/tasks/feedbee/cancel"),
+    ):
+        problem = error_of(response, 400)
+        assert "agent task id prefix 'feedbee' is ambiguous" in problem["message"]
+    assert client.get(f"{API}/tasks/feedbee2").json()["id"] == "feedbee2-twin"
+    # A LIKE wildcard in what is typed matches only itself.
+    assert error_of(client.get(f"{API}/tasks/feed%25"), 404)["code"] == "not_found"

@@ -334,3 +334,45 @@ def test_result_facts_read_as_a_sentence() -> None:
     assert _result_facts(full) == ["session s-1", "3 turns", "12.3s", "$0.0412"]
     assert _result_facts({"num_turns": 1, "duration_ms": 850}) == ["1 turn", "850ms"]
     assert _result_facts({}) == []
+
+
+def test_result_and_cancel_take_the_short_id_that_tasks_shows(
+    env: dict[str, str], work: Path, gaia_home: Path
+) -> None:
+    """The 8 characters `tasks` prints name the task; an ambiguous prefix is a clear error."""
+    from gaia.agents.store import AgentStore
+    from gaia.agents.task import AgentTask
+    from gaia.storage.db import Database
+
+    task_id = ok(gaia(env, work, "run", "--agent", "slow", "--detach", "x")).strip()
+    wait_until(lambda: agent_processes(task_id), timeout=10, what="the slow agent")
+    short = ok(gaia(env, work, "tasks")).splitlines()[1].split()[0]
+    assert short == task_id[:8]
+
+    shown = gaia(env, work, "result", short, "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["id"] == task_id
+    assert ok(gaia(env, work, "cancel", short)).strip() == f"task {task_id}: cancelled"
+    assert gaia(env, work, "result", task_id[:4]).returncode == 130  # cancelled
+
+    too_short = gaia(env, work, "result", task_id[:3])
+    assert too_short.returncode == 1
+    assert f"agent task '{task_id[:3]}' not found" in too_short.stderr
+
+    # Two tasks whose ids share a prefix, written to the daemon's database directly.
+    db = Database(f"sqlite:///{gaia_home / 'gaia.db'}")
+    store = AgentStore(db)
+    try:
+        for suffix in ("1", "2"):
+            twin = AgentTask(instruction="twin", agent_id="fake", id=f"abcdef0{suffix}-twin")
+            store.insert_task(twin, "fake", store.next_seq(), "test")
+            store.flush()
+    finally:
+        store.close()
+        db.dispose()
+    for command in ("result", "cancel"):
+        ambiguous = gaia(env, work, command, "abcdef0")
+        assert ambiguous.returncode == 2, ambiguous.stdout  # bad input
+        assert "agent task id prefix 'abcdef0' is ambiguous" in ambiguous.stderr
+        assert "Traceback" not in ambiguous.stderr
+    assert json.loads(ok(gaia(env, work, "result", "abcdef02", "--json")))["id"] == "abcdef02-twin"

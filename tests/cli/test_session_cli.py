@@ -403,3 +403,38 @@ def test_up_with_wait_types_the_commands_before_returning(
     assert helpers == []
     for target, line in [("=dev:editor.0", "editor-left"), ("=dev:logs.0", "logs-only")]:
         wait_for_line(tmux, target, line)
+
+
+def test_each_home_has_its_own_tmux_server(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Without GAIA_TMUX_SOCKET, a session made under one home is not seen from another."""
+    from gaia.config import default_tmux_socket
+
+    homes = [tmp_path / "home-a", tmp_path / "home-b"]
+    envs = []
+    for home in homes:
+        home.mkdir()
+        env = {k: v for k, v in cli_env.items() if k != "GAIA_TMUX_SOCKET"}
+        envs.append({**env, "GAIA_HOME": str(home)})
+    sockets = [default_tmux_socket(home) for home in homes]
+    assert sockets[0] != sockets[1]
+    try:
+        ok(gaia(envs[0], "create", "only-in-a", "--path", str(tmp_path)))
+        assert "only-in-a" in ok(gaia(envs[0], "list"))
+        assert "only-in-a" not in ok(gaia(envs[1], "list"))
+        names = subprocess.run(
+            ["tmux", "-L", sockets[0], "list-sessions", "-F", "#{session_name}"],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.split()
+        assert names == ["only-in-a"]
+    finally:
+        # As the tmux_socket fixture does for its own: the server, then its socket file.
+        base = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        for socket in sockets:
+            subprocess.run(
+                ["tmux", "-L", socket, "kill-server"], env=cli_env, capture_output=True, check=False
+            )
+            (base / socket).unlink(missing_ok=True)

@@ -311,6 +311,8 @@ class AgentBridge:
 
     async def cancel(self, task_id: str, *, missing_ok: bool = False) -> AgentResult | None:
         """Cancel a queued or running task; a running one has its process tree killed."""
+        if task_id not in self._live and not missing_ok:
+            task_id = await asyncio.to_thread(self.resolve_task, task_id)
         live = self._live.get(task_id)
         if live is None:
             if missing_ok:
@@ -349,8 +351,16 @@ class AgentBridge:
             )
         return await asyncio.shield(live.future)
 
+    def resolve_task(self, ident: str) -> str:
+        """The full id of the task that ``ident`` (a full id or a unique prefix) names."""
+        if ident in self._live:
+            return ident
+        self.store.flush()  # tasks are written behind: a just-queued one must be found too
+        return self.store.resolve(ident)
+
     def get_result(self, task_id: str) -> AgentResult | None:
         """GetResult: the result of a finished task, None while it is queued or running."""
+        task_id = self.resolve_task(task_id)
         self.store.flush()  # results are written behind: make the newest visible
         stored = self.store.get(task_id)
         if stored is None:
@@ -358,7 +368,7 @@ class AgentBridge:
         return stored.result
 
     def get_task(self, task_id: str) -> StoredTask:
-        stored = self.store.get(task_id)
+        stored = self.store.get(self.resolve_task(task_id))
         if stored is None:
             raise NotFoundError.of("agent task", task_id)
         return stored

@@ -19,6 +19,7 @@ from gaia._owner import current_owner, owner_alive
 from gaia.agents.base import AgentSpec
 from gaia.agents.stats import Counters
 from gaia.agents.task import AgentResult, AgentTask, Isolation, TaskStatus, TaskType
+from gaia.errors import BadRequestError, NotFoundError
 from gaia.storage.db import Database
 from gaia.storage.models import (
     agent_executions_table,
@@ -105,6 +106,9 @@ def result_from_row(row: Row[Any], status: TaskStatus) -> AgentResult:
         diff_stat=dict(row.diff_stat or {}),
         meta=dict(row.metadata or {}),
     )
+
+
+MIN_PREFIX = 4  # shortest id prefix taken for a task id, as for workflow run ids
 
 
 class AgentStore:
@@ -320,6 +324,29 @@ class AgentStore:
                 .where(_EXECUTIONS.c.task_id.in_(task_ids), _EXECUTIONS.c.finished_at.is_(None))
                 .values(status=status.value, error=error, finished_at=now)
             )
+
+    def resolve(self, ident: str) -> str:
+        """A full task id from a full id or a unique prefix of at least 4 characters.
+
+        ``gaia agent tasks`` shows 8 characters of an id; as git does with commits, any
+        unambiguous prefix of that length (or longer, or shorter down to 4) names the task.
+        """
+        with self.db.read() as conn:
+            if conn.execute(select(_TASKS.c.id).where(_TASKS.c.id == ident)).first():
+                return ident
+            if len(ident) >= MIN_PREFIX:
+                # Escaped, so that % and _ in what was typed match only themselves.
+                escaped = ident.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                query = select(_TASKS.c.id).where(_TASKS.c.id.like(escaped + "%", escape="\\"))
+                rows = conn.execute(query.limit(2)).all()
+                if len(rows) == 1:
+                    return str(rows[0][0])
+                if len(rows) > 1:
+                    raise BadRequestError(
+                        f"agent task id prefix {ident!r} is ambiguous: more than one task id "
+                        "starts with it; give more characters"
+                    )
+        raise NotFoundError.of("agent task", ident)
 
     def get(self, task_id: str) -> StoredTask | None:
         found = self._stored(select(_TASKS).where(_TASKS.c.id == task_id))

@@ -171,13 +171,17 @@ def list_tasks(
 
 @router.get("/tasks/{task_id}", response_model=TaskView)
 def get_task(task_id: str, bridge: BridgeDep) -> TaskView:
-    """GetResult: the task, its status and, once finished, its result."""
+    """GetResult: the task, its status and, once finished, its result.
+
+    ``task_id`` may be a unique prefix of at least 4 characters (400 if ambiguous).
+    """
     return _view(bridge, task_id)
 
 
 @router.post("/tasks/{task_id}/cancel", response_model=TaskView)
 async def cancel_task(task_id: str, bridge: BridgeDep) -> TaskView:
     """Cancel a queued or running task; a running agent's whole process tree is killed."""
+    task_id = await asyncio.to_thread(bridge.resolve_task, task_id)
     await bridge.cancel(task_id)
     await asyncio.to_thread(bridge.store.flush)
     return await asyncio.to_thread(_view, bridge, task_id)

@@ -255,7 +255,10 @@ def stats(name: str | None, as_json: bool) -> None:
 @click.argument("task_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def result(task_id: str, as_json: bool) -> None:
-    """The status and result of a task (exit status 0 only when it succeeded)."""
+    """The status and result of a task (exit status 0 only when it succeeded).
+
+    TASK_ID is the id or any unique prefix of it (4 characters or more), as `tasks` shows.
+    """
     task = _call("GET", f"/agents/tasks/{task_id}")
     if as_json:
         console.print_json(json.dumps(task))
@@ -269,7 +272,10 @@ def result(task_id: str, as_json: bool) -> None:
 @agent.command()
 @click.argument("task_id")
 def cancel(task_id: str) -> None:
-    """Cancel a queued or running task (a running agent's process tree is killed)."""
+    """Cancel a queued or running task (a running agent's process tree is killed).
+
+    TASK_ID is the id or any unique prefix of it (4 characters or more).
+    """
     task = _call("POST", f"/agents/tasks/{task_id}/cancel")
     console.print(f"task {task['id']}: {task['status']}")
 

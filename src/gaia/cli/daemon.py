@@ -32,6 +32,9 @@ START_TIMEOUT = 15.0
 class DaemonInfo:
     pid: int
     url: str
+    # What the daemon itself uses (None from a daemon that predates these fields).
+    database: str | None = None
+    tmux_socket: str | None = None
 
 
 def find_daemon(settings: Settings) -> DaemonInfo | None:
@@ -39,7 +42,12 @@ def find_daemon(settings: Settings) -> DaemonInfo | None:
     path = settings.gaia_home.daemon_file
     try:
         data = json.loads(path.read_text())
-        info = DaemonInfo(pid=int(data["pid"]), url=str(data["url"]))
+        info = DaemonInfo(
+            pid=int(data["pid"]),
+            url=str(data["url"]),
+            database=_optional_str(data.get("database")),
+            tmux_socket=_optional_str(data.get("tmux_socket")),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
     try:
@@ -53,6 +61,10 @@ def find_daemon(settings: Settings) -> DaemonInfo | None:
     except httpx.HTTPError:
         return None
     return info if response.status_code == 200 else None
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def start_daemon(settings: Settings) -> DaemonInfo:
@@ -130,13 +142,35 @@ def daemon() -> None:
 
 @daemon.command()
 def status() -> None:
-    """Say whether a daemon runs for this GAIA_HOME, and where."""
+    """Say whether a daemon runs for this GAIA_HOME, where, and what it uses."""
     settings = open_settings()
+    home = settings.gaia_home
     info = find_daemon(settings)
     if info is None:
-        console.print(f"no gaia daemon is running for {settings.gaia_home.root}")
+        console.print(f"no gaia daemon is running for {home.root}")
         sys.exit(EXIT_FAILED)
-    console.print(f"gaia daemon running: pid {info.pid}, {info.url}")
+    if info.database is None:  # a daemon from before daemon.json named its database
+        from sqlalchemy.engine import make_url  # here: other commands skip importing it
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(settings.resolved_database_url)
+            database = url.render_as_string(hide_password=True)
+        except ArgumentError:
+            database = "(database_url is not a valid URL)"
+    else:
+        database = info.database
+    # Paths and URLs are printed whole (no wrapping, no highlighting) so they can be copied.
+    lines = [
+        f"gaia daemon running: pid {info.pid}, {info.url}",
+        f"  API:         {info.url}/api/orchestration  (docs {info.url}/docs)",
+        f"  token file:  {home.token_file}  (send 'Authorization: Bearer <token>')",
+        f"  database:    {database}",
+        f"  home:        {home.root}",
+        f"  tmux socket: {info.tmux_socket or settings.tmux_socket}",
+    ]
+    for line in lines:
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
 @daemon.command()

@@ -113,7 +113,13 @@ def serve(host: str | None, port: int | None) -> None:
     )
     server = _Server(config, on_stop=runtime.begin_stop)
     daemon_file = runtime.home.daemon_file
-    _write_daemon_file(daemon_file, url, runtime.home.config_file)
+    _write_daemon_file(
+        daemon_file,
+        url,
+        runtime.home.config_file,
+        database=database,
+        tmux_socket=settings.tmux_socket,
+    )
     try:
         server.run(sockets=[sock])
     finally:
@@ -123,8 +129,13 @@ def serve(host: str | None, port: int | None) -> None:
     console.print("gaia stopped")
 
 
-def _write_daemon_file(path: Path, url: str, config_file: Path) -> None:
+def _write_daemon_file(
+    path: Path, url: str, config_file: Path, *, database: str, tmux_socket: str
+) -> None:
     """Written atomically so that a client never reads half of it.
+
+    ``database`` (password hidden) and ``tmux_socket`` are what this daemon uses, which
+    `gaia daemon status` shows: the asking command's own environment may differ.
 
     ``settings_digest`` lets a command tell whether this daemon uses the settings it
     would use itself (see gaia.cli.remote); it is a digest, never the values.
@@ -137,6 +148,8 @@ def _write_daemon_file(path: Path, url: str, config_file: Path) -> None:
         "version": __version__,
         "settings_env": names,
         "settings_digest": settings_digest(config_file, names, os.environ),
+        "database": database,
+        "tmux_socket": tmux_socket,
     }
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
