@@ -103,3 +103,31 @@ def test_gaia_service_alias_and_unknown_service(env: dict[str, str]) -> None:
     assert result.returncode == 1
     assert "service 'ghost' not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_stop_all_stops_dependents_before_their_dependencies(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Names chosen so that reverse alphabetical order (the old one) is exactly wrong."""
+    order = tmp_path / "order.txt"
+    chain = [("a-web", "b-api"), ("b-api", "c-db"), ("c-db", None)]
+    lines = []
+    for name, dep in chain:
+        # The trap records the moment the service got SIGTERM; exec'ing a sleep would
+        # replace the shell that runs it.
+        lines += [
+            f"- name: {name}",
+            f"  command: trap 'echo {name} >> {order}; exit 0' TERM; "
+            "while true; do sleep 0.1; done",
+        ]
+        if dep:
+            lines.append(f"  depends_on: [{dep}]")
+    path = tmp_path / "chain.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    assert gaia(env, "service", "register", str(path)).returncode == 0
+    started = gaia(env, "service", "start", "a-web")
+    assert started.returncode == 0, started.stderr
+
+    stopped = gaia(env, "service", "stop", "--all")
+    assert stopped.returncode == 0, stopped.stderr
+    assert order.read_text().split() == ["a-web", "b-api", "c-db"]

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gaia._duration import format_duration
+from gaia._graph import layers
 from gaia._sse import EventParser
 from gaia.cli.common import GaiaGroup, console, err_console
 from gaia.cli.daemon import connect
@@ -95,13 +96,24 @@ def _bytes(value: int) -> str:
     return f"{size:.1f}GiB"
 
 
+def _stop_order(services: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Dependents before what they depend on, so nothing loses a dependency while it runs.
+
+    The list comes sorted by name; a reversed name order stopped a database before the
+    app using it whenever the names happened to sort that way.
+    """
+    graph = {s["name"]: list(s["depends_on"]) for s in services}
+    return tuple(name for layer in reversed(layers(graph)) for name in sorted(layer))
+
+
 def _transition(action: str, names: tuple[str, ...], all_: bool, **params: Any) -> None:
     client = connect()
     try:
         if all_:
-            names = tuple(s["name"] for s in client.request("GET", "/services"))
+            services = client.request("GET", "/services")
+            names = tuple(s["name"] for s in services)
             if action == "stop":
-                names = tuple(reversed(names))
+                names = _stop_order(services)
         if not names:
             raise click.UsageError("give a service NAME, or --all")
         with console.status(f"{action} {', '.join(names)}…"):
