@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -255,3 +256,55 @@ async def test_a_service_that_failed_5000_times_is_still_kept(
     assert svc.keeper is not None and not svc.keeper.done()
     assert restart_delay(svc.spec.restart_policy.backoff, svc.failures) == 0.05
     assert restart_delay(svc.spec.restart_policy.backoff, 10**9) == 0.05
+
+
+async def test_env_file_is_read_as_python_dotenv_reads_it(
+    supervisor: Supervisor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Comments after values, quotes, export, multi-line values and ${VAR} expansion."""
+    monkeypatch.setenv("GAIA_TEST_OUTER", "outer")
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# a comment line\n"
+        "PLAIN=1 # note\n"
+        "export EXPORTED=yes\n"
+        "SINGLE='a # not a comment'\n"
+        'DOUBLE="two\\nlines"\n'
+        'MULTI="first\n'
+        'second"\n'
+        "EXPANDED=${PLAIN}-${GAIA_TEST_OUTER}\n"
+        "BARE\n"
+    )
+    out = tmp_path / "env.json"
+    keys = ["PLAIN", "EXPORTED", "SINGLE", "DOUBLE", "MULTI", "EXPANDED", "BARE"]
+    dump = (
+        "import json, os, sys; "
+        f"json.dump({{k: os.environ.get(k) for k in {keys!r}}}, open(sys.argv[1], 'w'))"
+    )
+    register(
+        supervisor,
+        name="envy",
+        command=sys.executable,
+        args=["-c", dump, str(out)],
+        env_file=str(env_file),
+    )
+    await supervisor.start("envy")
+    await eventually(lambda: supervisor.state("envy")[0] is ServiceState.exited)
+    assert json.loads(out.read_text()) == {
+        "PLAIN": "1",
+        "EXPORTED": "yes",
+        "SINGLE": "a # not a comment",
+        "DOUBLE": "two\nlines",
+        "MULTI": "first\nsecond",
+        "EXPANDED": "1-outer",
+        "BARE": None,
+    }
+
+
+async def test_a_missing_env_file_is_a_clear_start_failure(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.env"
+    register(supervisor, name="lost", command="true", env_file=str(missing))
+    with pytest.raises(ServiceError, match=f"cannot read env_file {missing}: No such file"):
+        await supervisor.start("lost")

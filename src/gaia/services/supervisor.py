@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from dotenv import dotenv_values
 from sqlalchemy import Connection, Table, insert
 
 from gaia._backoff import capped_exponential
@@ -414,19 +416,17 @@ def _create_time(pid: int) -> float | None:
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines; ``#`` comments, ``export`` prefixes and quotes as in .env files."""
-    values: dict[str, str] = {}
+    """The file's variables as python-dotenv reads them (quotes, comments, ``export``,
+    multi-line values, ``${VAR}`` expansion), so a file works here as it does elsewhere.
+
+    The file is read here rather than by python-dotenv, which takes a missing file for
+    an empty one: a mistyped path must be an error.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ProcessError(f"cannot read env_file {path}: {exc.strerror}") from exc
-    for line in lines:
-        text = line.strip()
-        if not text or text.startswith("#") or "=" not in text:
-            continue
-        key, _, value = text.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ProcessError(f"cannot read env_file {path}: {reason}") from exc
+    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
+    # A bare ``KEY`` line has no value (None): there is nothing to set.
+    return {key: value for key, value in values.items() if value is not None}
