@@ -131,3 +131,34 @@ def test_stop_all_stops_dependents_before_their_dependencies(
     stopped = gaia(env, "service", "stop", "--all")
     assert stopped.returncode == 0, stopped.stderr
     assert order.read_text().split() == ["a-web", "b-api", "c-db"]
+
+
+def test_register_help_says_the_default_restart_policy_is_no(env: dict[str, str]) -> None:
+    result = gaia(env, "service", "register", "--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "by default a service that exits is NOT restarted (policy `no`)" in text
+    assert "auto_restart: true" in text and "on_failure | always" in text
+
+
+def test_list_shows_each_services_restart_policy(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_text(
+        "- name: plain\n"
+        "  command: exec sleep 300\n"
+        "- name: keen\n"
+        "  command: exec sleep 300\n"
+        "  auto_restart: true\n"
+        "- name: forever\n"
+        "  command: exec sleep 300\n"
+        "  restart: {policy: always}\n"
+    )
+    assert gaia(env, "service", "register", str(path)).returncode == 0
+    listed = gaia(env, "service", "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines() if line.strip()}
+    header = rows["name"]
+    column = header.index("policy")
+    assert rows["plain"][column] == "no"
+    assert rows["keen"][column] == "on_failure"
+    assert rows["forever"][column] == "always"

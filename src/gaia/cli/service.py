@@ -41,7 +41,14 @@ def service() -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--replace", is_flag=True, help="Redefine services that are already registered.")
 def register(file: Path, replace: bool) -> None:
-    """Register the service(s) in FILE (JSON or YAML; one service or a list)."""
+    """Register the service(s) in FILE (JSON or YAML; one service or a list).
+
+    \b
+    Restart policy: by default a service that exits is NOT restarted (policy `no`).
+    Set `auto_restart: true` (policy `on_failure`), or a `restart:` block with
+    `policy: no | on_failure | always` (a block without `policy` means on_failure).
+    `gaia service list` shows each service's policy.
+    """
     load_service_file(file)  # report problems with file:line:column before calling the daemon
     client = connect()
     try:
@@ -57,7 +64,7 @@ def register(file: Path, replace: bool) -> None:
 @service.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_services(as_json: bool) -> None:
-    """A table of services: state, health, pid, port, uptime, restarts, CPU, memory."""
+    """A table of services: state, health, pid, port, restart policy, uptime, CPU, memory."""
     client = connect()
     try:
         services = client.request("GET", "/services")
@@ -70,7 +77,18 @@ def list_services(as_json: bool) -> None:
         console.print("no services registered; add one with `gaia service register FILE`")
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("name", "state", "health", "pid", "port", "uptime", "restarts", "cpu", "mem"):
+    for column in (
+        "name",
+        "state",
+        "health",
+        "pid",
+        "port",
+        "policy",
+        "uptime",
+        "restarts",
+        "cpu",
+        "mem",
+    ):
         table.add_column(column)
     for s in services:
         table.add_row(
@@ -79,6 +97,7 @@ def list_services(as_json: bool) -> None:
             Text(s["health"], style=HEALTH_STYLES.get(s["health"], "dim")),
             str(s["pid"] or "-"),
             str(s["port"] or "-"),
+            s["restart_policy"],
             format_duration(s["uptime_seconds"]) if s["uptime_seconds"] is not None else "-",
             str(s["restart_count"]),
             f"{s['cpu_percent']:.1f}%" if s["cpu_percent"] is not None else "-",
