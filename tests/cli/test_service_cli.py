@@ -162,3 +162,17 @@ def test_list_shows_each_services_restart_policy(env: dict[str, str], tmp_path: 
     assert rows["plain"][column] == "no"
     assert rows["keen"][column] == "on_failure"
     assert rows["forever"][column] == "always"
+
+
+def test_start_of_a_service_that_dies_at_once_fails_with_its_log(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_text("name: broken\ncommand: echo 'no such config' >&2; exit 5\n")
+    assert gaia(env, "service", "register", str(path)).returncode == 0
+    started = gaia(env, "service", "start", "broken")
+    assert started.returncode == 1
+    assert "broken: running" not in started.stdout
+    assert "failed to start: exit status 5 within 1s of starting" in started.stderr
+    assert "no such config" in started.stderr
+    assert "Traceback" not in started.stderr
