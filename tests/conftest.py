@@ -79,6 +79,8 @@ def settings(gaia_home: Path, tmux_socket: str) -> Settings:
         tmux_socket=tmux_socket,
         kill_grace_period=1.0,
         heartbeat_interval=0.2,
+        # Every service start waits this long for an early exit: short, to keep tests fast.
+        service_start_seconds=0.2,
         stale_heartbeat=5.0,
         **extra,
     )

@@ -16,7 +16,8 @@ KNOWN_KEYS = (
     "containment, database_url, heartbeat_interval, host, kill_grace_period, log_level, "
     "max_request_body, port, "
     "service_history_limit, service_log_backups, service_log_max_bytes, "
-    "service_metrics_interval, session_idle_timeout, session_reconcile_interval, "
+    "service_metrics_interval, service_start_seconds, "
+    "session_idle_timeout, session_reconcile_interval, "
     "stale_heartbeat, tmux_socket, "
     "workflow_max_parallel"
 )

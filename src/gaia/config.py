@@ -119,6 +119,11 @@ class Settings(pydantic.BaseModel):
     service_metrics_interval: Duration = Field(
         default=10.0, gt=0, description="how often service CPU and memory are sampled"
     )
+    service_start_seconds: Duration = Field(
+        default=1.0,
+        ge=0,
+        description="a started service must stay up this long (or be healthy) to count as started",
+    )
     service_history_limit: int = Field(
         default=1000, ge=10, description="health and metric rows kept per service"
     )

@@ -17,11 +17,16 @@ from tests.helpers import free_port, proc_gone, wait_until
 API = "/api/orchestration/services"
 
 
+def service_env(home: Path) -> dict[str, str]:
+    # Each start waits this long for an early exit (1s by default): short, for speed.
+    return {**gaia_env(home), "GAIA_SERVICE_START_SECONDS": "0.2s"}
+
+
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Server]:
     home = tmp_path / "gaia-home"
     home.mkdir()
-    srv = start_server(home, gaia_env(home))
+    srv = start_server(home, service_env(home))
     try:
         yield srv
     finally:
@@ -143,7 +148,7 @@ def test_daemon_restart_brings_services_back(tmp_path: Path) -> None:
     """Services running when the daemon stops are stopped with it and started again after."""
     home = tmp_path / "gaia-home"
     home.mkdir()
-    env = gaia_env(home)
+    env = service_env(home)
     first = start_server(home, env)
     try:
         with first.client() as client:
@@ -174,7 +179,7 @@ def test_sigkilled_daemon_is_replaced_without_a_duplicate_service(tmp_path: Path
     """After `gaia serve` dies by SIGKILL, the next daemon stops the orphan and starts anew."""
     home = tmp_path / "gaia-home"
     home.mkdir()
-    env = gaia_env(home)
+    env = service_env(home)
     first = start_server(home, env)
     try:
         with first.client() as client:
@@ -203,3 +208,16 @@ def test_sigkilled_daemon_is_replaced_without_a_duplicate_service(tmp_path: Path
     finally:
         stop_server_checked(second)
         second.kill()
+
+
+def test_a_start_that_dies_at_once_is_a_failure_with_its_log(daemon: Server) -> None:
+    """Not `running`: the answer names the exit status and shows the log's last lines."""
+    spec = {"name": "broken", "command": "echo 'cannot bind :80' >&2; exit 4"}
+    with daemon.client() as client:
+        assert client.post(API, json=spec).status_code == 201
+        started = client.post(f"{API}/broken/start")
+        assert started.status_code >= 400, started.text
+        message = started.json()["error"]["message"]
+        assert "failed to start: exit status 4 within 0.2s of starting" in message
+        assert message.endswith("last lines of its log:\ncannot bind :80")
+        assert client.get(f"{API}/broken").json()["state"] == "failed"

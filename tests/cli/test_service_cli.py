@@ -103,3 +103,76 @@ def test_gaia_service_alias_and_unknown_service(env: dict[str, str]) -> None:
     assert result.returncode == 1
     assert "service 'ghost' not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_stop_all_stops_dependents_before_their_dependencies(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Names chosen so that reverse alphabetical order (the old one) is exactly wrong."""
+    order = tmp_path / "order.txt"
+    chain = [("a-web", "b-api"), ("b-api", "c-db"), ("c-db", None)]
+    lines = []
+    for name, dep in chain:
+        # The trap records the moment the service got SIGTERM; exec'ing a sleep would
+        # replace the shell that runs it.
+        lines += [
+            f"- name: {name}",
+            f"  command: trap 'echo {name} >> {order}; exit 0' TERM; "
+            "while true; do sleep 0.1; done",
+        ]
+        if dep:
+            lines.append(f"  depends_on: [{dep}]")
+    path = tmp_path / "chain.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    assert gaia(env, "service", "register", str(path)).returncode == 0
+    started = gaia(env, "service", "start", "a-web")
+    assert started.returncode == 0, started.stderr
+
+    stopped = gaia(env, "service", "stop", "--all")
+    assert stopped.returncode == 0, stopped.stderr
+    assert order.read_text().split() == ["a-web", "b-api", "c-db"]
+
+
+def test_register_help_says_the_default_restart_policy_is_no(env: dict[str, str]) -> None:
+    result = gaia(env, "service", "register", "--help")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "by default a service that exits is NOT restarted (policy `no`)" in text
+    assert "auto_restart: true" in text and "on_failure | always" in text
+
+
+def test_list_shows_each_services_restart_policy(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_text(
+        "- name: plain\n"
+        "  command: exec sleep 300\n"
+        "- name: keen\n"
+        "  command: exec sleep 300\n"
+        "  auto_restart: true\n"
+        "- name: forever\n"
+        "  command: exec sleep 300\n"
+        "  restart: {policy: always}\n"
+    )
+    assert gaia(env, "service", "register", str(path)).returncode == 0
+    listed = gaia(env, "service", "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines() if line.strip()}
+    header = rows["name"]
+    column = header.index("policy")
+    assert rows["plain"][column] == "no"
+    assert rows["keen"][column] == "on_failure"
+    assert rows["forever"][column] == "always"
+
+
+def test_start_of_a_service_that_dies_at_once_fails_with_its_log(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "svc.yaml"
+    path.write_text("name: broken\ncommand: echo 'no such config' >&2; exit 5\n")
+    assert gaia(env, "service", "register", str(path)).returncode == 0
+    started = gaia(env, "service", "start", "broken")
+    assert started.returncode == 1
+    assert "broken: running" not in started.stdout
+    assert "failed to start: exit status 5 within 1s of starting" in started.stderr
+    assert "no such config" in started.stderr
+    assert "Traceback" not in started.stderr

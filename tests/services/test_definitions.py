@@ -86,7 +86,8 @@ def test_every_problem_is_reported_with_its_line_and_field() -> None:
         "svc.yaml:7:10: service #2 stop.signal: unknown signal 'SIGFOO'; use e.g. SIGTERM, "
         'SIGINT, SIGQUIT (got "SIGFOO")',
         "svc.yaml:8:3: unknown field 'bogus' (known fields: args, auto_restart, command, cwd, "
-        "depends_on, description, env, env_file, health_check, name, port, restart, stop)",
+        "depends_on, description, env, env_file, health_check, name, port, restart, start_seconds, "
+        "stop)",
     ]
 
 

@@ -33,7 +33,7 @@ from gaia.runtime import Runtime
 from gaia.services.spec import ServiceSpec
 
 async def main():
-    runtime = Runtime(load_settings(home=Path(sys.argv[1]), environ={}))
+    runtime = Runtime(load_settings(home=Path(sys.argv[1]), environ={}, service_start_seconds=0.2))
     runtime.services.register([ServiceSpec(name="sleeper", command="exec sleep 300")])
     await runtime.services.start("sleeper")
     runtime.services.recorder.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -42,7 +43,9 @@ async def supervisor(runtime: Runtime, tmp_path: Path) -> AsyncIterator[Supervis
     sup = Supervisor(
         ServiceRegistry(runtime.db),
         recorder,
-        SupervisorOptions(log_dir=tmp_path / "logs", kill_grace=1.0, dependency_timeout=15),
+        SupervisorOptions(
+            log_dir=tmp_path / "logs", kill_grace=1.0, dependency_timeout=15, start_seconds=0.2
+        ),
     )
     yield sup
     await sup.stop_all()
@@ -105,6 +108,7 @@ async def test_crash_loop_stops_at_max_restarts(supervisor: Supervisor, runtime:
         name="crashy",
         command="echo boom; exit 3",
         restart={"policy": "on_failure", "backoff": {"initial": 0}, "max_restarts": 3},
+        start_seconds=0,  # the restart loop is under test, not the start
     )
     await supervisor.start("crashy")
     await eventually(lambda: supervisor.state("crashy")[0] is ServiceState.failed)
@@ -194,6 +198,7 @@ async def test_unhealthy_service_is_restarted(supervisor: Supervisor, tmp_path: 
             "retries": 2,
         },
         restart={"policy": "on_failure", "backoff": {"initial": 0}},
+        start_seconds=0,  # it is killed for ill health before it could count as started
     )
     await supervisor.start("sick")
     first_pid = supervisor.state("sick")[2]
@@ -255,3 +260,101 @@ async def test_a_service_that_failed_5000_times_is_still_kept(
     assert svc.keeper is not None and not svc.keeper.done()
     assert restart_delay(svc.spec.restart_policy.backoff, svc.failures) == 0.05
     assert restart_delay(svc.spec.restart_policy.backoff, 10**9) == 0.05
+
+
+async def test_env_file_is_read_as_python_dotenv_reads_it(
+    supervisor: Supervisor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Comments after values, quotes, export, multi-line values and ${VAR} expansion."""
+    monkeypatch.setenv("GAIA_TEST_OUTER", "outer")
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# a comment line\n"
+        "PLAIN=1 # note\n"
+        "export EXPORTED=yes\n"
+        "SINGLE='a # not a comment'\n"
+        'DOUBLE="two\\nlines"\n'
+        'MULTI="first\n'
+        'second"\n'
+        "EXPANDED=${PLAIN}-${GAIA_TEST_OUTER}\n"
+        "BARE\n"
+    )
+    out = tmp_path / "env.json"
+    keys = ["PLAIN", "EXPORTED", "SINGLE", "DOUBLE", "MULTI", "EXPANDED", "BARE"]
+    dump = (
+        "import json, os, sys; "
+        f"json.dump({{k: os.environ.get(k) for k in {keys!r}}}, open(sys.argv[1], 'w'))"
+    )
+    register(
+        supervisor,
+        name="envy",
+        command=sys.executable,
+        args=["-c", dump, str(out)],
+        env_file=str(env_file),
+    )
+    await supervisor.start("envy")
+    await eventually(lambda: supervisor.state("envy")[0] is ServiceState.exited)
+    assert json.loads(out.read_text()) == {
+        "PLAIN": "1",
+        "EXPORTED": "yes",
+        "SINGLE": "a # not a comment",
+        "DOUBLE": "two\nlines",
+        "MULTI": "first\nsecond",
+        "EXPANDED": "1-outer",
+        "BARE": None,
+    }
+
+
+async def test_a_missing_env_file_is_a_clear_start_failure(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.env"
+    register(supervisor, name="lost", command="true", env_file=str(missing))
+    with pytest.raises(ServiceError, match=f"cannot read env_file {missing}: No such file"):
+        await supervisor.start("lost")
+
+
+async def test_a_start_fails_when_the_process_dies_at_once(supervisor: Supervisor) -> None:
+    """Not `running`: the exit status and the last lines of its log; no restart loop."""
+    register(
+        supervisor,
+        name="dies",
+        command="echo old run; echo starting up; echo 'port 8080 in use' >&2; exit 3",
+        restart={"policy": "on_failure", "backoff": {"initial": 0}},
+        start_seconds=5,
+    )
+    with pytest.raises(ServiceError) as caught:
+        await supervisor.start("dies")
+    message = str(caught.value)
+    assert message.startswith(
+        "service 'dies' failed to start: exit status 3 within 5s of starting; "
+        "last lines of its log:\n"
+    )
+    assert message.endswith("starting up\nport 8080 in use")
+    assert supervisor.state("dies")[0] is ServiceState.failed
+    assert supervisor.restart_count("dies") == 0
+
+
+async def test_a_start_waits_start_seconds_with_the_process_alive(
+    supervisor: Supervisor,
+) -> None:
+    """A process that dies after a moment, but inside start_seconds, fails the start too."""
+    register(supervisor, name="late", command="sleep 0.3; exit 7", start_seconds=3)
+    with pytest.raises(ServiceError, match="exit status 7 within 3s of starting; it wrote nothing"):
+        await supervisor.start("late")
+
+
+async def test_a_healthy_service_counts_as_started_before_start_seconds(
+    supervisor: Supervisor,
+) -> None:
+    """The health check passing ends the wait: no need to sit out a long start_seconds."""
+    port = free_port()
+    register(supervisor, **http_service("quick", port), start_seconds=60)
+    async with asyncio.timeout(30):
+        assert await supervisor.start("quick") is ServiceState.running
+    assert supervisor.state("quick")[1] is Health.healthy
+
+
+async def test_a_short_job_that_exits_0_is_reported_exited(supervisor: Supervisor) -> None:
+    register(supervisor, name="job", command="true", start_seconds=5)
+    assert await supervisor.start("job") is ServiceState.exited

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gaia._duration import format_duration
+from gaia._graph import layers
 from gaia._sse import EventParser
 from gaia.cli.common import GaiaGroup, console, err_console
 from gaia.cli.daemon import connect
@@ -40,7 +41,14 @@ def service() -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--replace", is_flag=True, help="Redefine services that are already registered.")
 def register(file: Path, replace: bool) -> None:
-    """Register the service(s) in FILE (JSON or YAML; one service or a list)."""
+    """Register the service(s) in FILE (JSON or YAML; one service or a list).
+
+    \b
+    Restart policy: by default a service that exits is NOT restarted (policy `no`).
+    Set `auto_restart: true` (policy `on_failure`), or a `restart:` block with
+    `policy: no | on_failure | always` (a block without `policy` means on_failure).
+    `gaia service list` shows each service's policy.
+    """
     load_service_file(file)  # report problems with file:line:column before calling the daemon
     client = connect()
     try:
@@ -56,7 +64,7 @@ def register(file: Path, replace: bool) -> None:
 @service.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_services(as_json: bool) -> None:
-    """A table of services: state, health, pid, port, uptime, restarts, CPU, memory."""
+    """A table of services: state, health, pid, port, restart policy, uptime, CPU, memory."""
     client = connect()
     try:
         services = client.request("GET", "/services")
@@ -69,7 +77,18 @@ def list_services(as_json: bool) -> None:
         console.print("no services registered; add one with `gaia service register FILE`")
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("name", "state", "health", "pid", "port", "uptime", "restarts", "cpu", "mem"):
+    for column in (
+        "name",
+        "state",
+        "health",
+        "pid",
+        "port",
+        "policy",
+        "uptime",
+        "restarts",
+        "cpu",
+        "mem",
+    ):
         table.add_column(column)
     for s in services:
         table.add_row(
@@ -78,6 +97,7 @@ def list_services(as_json: bool) -> None:
             Text(s["health"], style=HEALTH_STYLES.get(s["health"], "dim")),
             str(s["pid"] or "-"),
             str(s["port"] or "-"),
+            s["restart_policy"],
             format_duration(s["uptime_seconds"]) if s["uptime_seconds"] is not None else "-",
             str(s["restart_count"]),
             f"{s['cpu_percent']:.1f}%" if s["cpu_percent"] is not None else "-",
@@ -95,13 +115,24 @@ def _bytes(value: int) -> str:
     return f"{size:.1f}GiB"
 
 
+def _stop_order(services: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Dependents before what they depend on, so nothing loses a dependency while it runs.
+
+    The list comes sorted by name; a reversed name order stopped a database before the
+    app using it whenever the names happened to sort that way.
+    """
+    graph = {s["name"]: list(s["depends_on"]) for s in services}
+    return tuple(name for layer in reversed(layers(graph)) for name in sorted(layer))
+
+
 def _transition(action: str, names: tuple[str, ...], all_: bool, **params: Any) -> None:
     client = connect()
     try:
         if all_:
-            names = tuple(s["name"] for s in client.request("GET", "/services"))
+            services = client.request("GET", "/services")
+            names = tuple(s["name"] for s in services)
             if action == "stop":
-                names = tuple(reversed(names))
+                names = _stop_order(services)
         if not names:
             raise click.UsageError("give a service NAME, or --all")
         with console.status(f"{action} {', '.join(names)}…"):

@@ -58,6 +58,7 @@ class ServiceManager:
                 kill_grace=settings.kill_grace_period,
                 log_max_bytes=settings.service_log_max_bytes,
                 log_backups=settings.service_log_backups,
+                start_seconds=settings.service_start_seconds,
             ),
         )
         self._sampler: asyncio.Task[None] | None = None

@@ -113,6 +113,11 @@ class ServiceSpec(_Strict):
     restart: RestartSpec | None = None
     depends_on: dict[ServiceName, Condition] = Field(default_factory=dict)
     stop: StopSpec = StopSpec()
+    # Like supervisord's startsecs: a start succeeds once the process has stayed up this
+    # long or its health check passed, so a command that dies at once is reported as a
+    # failed start rather than as running. 0 turns the wait off; None is the daemon's
+    # service_start_seconds (1s).
+    start_seconds: Duration | None = None
 
     @field_validator("env", mode="before")
     @classmethod

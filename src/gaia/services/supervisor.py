@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from dotenv import dotenv_values
 from sqlalchemy import Connection, Table, insert
 
 from gaia._backoff import capped_exponential
@@ -72,6 +74,8 @@ class _Service:
     last_exit_code: int | None = None
     failure: str | None = None  # why it last became failed
     pid_started_at: float | None = None
+    log_offset: int = 0  # the log's size when the current process started
+    settling: bool = False  # a start is waiting out start_seconds (see _settle)
     restarts: deque[float] = field(default_factory=deque)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -87,6 +91,7 @@ class SupervisorOptions:
     log_max_bytes: int = 10_000_000
     log_backups: int = 3
     dependency_timeout: float = 60.0
+    start_seconds: float = 1.0  # for services that set no start_seconds
 
 
 class Supervisor:
@@ -197,7 +202,60 @@ class Supervisor:
         await self._wait_for(svc, lambda: svc.state is not ServiceState.starting)
         if svc.state is ServiceState.failed:
             raise ServiceError(f"service {name!r} failed to start: {self._last_error(svc)}")
+        await self._settle(svc)
         return svc.state
+
+    async def _settle(self, svc: _Service) -> None:
+        """Wait until the new process has stayed up ``start_seconds`` or became healthy.
+
+        A process that exits in that time with a non-zero status is a failed start,
+        reported with its exit status and the last lines of its log (and not restarted
+        behind the caller's back); one that exits with status 0 was a short job and is
+        reported as exited.
+        """
+        window = svc.spec.start_seconds
+        if window is None:
+            window = self.options.start_seconds
+        if window <= 0 or svc.state is not ServiceState.running:
+            return
+        svc.settling = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(window):
+                    await self._wait_for(
+                        svc,
+                        lambda: (
+                            svc.health is Health.healthy or svc.state is not ServiceState.running
+                        ),
+                    )
+        finally:
+            svc.settling = False
+        if svc.state is ServiceState.running or svc.stop_requested:
+            return
+        code = svc.last_exit_code
+        if code == 0 and svc.state is not ServiceState.failed:
+            return
+        tail = await asyncio.to_thread(self._log_tail, svc)
+        reason = svc.failure or f"exit status {code} within {window:g}s of starting"
+        self._transition(svc, ServiceState.failed, reason)
+        lines = f"; last lines of its log:\n{tail}" if tail else "; it wrote nothing"
+        raise ServiceError(f"service {svc.name!r} failed to start: {reason}{lines}")
+
+    def _log_tail(self, svc: _Service, count: int = 10) -> str:
+        """The last ``count`` lines the current process wrote to the service log."""
+        path = self.log_path(svc.name)
+        try:
+            with path.open("rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                # Rotated meanwhile: what is left is all this process's output.
+                start = svc.log_offset if svc.log_offset <= size else 0
+                start = max(start, size - 64 * 1024)
+                fh.seek(start)
+                data = fh.read()
+        except OSError:
+            return ""
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        return "\n".join(lines[-count:])
 
     async def _wait_condition(self, svc: _Service, condition: str, *, waiter: str) -> None:
         def reached() -> bool:
@@ -257,6 +315,8 @@ class Supervisor:
             if svc.stop_requested:
                 break
             self._transition(svc, ServiceState.exited, f"exit status {code}")
+            if svc.settling and code != 0:
+                return  # a failed start: _settle reports it; no restart behind its back
             uptime = time.monotonic() - started
             svc.failures = 0 if uptime >= policy.reset_after else svc.failures + 1
             unhealthy = svc.health is Health.unhealthy
@@ -295,6 +355,10 @@ class Supervisor:
         if spec.port is not None:
             env.setdefault("PORT", str(spec.port))
         self.options.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            svc.log_offset = self.log_path(spec.name).stat().st_size
+        except FileNotFoundError:
+            svc.log_offset = 0
         return spawn(
             spec.argv,
             cookie=f"service/{svc.id}",
@@ -414,19 +478,17 @@ def _create_time(pid: int) -> float | None:
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines; ``#`` comments, ``export`` prefixes and quotes as in .env files."""
-    values: dict[str, str] = {}
+    """The file's variables as python-dotenv reads them (quotes, comments, ``export``,
+    multi-line values, ``${VAR}`` expansion), so a file works here as it does elsewhere.
+
+    The file is read here rather than by python-dotenv, which takes a missing file for
+    an empty one: a mistyped path must be an error.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ProcessError(f"cannot read env_file {path}: {exc.strerror}") from exc
-    for line in lines:
-        text = line.strip()
-        if not text or text.startswith("#") or "=" not in text:
-            continue
-        key, _, value = text.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ProcessError(f"cannot read env_file {path}: {reason}") from exc
+    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
+    # A bare ``KEY`` line has no value (None): there is nothing to set.
+    return {key: value for key, value in values.items() if value is not None}
