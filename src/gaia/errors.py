@@ -16,7 +16,7 @@ classes to HTTP status codes in one handler, the CLI maps them to exit codes.
     │   ├── SessionValidationError
     │   └── ScaffoldValidationError  a template, or variables given for it
     ├── WorkflowError            a workflow could not be run
-    ├── ServiceError             a service could not be started, stopped or registered
+    ├── ServiceError             a service could not be started or stopped (HTTP 409)
     ├── SessionError             a tmux command failed
     ├── TmuxUnavailableError     tmux is missing or too old (HTTP 503)
     ├── StoppingError            the daemon is stopping and ends a long request (HTTP 503)
@@ -180,7 +180,12 @@ class ServiceValidationError(ValidationError):
 
 
 class ServiceError(GaiaError):
+    """A service that could not be started or stopped as asked: it exited during its
+    start, or a dependency is not up (HTTP 409: the services' state, not the daemon,
+    is why; never a bare 500)."""
+
     code = "service_error"
+    http_status = 409
 
 
 class SessionValidationError(ValidationError):
