@@ -510,3 +510,45 @@ def test_new_from_a_template_computing_too_much_is_exit_2_naming_the_entries(
     assert "files[0].template: cannot render: number too large" in result.stderr
     assert "files[1].source: cannot render: number too large" in result.stderr
     assert not target.exists()
+
+
+# -- validate: markup, failing and skipped checks ---------------------------------------
+
+MARKUP = "[s] [bold]x[/bold] [/]"
+
+
+def test_validate_shows_markup_in_checks_literally_and_a_failing_checks_output(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A check named with `[s]` and `[/]` prints as written; a failing one shows its tail."""
+    failing = "for i in $(seq 1 30); do echo line-$i; done; echo 'boom [s] [/]'; exit 3"
+    path = write_template(
+        tmp_path / "tpl", unique("checks"), validate=[f"echo '{MARKUP}'", failing]
+    )
+    target = tmp_path / "proj"
+    ok(gaia(cli_env, "new", str(path), str(target), *VARS))
+    result = gaia(cli_env, "validate", str(target), "--trust")
+    assert result.returncode == 1, result.stderr
+    out = result.stdout
+    assert f"✓ echo '{MARKUP}'" in out
+    assert f"✗ {failing}" in out
+    assert "boom [s] [/]" in out  # the output of the failing check, as written
+    assert "line-30" in out
+    assert "line-5\n" not in out  # only the tail of it
+    assert "earlier lines" in out
+    assert "MarkupError" not in result.stderr
+
+
+def test_validate_marks_skipped_checks_as_skipped(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Checks that did not run (untrusted, or --no-commands) say skipped; none is ticked."""
+    path = write_template(tmp_path / "tpl", unique("skips"), validate=["touch checked-marker"])
+    target = tmp_path / "proj"
+    ok(gaia(cli_env, "new", str(path), str(target), *VARS))
+    for extra in ([], ["--no-commands", "--trust"]):
+        result = ok(gaia(cli_env, "validate", str(target), *extra))
+        assert "- touch checked-marker (skipped)" in result.stdout
+        assert "✓" not in result.stdout
+    assert not (target / "checked-marker").exists()
+    report = json.loads(ok(gaia(cli_env, "validate", str(target), "--json")).stdout)
+    assert report["commands_not_run"] == ["touch checked-marker"]
+    assert report["commands"] == []

@@ -608,3 +608,46 @@ def test_sigkilled_runner_is_recovered_and_resumed(
     assert again.returncode == 1
     assert "it completed; there is nothing left to run" in again.stderr
     assert "resuming" not in again.stdout  # no header for a resume that does not happen
+
+
+# -- user text is printed as written, never read as rich markup ----------------------
+
+MARKUP_NAME = "a [s] b [bold]x[/bold] c [/] d"
+
+
+def test_markup_in_a_workflow_name_prints_literally(
+    gaia: Gaia, write_workflow: Callable[..., Path]
+) -> None:
+    """`[s]`, `[bold]x[/bold]` and a stray `[/]` in a name show as typed, with no MarkupError."""
+    path = write_workflow(
+        f"""
+        name: '{MARKUP_NAME}'
+        tasks:
+          - id: one
+            command: echo hi
+        """
+    )
+    validated = gaia("workflow", "validate", str(path))
+    assert validated.returncode == 0, validated.stderr
+    assert MARKUP_NAME in validated.stdout
+    ran = gaia("workflow", "run", str(path))
+    assert ran.returncode == 0, ran.stderr
+    assert MARKUP_NAME in ran.stdout
+    listed = gaia("workflow", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert MARKUP_NAME in listed.stdout
+    run_id = gaia("workflow", "list", "-q").stdout.split()[0]
+    shown = gaia("workflow", "show", run_id)
+    assert shown.returncode == 0, shown.stderr
+    assert MARKUP_NAME in shown.stdout
+    assert f"source: {path}" in shown.stdout
+
+
+def test_markup_in_a_workflow_path_prints_literally(
+    gaia: Gaia, write_workflow: Callable[..., Path]
+) -> None:
+    """A file named with `[s]` and `[bold]` is printed by name by `validate`."""
+    path = write_workflow(HELLO, name="w [s] [bold]x.yaml")
+    result = gaia("workflow", "validate", str(path))
+    assert result.returncode == 0, result.stderr
+    assert f"✓ {path} is valid" in result.stdout

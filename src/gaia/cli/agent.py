@@ -14,7 +14,7 @@ from rich.table import Table
 
 from gaia._duration import format_duration
 from gaia.agents.events import describe_event
-from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, key_value_pairs
+from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, esc, key_value_pairs
 from gaia.cli.daemon import DaemonClient, connect
 
 __all__ = ["agent"]
@@ -58,13 +58,13 @@ def list_agents(as_json: bool) -> None:
         table.add_column(column)
     for item in agents:
         table.add_row(
-            item["id"],
-            item["kind"],
+            esc(item["id"]),
+            esc(item["kind"]),
             "[green]yes[/]" if item["available"] else "[red]no[/]",
             str(item["max_concurrency"]),
             "-" if item["timeout"] is None else f"{item['timeout']:g}s",
-            ",".join(item["capabilities"]),
-            item["executable"] or " ".join(item["command"]),
+            esc(",".join(item["capabilities"])),
+            esc(item["executable"] or " ".join(item["command"])),
         )
     console.print(table)
 
@@ -131,7 +131,9 @@ def run(
             console.print(task["id"])
             return
         try:
-            err_console.print(f"task {task['id']} queued for {task['agent']}", style="dim")
+            err_console.print(
+                f"task {task['id']} queued for {task['agent']}", style="dim", markup=False
+            )
             task = _follow(client, task, quiet=as_json)
         except KeyboardInterrupt:
             err_console.print("cancelling…")
@@ -149,7 +151,7 @@ def _follow(client: DaemonClient, task: dict[str, Any], *, quiet: bool) -> dict[
     """Poll the task and print its agent's events as they appear in the log."""
     offset = 0
     started = time.monotonic()
-    with err_console.status(f"{task['agent']}: {task['status']}") as status:
+    with err_console.status(f"{esc(task['agent'])}: {task['status']}") as status:
         while True:
             task = client.request("GET", f"/agents/tasks/{task['id']}")
             log_path = task.get("log_path")
@@ -157,7 +159,9 @@ def _follow(client: DaemonClient, task: dict[str, Any], *, quiet: bool) -> dict[
                 offset = _print_new_events(Path(log_path), offset)
             if task["status"] not in ("queued", "running"):
                 return task
-            status.update(f"{task['agent']}: {task['status']} {time.monotonic() - started:.0f}s")
+            status.update(
+                f"{esc(task['agent'])}: {task['status']} {time.monotonic() - started:.0f}s"
+            )
             time.sleep(POLL_SECONDS)
 
 
@@ -180,7 +184,7 @@ def _print_result(task: dict[str, Any]) -> None:
     status = task["status"]
     style = STATUS_STYLES.get(status, "")
     result = task.get("result") or {}
-    console.print(f"[{style}]{status}[/] {task['agent']} task {task['id']}")
+    console.print(f"[{style}]{status}[/] {esc(task['agent'])} task {esc(task['id'])}")
     if task.get("error"):
         console.print(f"error: {task['error']}", markup=False)
     if result.get("branch"):
@@ -236,7 +240,7 @@ def stats(name: str | None, as_json: bool) -> None:
         rate = row["success_rate"]
         mean = row["mean_duration_ms"]
         table.add_row(
-            row["agent_id"],
+            esc(row["agent_id"]),
             str(row["total"]),
             str(row["succeeded"]),
             str(row["failed"]),
@@ -277,7 +281,7 @@ def cancel(task_id: str) -> None:
     TASK_ID is the id or any unique prefix of it (4 characters or more).
     """
     task = _call("POST", f"/agents/tasks/{task_id}/cancel")
-    console.print(f"task {task['id']}: {task['status']}")
+    console.print(f"task {task['id']}: {task['status']}", markup=False)
 
 
 @agent.command()
@@ -296,11 +300,11 @@ def tasks(status: str | None, limit: int) -> None:
         style = STATUS_STYLES.get(row["status"], "")
         table.add_row(
             row["id"][:8],
-            row["agent"],
-            row["task_type"],
+            esc(row["agent"]),
+            esc(row["task_type"]),
             str(row["priority"]),
             f"[{style}]{row['status']}[/]",
-            (row.get("result") or {}).get("branch") or "",
-            row["instruction"][:60],
+            esc((row.get("result") or {}).get("branch") or ""),
+            esc(row["instruction"][:60]),
         )
     console.print(table)

@@ -22,7 +22,15 @@ if TYPE_CHECKING:
     from gaia.config import Settings
     from gaia.runtime import Runtime
 
-__all__ = ["EXIT_FAILED", "EXIT_INVALID", "GaiaGroup", "console", "err_console", "open_runtime"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INVALID",
+    "GaiaGroup",
+    "console",
+    "err_console",
+    "esc",
+    "open_runtime",
+]
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
@@ -65,6 +73,15 @@ console = cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
 err_console = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
 
 
+def esc(value: object) -> str:
+    """``value`` made safe to print through rich with markup on: a name, path, command or
+    message holding ``[s]`` or ``[bold]`` is user text, not styling, and a stray ``[/]``
+    would otherwise raise a MarkupError. Imports rich late, like the consoles above."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
 def open_settings(**overrides: Any) -> Settings:
     from gaia.config import load_settings  # pydantic: ~60 ms that remote commands skip
 
@@ -85,7 +102,7 @@ MAX_PROBLEMS_SHOWN = 100
 
 
 def print_problems(error: ValidationError) -> None:
-    err_console.print(f"[bold red]error:[/] {error.message}", markup=True)
+    err_console.print(f"[bold red]error:[/] {esc(error.message)}", markup=True)
     hidden = len(error.problems) - MAX_PROBLEMS_SHOWN
     for problem in error.problems[:MAX_PROBLEMS_SHOWN]:
         line = f"  {problem.location()}: {problem.message}"

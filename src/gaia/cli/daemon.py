@@ -87,7 +87,8 @@ def start_daemon(settings: Settings) -> DaemonInfo:
             if info is not None and info.pid == process.pid:
                 err_console.print(
                     f"started the gaia daemon in the background (pid {info.pid}, {info.url}); "
-                    f"its log: {log_path}"
+                    f"its log: {log_path}",
+                    markup=False,
                 )
                 return info
             if process.poll() is not None:
@@ -147,7 +148,7 @@ def status() -> None:
     home = settings.gaia_home
     info = find_daemon(settings)
     if info is None:
-        console.print(f"no gaia daemon is running for {home.root}")
+        console.print(f"no gaia daemon is running for {home.root}", markup=False)
         sys.exit(EXIT_FAILED)
     if info.database is None:  # a daemon from before daemon.json named its database
         from sqlalchemy.engine import make_url  # here: other commands skip importing it

@@ -127,7 +127,7 @@ def print_summary(
         for st in shown:
             symbol, style = SYMBOLS[st.status]
             table.add_row(
-                st.key,
+                Text(st.key),
                 Text(f"{symbol} {st.status.value}", style=style),
                 str(st.attempts),
                 format_duration(st.duration) if st.duration is not None else "-",

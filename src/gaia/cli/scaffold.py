@@ -18,6 +18,7 @@ from gaia.cli.common import (
     GaiaGroup,
     console,
     err_console,
+    esc,
     key_value_pairs,
     open_settings,
 )
@@ -51,11 +52,11 @@ def list_templates(as_json: bool) -> None:
     for view in views:
         names = [v.name + ("*" if v.required and v.default is None else "") for v in view.variables]
         table.add_row(
-            view.name,
-            view.origin,
-            view.language or "",
-            ", ".join(names),
-            view.description or "",
+            esc(view.name),
+            esc(view.origin),
+            esc(view.language or ""),
+            esc(", ".join(names)),
+            esc(view.description or ""),
         )
     console.print(table)
     console.print("* required", style="dim")
@@ -70,7 +71,10 @@ def show(name: str, as_json: bool) -> None:
     if as_json:
         console.print_json(view.model_dump_json())
         return
-    console.print(f"[bold]{view.name}[/] {view.version or ''} ({view.origin}: {view.path})")
+    console.print(
+        f"[bold]{esc(view.name)}[/] {esc(view.version or '')} "
+        f"({esc(view.origin)}: {esc(view.path)})"
+    )
     if view.description:
         console.print(view.description, markup=False)
     table = Table(box=None, pad_edge=False, title="variables", title_justify="left")
@@ -79,7 +83,13 @@ def show(name: str, as_json: bool) -> None:
     for v in view.variables:
         kind = v.type + (f" ({'|'.join(v.choices)})" if v.choices else "")
         default = "" if v.default is None else str(v.default)
-        table.add_row(v.name, kind, "yes" if v.required else "", default, v.description or "")
+        table.add_row(
+            esc(v.name),
+            esc(kind),
+            "yes" if v.required else "",
+            esc(default),
+            esc(v.description or ""),
+        )
     console.print(table)
     console.print(f"files: {len(view.files)}, directories: {len(view.directories)}")
     for stage, commands in view.hooks.items():
@@ -136,13 +146,26 @@ def new(
             console.print(f"would create {directory}/", markup=False)
         for file in view.files:
             console.print(f"would write  {file}", markup=False)
-        console.print(f"dry run: nothing written to {view.path}")
+        console.print(f"dry run: nothing written to {view.path}", markup=False)
         return
     console.print(
-        f"[green]created[/] {view.path} from {view.template}: {len(view.files)} files, "
+        f"[green]created[/] {esc(view.path)} from {esc(view.template)}: {len(view.files)} files, "
         f"{len(view.directories)} directories"
         + (f", {len(view.hooks)} hooks run" if view.hooks else "")
     )
+
+
+# The end of a failing check's output is where its error is; the whole of it can be
+# thousands of lines (a test suite), which --json still gives in full.
+OUTPUT_TAIL_LINES = 20
+
+
+def _tail(output: str) -> list[str]:
+    lines = output.rstrip().splitlines()
+    if len(lines) <= OUTPUT_TAIL_LINES:
+        return lines
+    hidden = len(lines) - OUTPUT_TAIL_LINES
+    return [f"... ({hidden} earlier lines)", *lines[-OUTPUT_TAIL_LINES:]]
 
 
 @scaffold.command()
@@ -160,14 +183,22 @@ def validate(path: Path, no_commands: bool, trust: bool, as_json: bool) -> None:
         console.print_json(view.model_dump_json())
     else:
         for problem in view.problems:
-            console.print(f"[red]✗[/] {problem}")
+            console.print(f"[red]✗[/] {esc(problem)}")
         for command in view.commands:
-            mark = "[green]✓[/]" if command["exit_code"] == 0 else "[red]✗[/]"
-            console.print(f"{mark} {command['command']}")
+            if command["exit_code"] == 0:
+                console.print(f"[green]✓[/] {esc(command['command'])}")
+                continue
+            console.print(f"[red]✗[/] {esc(command['command'])}")
+            # Why it failed is in its output; a bare cross sent people to rerun it by hand.
+            for line in _tail(command["output"]):
+                console.print(f"    {line}", markup=False, style="dim")
+        for skipped in view.commands_not_run:
+            # Not a tick: a check that did not run proves nothing.
+            console.print(f"[yellow]-[/] {esc(skipped)} [yellow](skipped)[/]")
         if view.commands_skipped:
             console.print(f"note: {view.commands_skipped}", style="yellow", markup=False)
         verdict = "[green]valid[/]" if view.ok else "[red]invalid[/]"
-        console.print(f"{view.path}: {verdict} ({view.template})")
+        console.print(f"{esc(view.path)}: {verdict} ({esc(view.template)})")
     if not view.ok:
         sys.exit(EXIT_FAILED)
 
@@ -178,4 +209,4 @@ def validate(path: Path, no_commands: bool, trust: bool, as_json: bool) -> None:
 def register(path: Path, replace: bool) -> None:
     """Validate the template in DIR (or a template YAML FILE) and add it to the registry."""
     template = _manager().register_template(path, replace=replace)
-    console.print(f"registered {template.name} ({template.loaded.root})")
+    console.print(f"registered {template.name} ({template.loaded.root})", markup=False)

@@ -65,7 +65,9 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         hint = " (is another `gaia serve` running? try --port)" if exc.errno == 98 else ""
-        err_console.print(f"error: cannot listen on {host}:{port}: {exc.strerror}{hint}")
+        err_console.print(
+            f"error: cannot listen on {host}:{port}: {exc.strerror}{hint}", markup=False
+        )
         sys.exit(EXIT_FAILED)
     sock.listen(128)
     sock.set_inheritable(True)
@@ -87,7 +89,8 @@ def serve(host: str | None, port: int | None) -> None:
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(
             f"warning: binding {settings.host}: the API is reachable from other machines; "
-            "anyone with the token controls gaia"
+            "anyone with the token controls gaia",
+            markup=False,
         )
     sock = _listen(settings.host, settings.port)
     bound_port = sock.getsockname()[1]
@@ -95,11 +98,14 @@ def serve(host: str | None, port: int | None) -> None:
     url = f"http://{shown_host}:{bound_port}"
     runtime.token()
     console.print(
-        f"gaia {__version__} serving {url}  (API {url}/api/orchestration, docs {url}/docs)"
+        f"gaia {__version__} serving {url}  (API {url}/api/orchestration, docs {url}/docs)",
+        markup=False,
     )
-    console.print(f"token: {runtime.home.token_file}  (send 'Authorization: Bearer <token>')")
+    console.print(
+        f"token: {runtime.home.token_file}  (send 'Authorization: Bearer <token>')", markup=False
+    )
     database = runtime.db.url.render_as_string(hide_password=True)
-    console.print(f"home: {runtime.home.root}  database: {database}")
+    console.print(f"home: {runtime.home.root}  database: {database}", markup=False)
     console.print("press Ctrl-C to stop")
     sys.stdout.flush()
     app = create_app(runtime)

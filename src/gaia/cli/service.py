@@ -16,7 +16,7 @@ from rich.text import Text
 from gaia._duration import format_duration
 from gaia._graph import layers
 from gaia._sse import EventParser
-from gaia.cli.common import GaiaGroup, console, err_console
+from gaia.cli.common import GaiaGroup, console, err_console, esc
 from gaia.cli.daemon import connect
 from gaia.services.loader import load_service_file
 
@@ -58,7 +58,7 @@ def register(file: Path, replace: bool) -> None:
     finally:
         client.close()
     for item in created:
-        console.print(f"registered {item['name']} ({item['id'][:8]})")
+        console.print(f"registered {item['name']} ({item['id'][:8]})", markup=False)
 
 
 @service.command(name="list")
@@ -92,12 +92,12 @@ def list_services(as_json: bool) -> None:
         table.add_column(column)
     for s in services:
         table.add_row(
-            s["name"],
+            esc(s["name"]),
             Text(s["state"], style=STATE_STYLES.get(s["state"], "")),
             Text(s["health"], style=HEALTH_STYLES.get(s["health"], "dim")),
             str(s["pid"] or "-"),
             str(s["port"] or "-"),
-            s["restart_policy"],
+            esc(s["restart_policy"]),
             format_duration(s["uptime_seconds"]) if s["uptime_seconds"] is not None else "-",
             str(s["restart_count"]),
             f"{s['cpu_percent']:.1f}%" if s["cpu_percent"] is not None else "-",
@@ -135,10 +135,10 @@ def _transition(action: str, names: tuple[str, ...], all_: bool, **params: Any) 
                 names = _stop_order(services)
         if not names:
             raise click.UsageError("give a service NAME, or --all")
-        with console.status(f"{action} {', '.join(names)}…"):
+        with console.status(esc(f"{action} {', '.join(names)}…")):
             for name in names:
                 result = client.request("POST", f"/services/{name}/{action}", params=params)
-                console.print(f"{result['name']}: {result['state']}")
+                console.print(f"{result['name']}: {result['state']}", markup=False)
     finally:
         client.close()
 
@@ -177,7 +177,7 @@ def unregister(name: str) -> None:
         removed = client.request("DELETE", f"/services/{name}")
     finally:
         client.close()
-    console.print(f"unregistered {removed['name']}")
+    console.print(f"unregistered {removed['name']}", markup=False)
 
 
 @service.command()
@@ -254,12 +254,13 @@ def metrics(name: str, as_json: bool) -> None:
         return
     current = data["current"]
     if current is None:
-        console.print(f"{name} is not running")
+        console.print(f"{name} is not running", markup=False)
         return
     console.print(
         f"{name}: cpu {current['cpu_percent']:.1f}%  mem {_bytes(current['rss_bytes'])}  "
         f"processes {current['process_count']}  uptime "
-        f"{format_duration(current['uptime_seconds'])}  restarts {current['restart_count']}"
+        f"{format_duration(current['uptime_seconds'])}  restarts {current['restart_count']}",
+        markup=False,
     )
 
 

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 import click
 
-from gaia.cli.common import GaiaGroup, console, err_console, key_value_pairs, open_settings
+from gaia.cli.common import GaiaGroup, console, err_console, esc, key_value_pairs, open_settings
 from gaia.cli.remote import DaemonUnavailable, find_remote
 from gaia.errors import Problem, SessionValidationError
 from gaia.sessions.paths import referenced_variables
@@ -129,7 +129,7 @@ def create(
     if as_json:
         _print_json(view.model_dump(mode="json"))
         return
-    console.print(f"created session {view.name} ({view.id[:8]}, tmux {view.tmux_id})")
+    console.print(f"created session {view.name} ({view.id[:8]}, tmux {view.tmux_id})", markup=False)
 
 
 def _spec(data: dict[str, Any], source: str) -> SessionSpec:
@@ -185,8 +185,8 @@ def list_sessions(as_json: bool) -> None:
         table.add_column(column)
     for v in _as_objects(answer):
         table.add_row(
-            v.name,
-            v.id[:8],
+            esc(v.name),
+            esc(v.id[:8]),
             Text(
                 v.status + (" (attached)" if v.attached else ""),
                 style=STATUS_STYLES.get(v.status, ""),
@@ -194,8 +194,8 @@ def list_sessions(as_json: bool) -> None:
             str(len(v.windows)),
             str(sum(len(w.panes) for w in v.windows)),
             format_duration(v.idle_seconds) if v.idle_seconds is not None else "-",
-            v.origin,
-            v.start_directory or "-",
+            esc(v.origin),
+            esc(v.start_directory or "-"),
         )
     console.print(table)
 
@@ -214,8 +214,8 @@ def show(name: str, as_json: bool) -> None:
         return
     view = _as_objects(answer)
     console.print(
-        f"[bold]{view.name}[/] {view.id}  [{STATUS_STYLES.get(view.status, '')}]"
-        f"{view.status}[/]  tmux {view.tmux_id or '-'}"
+        f"[bold]{esc(view.name)}[/] {esc(view.id)}  [{STATUS_STYLES.get(view.status, '')}]"
+        f"{esc(view.status)}[/]  tmux {esc(view.tmux_id or '-')}"
     )
     if view.start_directory:
         console.print(f"directory: {view.start_directory}", markup=False)
@@ -265,7 +265,7 @@ def window(
             start_directory=str(path.resolve()) if path else None,
             commands=list(commands),
         )
-    console.print(f"window {view.index}: {view.name} ({view.tmux_id}, {view.id[:8]})")
+    console.print(f"window {view.index}: {view.name} ({view.tmux_id}, {view.id[:8]})", markup=False)
 
 
 @session.command(context_settings={"help_option_names": ["--help"]})
@@ -299,7 +299,7 @@ def split(
             start_directory=str(path.resolve()) if path else None,
             commands=list(commands),
         )
-    console.print(f"pane {view.index} ({view.tmux_id}, {view.id[:8]})")
+    console.print(f"pane {view.index} ({view.tmux_id}, {view.id[:8]})", markup=False)
 
 
 def _pane_options(func: Any) -> Any:
@@ -457,7 +457,7 @@ def _spinner(message: str) -> Iterator[None]:
     if not sys.stderr.isatty():
         yield
         return
-    with err_console.status(message):
+    with err_console.status(esc(message)):
         yield
 
 
@@ -493,7 +493,7 @@ def up(layout: Path, attach_after: bool, wait: bool, as_json: bool) -> None:
 
     spec = load_layout_file(layout)
     with open_sessions() as sessions:
-        with err_console.status(f"building {spec.session_name}…"):
+        with err_console.status(f"building {esc(spec.session_name)}…"):
             view = sessions.create(
                 spec,
                 origin="layout",
@@ -540,7 +540,7 @@ def freeze(name: str, output: Path | None, force: bool) -> None:
     if output.exists() and not force:
         raise click.ClickException(f"{output} exists; use --force to overwrite it")
     output.write_text(text, encoding="utf-8")
-    console.print(f"wrote {output}")
+    console.print(f"wrote {output}", markup=False)
 
 
 @session.command()
@@ -554,7 +554,7 @@ def restore(name: str | None, all_: bool) -> None:
     with open_sessions(reconcile=not all_) as sessions, err_console.status("restoring…"):
         views = sessions.restore_all() if all_ else [sessions.restore(name or "")]
     for view in views:
-        console.print(f"restored {view.name} ({len(view.windows)} windows)")
+        console.print(f"restored {view.name} ({len(view.windows)} windows)", markup=False)
     if all_ and not views:
         console.print("no dead sessions to restore")
 
@@ -589,4 +589,6 @@ def cleanup(dry_run: bool) -> None:
         console.print(f"no session idle for more than {format_duration(limit)}")
     verb = "would destroy" if dry_run else "destroyed"
     for item in gone:
-        console.print(f"{verb} {item.name} (idle {format_duration(item.idle_seconds)})")
+        console.print(
+            f"{verb} {item.name} (idle {format_duration(item.idle_seconds)})", markup=False
+        )

@@ -21,6 +21,7 @@ from gaia.cli.common import (
     GaiaGroup,
     console,
     err_console,
+    esc,
     open_runtime,
     print_problems,
     short_id,
@@ -71,7 +72,8 @@ def validate(file: Path, variables: tuple[str, ...]) -> None:
     depth = len(layers({t.id: t.dependencies for t in spec.tasks}))
     console.print(
         f"✓ {file} is valid: workflow {spec.name!r}, {len(spec.tasks)} tasks "
-        f"in {depth} {'layer' if depth == 1 else 'layers'}"
+        f"in {depth} {'layer' if depth == 1 else 'layers'}",
+        markup=False,
     )
 
 
@@ -160,7 +162,7 @@ def _drive(runtime: Runtime, run_id: str, *, resume: bool, as_json: bool) -> Run
 
 def _stop_on_signal(manager: WorkflowManager, run_id: str, signum: int) -> None:
     name = signal.Signals(signum).name
-    err_console.print(f"\n{name}: stopping the workflow…")
+    err_console.print(f"\n{name}: stopping the workflow…", markup=False)
     with contextlib.suppress(GaiaError):
         manager.stop(run_id, reason=f"stopped by {name}")
 
@@ -193,7 +195,7 @@ def list_runs(status: str | None, limit: int, as_json: bool, quiet: bool) -> Non
         total = sum(r.task_counts.values())
         table.add_row(
             short_id(r.id),
-            r.name,
+            esc(r.name),
             _status_text(r.status),
             f"{r.task_counts.get('completed', 0)}/{total}",
             r.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
@@ -227,7 +229,7 @@ def show(run_id: str, as_json: bool) -> None:
         sys.stdout.write(detail.model_dump_json(indent=2) + "\n")
         return
     console.print(Text.assemble((detail.name, "bold cyan"), "  ", _status_text(detail.status)))
-    console.print(f"id: {detail.id}\nsource: {detail.source}")
+    console.print(f"id: {detail.id}\nsource: {detail.source}", markup=False)
     if detail.duration_seconds is not None:
         console.print(f"duration: {format_duration(detail.duration_seconds)}")
     if detail.error:
@@ -238,13 +240,13 @@ def show(run_id: str, as_json: bool) -> None:
     for t in detail.tasks:
         symbol, style = SYMBOLS[TaskStatus(t.status)]
         table.add_row(
-            t.id,
-            t.type,
-            t.agent,
+            esc(t.id),
+            esc(t.type),
+            esc(t.agent or ""),
             Text(f"{symbol} {t.status}", style=style),
             str(t.attempts),
             format_duration(t.duration_seconds) if t.duration_seconds is not None else "-",
-            ", ".join(t.dependencies),
+            esc(", ".join(t.dependencies)),
             Text(t.error or "", style="red"),
         )
     console.print(table)
@@ -266,7 +268,9 @@ def logs(run_id: str, task: str, follow: bool, attempt: int | None, tail: int | 
             path = manager.log_path(full_id, task, attempt)
             if path is None:
                 detail = manager.task(full_id, task)
-                err_console.print(f"task {task!r} has no output yet (status: {detail.status})")
+                err_console.print(
+                    f"task {task!r} has no output yet (status: {detail.status})", markup=False
+                )
                 return
             sys.stdout.write(read_log(path, tail))
             return

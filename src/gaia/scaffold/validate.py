@@ -41,6 +41,7 @@ class ValidationReport:
     mode_changed: list[str] = field(default_factory=list)
     commands: list[CheckResult] = field(default_factory=list)
     skipped: str | None = None  # why the validate commands did not run
+    not_run: list[str] = field(default_factory=list)  # the commands that did not, then
 
     @property
     def ok(self) -> bool:
@@ -115,17 +116,21 @@ def validate_project(
             report.changed.append(item.path)
         if item.mode is not None and (path.stat().st_mode & 0o777) != item.mode:
             report.mode_changed.append(item.path)
-    commands = template.loaded.spec.validate_commands
-    if run_commands and commands and not (template.trusted or trust):
+    renderer = Renderer(values)
+    commands = [
+        renderer.render(raw, source=f"{template.loaded.file}#validate[{index}]")
+        for index, raw in enumerate(template.loaded.spec.validate_commands)
+    ]
+    if commands and run_commands and not (template.trusted or trust):
         report.skipped = (
             f"the validate commands of {template.source} (outside the registry) run only "
             "with --trust"
         )
-    elif run_commands:
-        renderer = Renderer(values)
-        for index, raw in enumerate(template.loaded.spec.validate_commands):
-            command = renderer.render(raw, source=f"{template.loaded.file}#validate[{index}]")
-            report.commands.append(_run(command, project))
+    # Checks that did not run are listed as such: left out, they read as passed.
+    if not run_commands or report.skipped:
+        report.not_run = commands
+    else:
+        report.commands = [_run(command, project) for command in commands]
     return report
 
 

@@ -67,6 +67,7 @@ class ValidationView(BaseModel):
     mode_changed: list[str]
     commands: list[dict[str, Any]]
     commands_skipped: str | None
+    commands_not_run: list[str]
     problems: list[str]
 
 
@@ -126,5 +127,6 @@ def validation_view(report: ValidationReport) -> ValidationView:
             for c in report.commands
         ],
         commands_skipped=report.skipped,
+        commands_not_run=report.not_run,
         problems=report.problems(),
     )
