@@ -1,4 +1,4 @@
-"""Agent routes (the original `/api/orchestration/agents` API, plus tasks and registry)."""
+"""Agent routes under `/api/orchestration/agents`: execution, tasks and the registry."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ BridgeDep = Annotated[AgentBridge, Depends(get_bridge)]
 
 
 class TaskRequest(BaseModel):
-    """One task: the original fields plus isolation and visible."""
+    """One task to queue: what to do, where, with which agent, isolation and visibility."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -1,4 +1,4 @@
-"""Scaffold routes (the original `/api/orchestration/templates` and `/scaffold` API).
+"""Scaffold routes under `/api/orchestration/templates` and `/scaffold`.
 
 Generation writes files and may run hooks: these are plain functions that FastAPI runs in
 its thread pool. Paths are paths on the daemon's machine and must be absolute.

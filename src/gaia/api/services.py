@@ -1,4 +1,4 @@
-"""Service routes (the original `/api/orchestration/services` API); `{id}` is an id or name."""
+"""Service routes under `/api/orchestration/services`; `{id}` is an id or name."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Session routes (the original `/api/orchestration/sessions` API).
+"""Session routes under `/api/orchestration/sessions`.
 
 ``{id}`` is a session id, id prefix or name; ``{window_id}`` a window id, tmux id (@3),
 index or name; ``{pane_id}`` a pane id, tmux id (%5) or index. tmux calls block, so

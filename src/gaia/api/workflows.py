@@ -1,4 +1,4 @@
-"""Workflow routes (the original ``/api/orchestration/workflows`` API)."""
+"""Workflow routes under ``/api/orchestration/workflows``."""
 
 from __future__ import annotations
 

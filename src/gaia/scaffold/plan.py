@@ -71,7 +71,7 @@ class ImplicitUse:
 
 def implicit_uses(loaded: LoadedTemplate) -> dict[str, ImplicitUse]:
     """Variables the template uses without declaring them (``{{.module_path}}`` in the
-    original example), each with the line of its first use."""
+    built-in go-api template), each with the line of its first use."""
     spec = loaded.spec
     declared = {v.name for v in spec.variables}
     # Only parsed, never rendered nor folded: listing a template must not run it.

@@ -1,7 +1,8 @@
-"""Template definitions (``template.yaml``): the original format plus types, conditions, modes.
+"""Template definitions (``template.yaml``): variables, files and hooks, with types,
+conditions and modes.
 
-The original example works as written, including Go-template references such as
-``{{.module_path}}``; every field beyond it is optional.
+Go-template references such as ``{{.module_path}}`` work as well as Jinja2's; every
+field beyond ``name`` and the files is optional.
 """
 
 from __future__ import annotations

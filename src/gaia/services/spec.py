@@ -1,7 +1,7 @@
 """The service definition format (JSON or YAML), as pydantic models.
 
-The original JSON works as written (``name``, ``command``, ``args``, ``port``,
-``health_check``, ``auto_restart``). With ``args`` the command is executed directly;
+The core fields are ``name``, ``command``, ``args``, ``port``, ``health_check`` and
+``auto_restart``. With ``args`` the command is executed directly;
 without them it is a shell command line (``npm run dev``) run by ``/bin/sh -c``.
 """
 

@@ -4,7 +4,7 @@ The format follows tmuxp's, so existing tmuxp files load: ``session_name``,
 ``start_directory``, ``environment``, ``shell_command_before`` and ``windows``, each window
 with ``window_name``, ``layout``, ``panes`` and the same per-window keys, each pane a
 command string, a list of commands, empty, or a mapping with ``shell_command``. The API
-also accepts the original names ``name`` and ``project_path``.
+also accepts ``name`` and ``project_path`` as aliases.
 """
 
 from __future__ import annotations

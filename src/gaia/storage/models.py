@@ -56,7 +56,7 @@ def _timestamps() -> tuple[Column[Any], Column[Any]]:
     )
 
 
-# One run of a workflow definition (the original calls it a workflow).
+# One run of a workflow definition (the API calls a run a workflow).
 workflows_table = Table(
     "gaia_workflows",
     metadata,

@@ -1,7 +1,7 @@
 """The workflow file format, as pydantic models.
 
-The original format (``name``, ``variables``, ``tasks`` with ``id``, ``type``, ``agent``,
-``command``, ``dependencies``) is accepted as written; everything else is optional.
+The core fields are ``name``, ``variables`` and ``tasks`` (with ``id``, ``type``, ``agent``,
+``command``, ``dependencies``); everything else is optional.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""010_gaia_sessions: tmux sessions, windows and panes (named after the original migration).
+"""010_gaia_sessions: tmux sessions, windows and panes (numbered before its place in the chain).
 
 Revision ID: 010_gaia_sessions
 Revises: 012_gaia_services
