@@ -26,7 +26,10 @@ from gaia.scaffold.loader import load_template_file
 from gaia.services.loader import load_service_file
 from gaia.sessions.loader import load_layout_file
 from gaia.workflows.loader import load_workflow_file
-from tests.api.test_workflows_api import Server, gaia_env, start_server, stop_server_checked
+from tests.api.test_workflows_api import (
+    Server,
+    serving,
+)
 from tests.corpus.generate import CONFIG, KINDS, generic, specific, write_corpus
 
 GAIA_BIN = Path(sys.executable).parent / "gaia"
@@ -207,16 +210,8 @@ def test_cli_config_fifo(tmp_path: Path, cli_env: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("corpus-api") / "gaia-home"
-    home.mkdir()
-    srv = start_server(home, gaia_env(home))
-    try:
+    with serving(tmp_path_factory.mktemp("corpus-api")) as srv:
         yield srv
-    finally:
-        try:
-            stop_server_checked(srv)  # also: no traceback on the daemon's stderr
-        finally:
-            srv.kill()
 
 
 def api_requests(kind: str, path: Path) -> tuple[str, dict[str, Any]]:

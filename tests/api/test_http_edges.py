@@ -11,23 +11,19 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.api.test_workflows_api import API, Server, gaia_env, start_server, stop_server_checked
+from tests.api.test_workflows_api import (
+    API,
+    Server,
+    serving,
+)
 
 HEALTH = f"{API}/health"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("edges") / "gaia-home"
-    home.mkdir()
-    srv = start_server(home, gaia_env(home))
-    try:
+    with serving(tmp_path_factory.mktemp("edges")) as srv:
         yield srv
-    finally:
-        try:
-            stop_server_checked(srv)
-        finally:
-            srv.kill()
 
 
 def raw_request(port: int, request: bytes) -> bytes:

@@ -19,9 +19,7 @@ from tests.api.test_workflows_api import (
     WF,
     Server,
     create,
-    gaia_env,
-    start_server,
-    stop_server_checked,
+    serving,
 )
 
 SERVICES = f"{API}/services"
@@ -31,16 +29,8 @@ FORGED = r"printf 'foo\revent: end\rdata: {}\r\nbar\n'"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("streams") / "gaia-home"
-    home.mkdir()
-    srv = start_server(home, gaia_env(home))
-    try:
+    with serving(tmp_path_factory.mktemp("streams")) as srv:
         yield srv
-    finally:
-        try:
-            stop_server_checked(srv)
-        finally:
-            srv.kill()
 
 
 def read_events(client: httpx.Client, url: str, *, timeout: float = 20.0) -> list[Event]:

@@ -183,10 +183,11 @@ def body(text: str) -> bytes:
 # -- fixtures ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One daemon for the module, in its own GAIA_HOME, stopped with SIGTERM at the end."""
-    home = tmp_path_factory.mktemp("api") / "gaia-home"
+@contextlib.contextmanager
+def serving(base: Path) -> Iterator[Server]:
+    """A daemon in ``base/gaia-home``, stopped with SIGTERM at the end and checked to have
+    exited cleanly, without a traceback on its stderr."""
+    home = base / "gaia-home"
     home.mkdir()
     srv = start_server(home, gaia_env(home))
     try:
@@ -196,6 +197,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             stop_server_checked(srv)
         finally:
             srv.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One daemon for the module, in its own GAIA_HOME, stopped with SIGTERM at the end."""
+    with serving(tmp_path_factory.mktemp("api")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
