@@ -15,7 +15,6 @@ queued in the database across a close.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import time
@@ -30,6 +29,7 @@ from gaia._duration import format_duration
 from gaia.agents.base import Agent, AgentRun, Launcher
 from gaia.agents.queue import AgentQueues
 from gaia.agents.registry import AgentRegistry
+from gaia.agents.results import resolve_when_recorded
 from gaia.agents.stats import AgentStats, Counters
 from gaia.agents.store import AgentStore, StoredOwner, StoredTask
 from gaia.agents.task import (
@@ -48,7 +48,6 @@ from gaia.agents.workspace import (
 from gaia.agents.worktree import remove_worktree
 from gaia.errors import (
     AgentError,
-    AgentRejectedError,
     AgentUnavailableError,
     ConflictError,
     GaiaError,
@@ -244,7 +243,7 @@ class AgentBridge:
         if requested == AUTO_AGENT:
             self.choose_agent(str(task.task_type))  # raises when no agent fits
         else:
-            self._check_agent(self._agent(requested), task)
+            self.registry.check_task(self.registry.require(requested), task)
         if task.work_dir is not None:
             task.work_dir = task.work_dir.expanduser().resolve()
             if not task.work_dir.is_dir():
@@ -394,29 +393,6 @@ class AgentBridge:
 
     # -- the queue -------------------------------------------------------------------
 
-    def _agent(self, agent_id: str) -> Agent:
-        if agent_id not in self.registry:
-            raise AgentRejectedError(
-                f"agent {agent_id!r} is not registered "
-                f"(registered: {', '.join(self.registry.names()) or 'none'})",
-                details={"agent": agent_id},
-            )
-        return self.registry.get(agent_id)
-
-    @staticmethod
-    def _check_agent(agent: Agent, task: AgentTask) -> None:
-        spec = agent.spec
-        if str(task.task_type) not in spec.capabilities:
-            raise AgentRejectedError(
-                f"agent {spec.id!r} does not take {task.task_type} tasks "
-                f"(it takes: {', '.join(sorted(spec.capabilities))})"
-            )
-        if not agent.available():
-            raise AgentUnavailableError(
-                f"agent {spec.id!r} is not available: {spec.command[0]!r} was not found "
-                "(install it, or set [agents." + spec.id + "] command in config.toml)"
-            )
-
     def _timeout_for(self, task: AgentTask) -> float:
         if task.timeout:
             return task.timeout
@@ -478,7 +454,7 @@ class AgentBridge:
         prepared: Workspace | None = None
         result: AgentResult
         try:
-            agent = self._agent(task.agent_id)
+            agent = self.registry.require(task.agent_id)
             prepared = await prepare_workspace(task, self.config.worktrees_dir)
             log_path = self.config.logs_dir / f"{task.id}.log"
             self.store.mark_started(
@@ -575,41 +551,8 @@ class AgentBridge:
                 self.trace.append(("finish", task.id))
         self._live.pop(task.id, None)
         if not live.future.done():
-            self._resolve_when_recorded(live.future, result)
+            resolve_when_recorded(self.store.recorder, live.future, result)
         self._dispatch()
-
-    def _resolve_when_recorded(
-        self, future: asyncio.Future[AgentResult], result: AgentResult
-    ) -> None:
-        """Hand the result over once the database holds it; if it refuses, fail the task.
-
-        A waiter must never hang on a write that will not happen, nor be told of a result
-        that a restart would not find.
-        """
-
-        def settle(error: BaseException | None) -> None:
-            if future.done():
-                return
-            if error is None:
-                future.set_result(result)
-                return
-            log.error("agent task %s: its result was not recorded: %s", result.task_id, error)
-            future.set_result(
-                dataclasses.replace(
-                    result,
-                    status=TaskStatus.failed,
-                    error=f"the database could not record the result: {error}",
-                )
-            )
-
-        try:
-            recorded = self.store.recorder.flushed()
-        except StorageError as exc:  # the recorder is closed
-            settle(exc)
-            return
-        recorded.add_done_callback(
-            lambda done: settle(None if done.cancelled() else done.exception())
-        )
 
     # -- housekeeping ----------------------------------------------------------------
 

@@ -12,9 +12,16 @@ import threading
 
 from gaia.agents.adapters import ADAPTERS
 from gaia.agents.base import Agent, AgentSpec, CLIAgent
-from gaia.agents.task import AI_TASK_TYPES, TaskType
+from gaia.agents.task import AI_TASK_TYPES, AgentTask, TaskType
 from gaia.config import AgentSettings, Settings
-from gaia.errors import AgentError, ConfigError, ConflictError, NotFoundError
+from gaia.errors import (
+    AgentError,
+    AgentRejectedError,
+    AgentUnavailableError,
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+)
 
 __all__ = ["BUILTIN_AGENTS", "AgentRegistry", "build_agent", "spec_from_settings"]
 
@@ -147,6 +154,31 @@ class AgentRegistry:
                 details={"kind": "agent", "id": agent_id},
             )
         return agent
+
+    def require(self, agent_id: str) -> Agent:
+        """The agent a task names; an unknown one is bad input (422), not a 404."""
+        if agent_id not in self:
+            raise AgentRejectedError(
+                f"agent {agent_id!r} is not registered "
+                f"(registered: {', '.join(self.names()) or 'none'})",
+                details={"agent": agent_id},
+            )
+        return self.get(agent_id)
+
+    @staticmethod
+    def check_task(agent: Agent, task: AgentTask) -> None:
+        """Refuse a task the agent does not take (422) or cannot run now (409)."""
+        spec = agent.spec
+        if str(task.task_type) not in spec.capabilities:
+            raise AgentRejectedError(
+                f"agent {spec.id!r} does not take {task.task_type} tasks "
+                f"(it takes: {', '.join(sorted(spec.capabilities))})"
+            )
+        if not agent.available():
+            raise AgentUnavailableError(
+                f"agent {spec.id!r} is not available: {spec.command[0]!r} was not found "
+                "(install it, or set [agents." + spec.id + "] command in config.toml)"
+            )
 
     def __contains__(self, agent_id: object) -> bool:
         with self._lock:
