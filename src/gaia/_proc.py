@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -23,11 +24,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
 from gaia._cgroup import Cgroup
 from gaia._containment import ContainmentError, contained_argv, new_leaf
+from gaia._output import OutputCapture
 from gaia.errors import GaiaError
 
 __all__ = [
@@ -65,6 +68,9 @@ class ProcessHandle:
     started: float = field(default_factory=time.monotonic)
     cgroup: Cgroup | None = None  # the child's own cgroup v2 leaf, when contained
     _exit: asyncio.Future[int] | None = None
+    _stopping: asyncio.Future[int] | None = None  # the stop under way (see kill_tree)
+    _kill_at: float = math.inf  # when that stop turns to SIGKILL
+    _hurry: asyncio.Event | None = None  # set when a later caller brought _kill_at forward
 
     @property
     def returncode(self) -> int | None:
@@ -73,21 +79,27 @@ class ProcessHandle:
     def _captures(self) -> list[OutputCapture]:
         return [c for c in (self.capture, self.error_capture) if c is not None]
 
-    async def wait(self) -> int:
-        """The exit status: the exit code, or minus the signal number that killed it."""
-        if self.popen.returncode is not None:
-            for capture in self._captures():
-                capture.close()
-            if self.cgroup is not None:
-                self.cgroup.release_if_empty()
-            return self.popen.returncode
+    def _exit_future(self) -> asyncio.Future[int]:
         if self._exit is None:
             for capture in self._captures():
                 capture.attach()
             self._exit = _watch_exit(self.popen)
-        code = await asyncio.shield(self._exit)
+        return self._exit
+
+    async def wait(self) -> int:
+        """The exit status: the exit code, or minus the signal number that killed it.
+
+        Everything the child wrote is in its log by then. Members of its tree that are
+        still running (a shell's children shutting down) go on writing to the log until
+        they exit too, or until ``kill_tree``/``reap_leftovers`` has stopped them.
+        """
+        if self.popen.returncode is None:
+            code = await asyncio.shield(self._exit_future())
+        else:
+            code = self.popen.returncode
         for capture in self._captures():
-            capture.close()
+            capture.attach()
+            capture.drain()
         if self.cgroup is not None:
             self.cgroup.release_if_empty()
         return code
@@ -112,50 +124,97 @@ class ProcessHandle:
             os.killpg(self.pid, signum)
 
     async def kill_tree(self, grace: float, signum: int = signal.SIGTERM) -> int:
-        """Send ``signum`` to the group and strays, wait up to ``grace``, SIGKILL the rest.
+        """Stop the whole tree: ``signum`` once to each of its processes, up to ``grace``
+        for all of them to exit, then SIGKILL (and ``cgroup.kill``) for what is left.
 
-        With a cgroup: to every member, and ``cgroup.kill`` for the rest.
+        A call while a stop is under way (a stop request racing a health restart, the
+        keeper reaping what the leader left) joins it instead of signalling again: a
+        program that counts SIGTERMs (a second one often means "stop now, skip the
+        clean shutdown") gets one. A shorter ``grace`` brings the SIGKILL forward.
         """
-        # The cgroup is empty until the child's shell has moved itself in (~1 ms after
-        # spawn), before the command starts: until then the group path stops it.
-        if self.cgroup is not None and self.cgroup.populated():
-            return await self._kill_cgroup(self.cgroup, grace, signum)
-        others = strays(self.pid, self.cookie)
-        self.signal_group(signum)
-        signal_all(others, signum)
-        deadline = time.monotonic() + grace
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wait(), timeout=max(grace, 0))
-        # The leader may exit at once while a member that ignores SIGTERM lives on.
-        # Nothing signals the exit of a grandchild we are not the parent of: poll briefly.
-        while time.monotonic() < deadline and (self.group_alive() or any_alive(others)):
-            await asyncio.sleep(0.05)
+        kill_at = time.monotonic() + max(grace, 0.0)
+        if self._stopping is None:
+            self._kill_at = kill_at
+            self._hurry = asyncio.Event()
+            self._stopping = asyncio.ensure_future(self._stop_tree(signum))
+        elif kill_at < self._kill_at:
+            self._kill_at = kill_at
+            if self._hurry is not None:
+                self._hurry.set()
+        return await asyncio.shield(self._stopping)
+
+    async def _stop_tree(self, signum: int) -> int:
+        others = self._signal_once(signum)
+        await self._grace(others)
         self.signal_group(signal.SIGKILL)
         signal_all(others, signal.SIGKILL)
         if self.cgroup is not None:  # it may have moved in since (and forked there)
             self.cgroup.kill()
-        return await self.wait()
-
-    async def _kill_cgroup(self, cgroup: Cgroup, grace: float, signum: int) -> int:
-        self.signal_group(signum)
-        cgroup.signal(signum)
-        deadline = time.monotonic() + grace
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wait(), timeout=max(grace, 0))
-        await cgroup.wait_empty(deadline - time.monotonic())
-        cgroup.kill()
-        self.signal_group(signal.SIGKILL)
         code = await self.wait()
         # SIGKILL takes effect at once; only a process stuck in the kernel (D state) lingers.
-        if await cgroup.wait_empty(_KILLED_SETTLE):
-            cgroup.remove()
+        if self.cgroup is not None and await self.cgroup.wait_empty(_KILLED_SETTLE):
+            self.cgroup.remove()
+        self._close_output()
         return code
 
+    def _signal_once(self, signum: int) -> list[psutil.Process]:
+        """Send ``signum`` to every process of the tree once; return those that left the
+        process group (they are signalled and waited for one by one)."""
+        # The cgroup is empty until the child's shell has moved itself in (~1 ms after
+        # spawn), before the command starts: until then the group path stops it. Once
+        # in, every process of the group is in the cgroup too (forks inherit it).
+        if self.cgroup is not None and self.cgroup.populated():
+            self.cgroup.signal(signum)
+            return []
+        # The group's members are in the cookie sweep and the tree as well: killpg
+        # signals them, the rest one by one.
+        others = [proc for proc in strays(self.pid, self.cookie) if _pgid(proc.pid) != self.pid]
+        self.signal_group(signum)
+        signal_all(others, signum)
+        return others
+
+    async def _grace(self, others: list[psutil.Process]) -> None:
+        """Until the whole tree has exited, or the time to kill it has come."""
+        assert self._hurry is not None
+        while (left := self._kill_at - time.monotonic()) > 0:
+            if self.popen.returncode is None:
+                self._hurry.clear()
+                hurry: asyncio.Future[Any] = asyncio.ensure_future(self._hurry.wait())
+                try:
+                    await asyncio.wait(
+                        {self._exit_future(), hurry},
+                        timeout=left,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    hurry.cancel()
+            elif self.cgroup is not None and self.cgroup.populated():
+                await self.cgroup.wait_empty(min(left, 0.25))
+            elif self.group_alive() or any_alive(others):
+                # The leader has exited while a member lives on; nothing signals the exit
+                # of a grandchild we are not the parent of: poll briefly.
+                await asyncio.sleep(min(left, 0.05))
+            else:
+                return
+
+    def _close_output(self) -> None:
+        for capture in self._captures():
+            capture.close()
+
     async def reap_leftovers(self, grace: float) -> None:
-        """After the leader exited: stop anything it left running in its group."""
-        if not self.group_alive():
+        """After the leader exited: stop anything it left running in its group, and
+        finish its log once nothing of the tree can write to it any more."""
+        if self._stopping is None and not self.group_alive():
+            self._close_output()
             return
         await self.kill_tree(grace)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def _live_member(pgid: int) -> bool:
@@ -193,114 +252,6 @@ def _watch_exit(popen: subprocess.Popen[bytes]) -> asyncio.Future[int]:
     waiter = loop.run_in_executor(None, popen.wait)
     waiter.add_done_callback(lambda _f: finish())
     return future
-
-
-class OutputCapture:
-    """Copies a child's stdout and stderr from a pipe to a file created on first output.
-
-    Creating a file costs a directory-locked metadata write (0.3-0.5 ms on some disks),
-    more than starting a short process; an attempt that prints nothing creates nothing.
-    """
-
-    def __init__(
-        self, path: Path, *, append: bool = False, max_bytes: int | None = None, backups: int = 3
-    ) -> None:
-        self.path = path
-        self.bytes = 0
-        self.append = append
-        self.max_bytes = max_bytes  # rotate to path.1 .. path.<backups> beyond this size
-        self.backups = backups
-        self._size = 0
-        self._read_fd, self.write_fd = os.pipe()
-        os.set_blocking(self._read_fd, False)
-        self._file_fd: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def release_write_end(self) -> None:
-        """Close our copy of the write end once the child holds it (any thread)."""
-        if self.write_fd >= 0:
-            os.close(self.write_fd)
-            self.write_fd = -1
-
-    def attach(self) -> None:
-        """Start copying in the running event loop."""
-        self.release_write_end()
-        if self._read_fd >= 0 and self._loop is None:
-            self._loop = asyncio.get_running_loop()
-            self._loop.add_reader(self._read_fd, self._pump)
-
-    def _pump(self) -> None:
-        while True:
-            try:
-                data = os.read(self._read_fd, 65536)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if not data:  # every writer is gone
-                self.close()
-                return
-            self._write(data)
-
-    def _open(self) -> int:
-        mode = os.O_APPEND if self.append else os.O_TRUNC
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | mode | os.O_CLOEXEC, 0o600)
-        self._size = os.fstat(fd).st_size
-        return fd
-
-    def _rotate(self) -> None:
-        if self._file_fd is not None:
-            os.close(self._file_fd)
-            self._file_fd = None
-        for index in range(self.backups - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{index}")
-            if older.exists():
-                older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
-        if self.backups > 0:
-            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
-        else:
-            self.path.unlink(missing_ok=True)
-
-    def _write(self, data: bytes) -> None:
-        if self._file_fd is None:
-            self._file_fd = self._open()
-        limit = self.max_bytes
-        while limit and self._size + len(data) > limit:
-            # Fill the file up to the limit, ending at a line break when there is one.
-            room = max(limit - self._size, 0)
-            cut = data.rfind(b"\n", 0, room) + 1 or (room if self._size == 0 else 0)
-            if cut:
-                self._append(data[:cut])
-                data = data[cut:]
-            self._rotate()
-            self._file_fd = self._open()
-        if data:
-            self._append(data)
-
-    def _append(self, data: bytes) -> None:
-        assert self._file_fd is not None
-        self._size += len(data)
-        view = memoryview(data)
-        while view:
-            written = os.write(self._file_fd, view)
-            view = view[written:]
-        self.bytes += len(data)
-
-    def close(self) -> None:
-        """Drain what is buffered and stop; later writes by stray children are dropped."""
-        self.release_write_end()
-        if self._loop is not None:
-            loop, self._loop = self._loop, None
-            loop.remove_reader(self._read_fd)
-        if self._read_fd >= 0:
-            with contextlib.suppress(OSError):
-                while data := os.read(self._read_fd, 65536):
-                    self._write(data)
-            os.close(self._read_fd)
-            self._read_fd = -1
-        if self._file_fd is not None:
-            os.close(self._file_fd)
-            self._file_fd = None
 
 
 def spawn(

@@ -35,6 +35,7 @@ from gaia._proc import ProcessError, ProcessHandle, spawn
 from gaia.errors import ConflictError, ServiceError
 from gaia.services.health import probe
 from gaia.services.registry import ServiceRegistry
+from gaia.services.shell import launch_argv
 from gaia.services.spec import RestartBackoff, ServiceSpec
 from gaia.storage.models import service_events_table, service_health_table, services_table
 from gaia.storage.recorder import Recorder
@@ -360,7 +361,7 @@ class Supervisor:
         except FileNotFoundError:
             svc.log_offset = 0
         return spawn(
-            spec.argv,
+            launch_argv(spec.command, spec.args),
             cookie=f"service/{svc.id}",
             cwd=Path(spec.cwd).expanduser() if spec.cwd else None,
             env=env,
