@@ -3,11 +3,15 @@
 (a) crash-to-restart latency: a service that exits at once, restarted with zero backoff
     100 times; the time from one process's exit to its replacement starting, measured
     by the service itself (it logs a timestamp as it starts and as it exits);
-(b) supervisor CPU: 100 HTTP services, each probed over HTTP every second, for 30 s
-    (supervisord has no HTTP health checks: its figure is for supervising the same 100
-    services without probes).
+(b) daemon CPU: a real ``gaia serve`` (default settings: CPU and memory sampled every
+    10 s) supervising 100, then 1,000 services, each probed over HTTP every second,
+    measured over 30 s once all are healthy. The services are ``sleep`` processes; one
+    separate asyncio process answers the checks on as many 127.0.0.1 ports. supervisord
+    has no HTTP health checks: its figure is for supervising the same services without
+    probes.
 
-    python bench/services.py [--crashes 100] [--services 100] [--seconds 30]
+    python bench/services.py [--crashes 100] [--services 100,1000] [--seconds 30]
+                             [--interval 1s] [--skip-restarts]
 
 supervisord is installed from PyPI into the running environment if it is missing.
 """
@@ -18,7 +22,9 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -26,14 +32,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psutil
 
 from gaia.config import load_settings
 from gaia.runtime import Runtime
 from gaia.services.spec import ServiceSpec
 
+API = "/api/orchestration"
+SERVING = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
 CRASHER = (
     'echo "start $(date +%s%N)" >> {log}; sleep 0.01; echo "exit $(date +%s%N)" >> {log}; exit 1'
 )
@@ -116,68 +126,126 @@ def supervisord_restart_latency(work: Path, crashes: int) -> list[float]:
     return restart_gaps(log)[:crashes]
 
 
-def free_ports(count: int) -> list[int]:
-    import socket
+# -- (b) supervisor CPU ----------------------------------------------------------------
 
-    sockets, ports = [], []
-    for _ in range(count):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sockets.append(sock)
-        ports.append(sock.getsockname()[1])
-    for sock in sockets:
-        sock.close()
-    return ports
+# One process answers every health check, on as many ports as there are services: the
+# checks are real HTTP over 127.0.0.1 without a thousand Python servers beside gaia.
+PORTS_SERVER = r"""
+import asyncio, json, sys
+
+async def answer(reader, writer):
+    try:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        await writer.drain()
+    except (OSError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.close()
+
+async def main(count):
+    servers = [await asyncio.start_server(answer, "127.0.0.1", 0, backlog=512)
+               for _ in range(count)]
+    ports = [server.sockets[0].getsockname()[1] for server in servers]
+    print(json.dumps(ports), flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+SLEEPER = ["sleep", "1000000"]  # a service costs the machine almost nothing itself
 
 
-def http_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+@contextlib.contextmanager
+def http_ports(count: int) -> Iterator[list[int]]:
+    """``count`` ports on 127.0.0.1 that answer ``HTTP 200``, served by one process."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PORTS_SERVER, str(count)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        yield [int(port) for port in json.loads(proc.stdout.readline())]
+    finally:
+        proc.kill()
+        proc.wait()
 
 
-def gaia_probe_cpu(work: Path, count: int, seconds: float) -> tuple[float, int]:
-    """CPU % of one core used by the gaia process while supervising and probing."""
-    ports = free_ports(count)
+@contextlib.contextmanager
+def gaia_daemon(home: Path) -> Iterator[tuple[httpx.Client, subprocess.Popen[str]]]:
+    """A real ``gaia serve`` (its own GAIA_HOME, default settings) and an API client."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
+    env |= {"GAIA_HOME": str(home), "GAIA_TMUX_SOCKET": f"gaia-bench-services-{os.getpid()}"}
+    gaia = Path(sys.executable).parent / "gaia"
+    proc = subprocess.Popen(
+        [str(gaia), "serve", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = next((m.group(1) for line in proc.stdout if (m := SERVING.search(line))), "")
+        if not url:
+            raise SystemExit("gaia serve did not start")
+        token = (home / "token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=url + API, headers=headers, timeout=600, trust_env=False) as api:
+            yield api, proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
-    async def main() -> tuple[float, int]:
-        runtime = Runtime(load_settings(home=work / "gaia-cpu-home", environ={}))
+
+def cpu_share(pid: int, seconds: float) -> float:
+    """The process's CPU time (all its threads, not its children) over ``seconds``, as
+    a percentage of one core."""
+    proc = psutil.Process(pid)
+    before, started = proc.cpu_times(), time.monotonic()
+    time.sleep(seconds)
+    after, elapsed = proc.cpu_times(), time.monotonic() - started
+    used = (after.user - before.user) + (after.system - before.system)
+    return used / elapsed * 100
+
+
+def gaia_probe_cpu(work: Path, count: int, seconds: float, interval: str) -> tuple[float, int]:
+    """The daemon's CPU while it supervises ``count`` services, each probed over HTTP
+    every ``interval``; and how many were healthy at the end."""
+    home = work / f"gaia-{count}-{interval}"
+    with http_ports(count) as ports, gaia_daemon(home) as (api, daemon):
         specs = [
-            ServiceSpec.model_validate(
-                {
-                    "name": f"web{i}",
-                    "command": http_command(p)[0],
-                    "args": http_command(p)[1:],
-                    "port": p,
-                    "health_check": {"type": "http", "interval": "1s", "timeout": "2s"},
-                }
-            )
-            for i, p in enumerate(ports)
+            {
+                "name": f"web{i}",
+                "command": SLEEPER[0],
+                "args": SLEEPER[1:],
+                "port": port,
+                "start_seconds": 0,
+                "health_check": {"type": "http", "interval": interval, "timeout": "5s"},
+            }
+            for i, port in enumerate(ports)
         ]
-        runtime.services.register(specs)
+        api.post("/services", json=specs).raise_for_status()
         for spec in specs:
-            await runtime.services.start(spec.name)
-        await asyncio.sleep(3)  # let the servers finish starting
-        me = psutil.Process()
-        before = me.cpu_times()
-        started = time.monotonic()
-        await asyncio.sleep(seconds)
-        after = me.cpu_times()
-        elapsed = time.monotonic() - started
-        healthy = sum(
-            1 for s in specs if runtime.services.supervisor.state(s.name)[1].value == "healthy"
-        )
-        await runtime.services.close()
-        runtime.close()
-        used = (after.user - before.user) + (after.system - before.system)
-        return used / elapsed * 100, healthy
-
-    return asyncio.run(main())
+            api.post(f"/services/{spec['name']}/start").raise_for_status()
+        # Every service has been probed at least once, and the probes are spread out.
+        deadline = time.monotonic() + 60 + count / 10
+        while time.monotonic() < deadline:
+            if all(s["health"] == "healthy" for s in api.get("/services").json()):
+                break
+            time.sleep(1)
+        time.sleep(5)
+        share = cpu_share(daemon.pid, seconds)
+        healthy = sum(1 for s in api.get("/services").json() if s["health"] == "healthy")
+    return share, healthy
 
 
 def supervisord_cpu(work: Path, count: int, seconds: float) -> float:
-    ports = free_ports(count)
+    """supervisord's CPU while it supervises the same ``count`` services (no probes)."""
     programs = "".join(
-        f"[program:web{i}]\ncommand={' '.join(http_command(p))}\nautorestart=true\n"
-        for i, p in enumerate(ports)
+        f"[program:web{i}]\ncommand={' '.join(SLEEPER)}\nautorestart=true\n" for i in range(count)
     )
     proc = subprocess.Popen(
         [supervisord(), "-c", str(supervisord_conf(work, programs))],
@@ -185,16 +253,17 @@ def supervisord_cpu(work: Path, count: int, seconds: float) -> float:
         stderr=subprocess.DEVNULL,
     )
     try:
+        # supervisord starts its programs over its first seconds: wait for all of them.
+        deadline = time.monotonic() + 60 + count / 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(psutil.Error):
+                if len(psutil.Process(proc.pid).children()) >= count:
+                    break
+            time.sleep(0.5)
         time.sleep(5)
-        me = psutil.Process(proc.pid)
-        before = me.cpu_times()
-        started = time.monotonic()
-        time.sleep(seconds)
-        after = me.cpu_times()
-        elapsed = time.monotonic() - started
+        return cpu_share(proc.pid, seconds)
     finally:
         stop_supervisord(proc)
-    return ((after.user - before.user) + (after.system - before.system)) / elapsed * 100
 
 
 def stop_supervisord(proc: subprocess.Popen[bytes]) -> None:
@@ -222,42 +291,65 @@ def supervisord() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--crashes", type=int, default=100)
-    parser.add_argument("--services", type=int, default=100)
+    parser.add_argument(
+        "--services", type=lambda v: [int(n) for n in v.split(",")], default=[100, 1000]
+    )
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--interval", default="1s", help="health check interval in (b)")
+    parser.add_argument("--skip-restarts", action="store_true", help="(b) only")
     args = parser.parse_args()
     supervisord()
     work = Path(tempfile.mkdtemp(prefix="gaia-bench-services-"))
+    rows: list[tuple[str, str, str]] = []
     try:
-        print(f"(a) {args.crashes} crashes under gaia…", file=sys.stderr, flush=True)
-        gaia_gaps = gaia_restart_latency(work, args.crashes)
-        print(f"(a) {args.crashes} crashes under supervisord…", file=sys.stderr, flush=True)
-        sd_gaps = supervisord_restart_latency(work, args.crashes)
-        print(
-            f"(b) {args.services} services for {args.seconds:g}s under gaia…",
-            file=sys.stderr,
-            flush=True,
-        )
-        gaia_cpu, healthy = gaia_probe_cpu(work, args.services, args.seconds)
-        print(f"(b) {args.services} services under supervisord…", file=sys.stderr, flush=True)
-        sd_cpu = supervisord_cpu(work, args.services, args.seconds)
+        if not args.skip_restarts:
+            say(f"(a) {args.crashes} crashes under gaia…")
+            gaia_gaps = gaia_restart_latency(work, args.crashes)
+            say(f"(a) {args.crashes} crashes under supervisord…")
+            sd_gaps = supervisord_restart_latency(work, args.crashes)
+            rows += [
+                (
+                    "(a) restart latency, median (ms)",
+                    f"{statistics.median(gaia_gaps):.1f}",
+                    f"{statistics.median(sd_gaps):.1f}",
+                ),
+                (
+                    "(a) restart latency, p95 (ms)",
+                    f"{quantile(gaia_gaps, 95):.1f}",
+                    f"{quantile(sd_gaps, 95):.1f}",
+                ),
+                ("(a) restarts measured", str(len(gaia_gaps)), str(len(sd_gaps))),
+            ]
+        for count in args.services:
+            say(f"(b) {count} services, probed every {args.interval}, {args.seconds:g}s, gaia…")
+            gaia_cpu, healthy = gaia_probe_cpu(work, count, args.seconds, args.interval)
+            say(f"(b) {count} services under supervisord…")
+            sd_cpu = supervisord_cpu(work, count, args.seconds)
+            rows += [
+                (
+                    f"(b) {count} services: daemon CPU, % of one core",
+                    f"{gaia_cpu:.2f}",
+                    f"{sd_cpu:.2f}",
+                ),
+                (f"(b) {count} services: healthy at the end", str(healthy), "n/a"),
+            ]
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    def q(values: list[float], pct: int) -> float:
-        return statistics.quantiles(values, n=100)[pct - 1] if len(values) > 1 else values[0]
+    print(f"{'measure':<50}{'gaia':>12}{'supervisord':>14}")
+    print("-" * 76)
+    for measure, gaia, peer in rows:
+        print(f"{measure:<50}{gaia:>12}{peer:>14}")
+    print("\ntargets: median restart under 50 ms; daemon CPU under 5% of one core, 100 services")
+    print("supervisord probes nothing in (b): it only supervises the same services")
 
-    print(f"{'measure':<46}{'gaia':>12}{'supervisord':>14}")
-    print("-" * 72)
-    print(
-        f"{'(a) restart latency, median (ms)':<46}{statistics.median(gaia_gaps):>12.1f}"
-        f"{statistics.median(sd_gaps):>14.1f}"
-    )
-    print(f"{'(a) restart latency, p95 (ms)':<46}{q(gaia_gaps, 95):>12.1f}{q(sd_gaps, 95):>14.1f}")
-    print(f"{'(a) restarts measured':<46}{len(gaia_gaps):>12}{len(sd_gaps):>14}")
-    print(f"{'(b) supervisor CPU, % of one core':<46}{gaia_cpu:>12.2f}{sd_cpu:>14.2f}")
-    print(f"{'(b) services healthy at the end':<46}{healthy:>12}{'n/a':>14}")
-    print("\ntargets: median restart under 50 ms; supervisor CPU under 5% of one core for (b)")
-    print("supervisord probes nothing in (b): it only supervises the same 100 services")
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def quantile(values: list[float], pct: int) -> float:
+    return statistics.quantiles(values, n=100)[pct - 1] if len(values) > 1 else values[0]
 
 
 if __name__ == "__main__":

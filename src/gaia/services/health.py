@@ -1,9 +1,10 @@
 """Health probes: HTTP, TCP and exec, each bounded by the check's timeout.
 
-Plain-HTTP probes speak just enough HTTP/1.1 over an asyncio stream to read the status
-line: a hundred services probed every second must cost the supervisor almost nothing.
-HTTPS endpoints go through httpx (certificates are not verified: local dev servers use
-self-signed ones, and a probe only reads the status).
+Plain-HTTP and TCP checks of an IP address are socket callbacks in the event loop
+(``gaia.services.socket_probe``): a thousand services probed every second must cost
+the supervisor little. A host name is resolved first (off the loop) and then read the
+same way, as a stream. HTTPS endpoints go through httpx (certificates are not
+verified: local dev servers use self-signed ones, and a probe only reads the status).
 """
 
 from __future__ import annotations
@@ -11,28 +12,29 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from gaia._proc import ProcessError, spawn
+from gaia.services.socket_probe import ProbeResult, SocketProbe, http_status, target
 from gaia.services.spec import HealthCheckSpec, ServiceSpec
 
 __all__ = ["ProbeResult", "probe"]
 
 
-@dataclass(frozen=True)
-class ProbeResult:
-    ok: bool
-    latency_ms: float
-    detail: str
-
-
 async def probe(spec: ServiceSpec, *, kill_grace: float = 1.0) -> ProbeResult:
     """Run the service's health check once; a service without one counts as healthy."""
     check = spec.health_check
-    started = time.perf_counter()
     if check is None:
         return ProbeResult(True, 0.0, "no health check")
+    found = target(spec)
+    if found is not None:
+        done: asyncio.Future[ProbeResult] = asyncio.get_running_loop().create_future()
+        under_way = SocketProbe(found, done.set_result)
+        try:
+            return await done
+        finally:
+            under_way.cancel()
+    started = time.perf_counter()
     try:
         async with asyncio.timeout(check.timeout):
             ok, detail = await _run(spec, check, kill_grace)
@@ -78,10 +80,7 @@ async def _http_status(url: str) -> int:
         line = await reader.readline()
     finally:
         writer.close()
-    fields = line.decode("latin-1").split()
-    if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
-        raise ValueError(f"not an HTTP response: {line[:60]!r}")
-    return int(fields[1])
+    return http_status(line)
 
 
 async def _https_status(url: str) -> int:

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psutil
@@ -41,7 +42,18 @@ log = logging.getLogger("gaia.services")
 
 # How old a service's CPU/memory sample may be and still be answered (see _samples).
 SAMPLE_MAX_AGE = 1.0
+# How often health, metric and event rows beyond service_history_limit are deleted: the
+# count behind it reads every row of those tables, a million with 1,000 services.
+PRUNE_EVERY = 300.0
 S = services_table
+
+
+@dataclass(frozen=True)
+class _Sample:
+    taken_at: float
+    pid: int
+    metrics: dict[str, Any]
+    pids: list[int]  # the processes measured: their psutil objects are kept for cpu_percent
 
 
 class ServiceManager:
@@ -72,7 +84,7 @@ class ServiceManager:
         # polling it from many tabs saturated the daemon. A sample younger than
         # SAMPLE_MAX_AGE is answered again (what cpu_percent measures needs an interval
         # anyway); keyed by pid too, so a restarted service is sampled afresh.
-        self._samples: dict[str, tuple[float, int, dict[str, Any]]] = {}
+        self._samples: dict[str, _Sample] = {}
 
     # -- definitions -----------------------------------------------------------------
 
@@ -157,21 +169,29 @@ class ServiceManager:
         now = time.monotonic()
         with self._cpu_lock:
             cached_sample = self._samples.get(name)
-        if cached_sample is not None and cached_sample[1] == pid:
-            taken_at, _pid, recent = cached_sample
-            if now - taken_at < SAMPLE_MAX_AGE:
-                return {**recent, "restart_count": self.supervisor.restart_count(name)}
+        if (
+            cached_sample is not None
+            and cached_sample.pid == pid
+            and now - cached_sample.taken_at < SAMPLE_MAX_AGE
+        ):
+            restarts = self.supervisor.restart_count(name)
+            return {**cached_sample.metrics, "restart_count": restarts}
         measured = self._measure(name, pid)
-        if measured is not None:
-            with self._cpu_lock:
-                self._samples[name] = (now, pid, measured)
-        return measured
-
-    def _measure(self, name: str, pid: int) -> dict[str, Any] | None:
-        try:
-            root = psutil.Process(pid)
-        except psutil.Error:
+        if measured is None:
             return None
+        metrics, pids = measured
+        with self._cpu_lock:
+            self._samples[name] = _Sample(now, pid, metrics, pids)
+        return metrics
+
+    def _measure(self, name: str, pid: int) -> tuple[dict[str, Any], list[int]] | None:
+        with self._cpu_lock:
+            root = self._cpu.get(pid)
+        if root is None:
+            try:
+                root = psutil.Process(pid)
+            except psutil.Error:
+                return None
         # A cgroup lists every descendant, and what left the tree (setsid, double forks)
         # too, in one read; finding descendants otherwise means reading every process's
         # /proc/N/stat, which cost most of a service list under load.
@@ -183,55 +203,69 @@ class ServiceManager:
                 return None
         else:
             procs = [root]
-            for member in members:
-                if member != pid:
+            with self._cpu_lock:
+                known = {p: self._cpu.get(p) for p in members if p != pid}
+            for member, proc in known.items():
+                if proc is None:
                     with contextlib.suppress(psutil.Error):
                         procs.append(psutil.Process(member))
-        cpu = rss = 0.0
-        live_roots = self._live_roots()
+                else:
+                    procs.append(proc)
         with self._cpu_lock:
+            # cpu_percent measures since the previous call on the same Process object.
             cached = [self._cpu.setdefault(proc.pid, proc) for proc in procs]
-            seen = {proc.pid for proc in procs}
-            for stale in set(self._cpu) - seen - live_roots:
-                self._cpu.pop(stale, None)
-            for gone in set(self._samples) - set(self.supervisor.names()):
-                self._samples.pop(gone, None)
+        cpu = rss = 0.0
         for proc in cached:
             with contextlib.suppress(psutil.Error):
                 cpu += proc.cpu_percent(None)
                 rss += proc.memory_info().rss
-        return {
+        try:
+            uptime = round(time.time() - root.create_time(), 3)
+        except psutil.Error:
+            return None
+        metrics = {
             "cpu_percent": round(cpu, 2),
             "rss_bytes": int(rss),
-            "uptime_seconds": round(time.time() - root.create_time(), 3),
+            "uptime_seconds": uptime,
             "restart_count": self.supervisor.restart_count(name),
             "process_count": len(procs),
         }
-
-    def _live_roots(self) -> set[int]:
-        return {pid for name in self.supervisor.names() if (pid := self.supervisor.state(name)[2])}
+        return metrics, [proc.pid for proc in procs]
 
     async def _sample_forever(self) -> None:
         interval = self.settings.service_metrics_interval
+        pruned_at = time.monotonic()
         while True:
             await asyncio.sleep(interval)
             # psutil reads /proc for every process of every service: not on the loop.
             samples = await asyncio.to_thread(self._sample_all)
-            for service_id, metrics in samples:
-                row = {"service_id": service_id, "sampled_at": utcnow(), **metrics}
+            if samples:
+                at = utcnow()
+                rows = [{"service_id": sid, "sampled_at": at, **m} for sid, m in samples]
                 self.recorder.call(
-                    lambda conn, row=row: conn.execute(  # type: ignore[misc]
-                        insert(service_metrics_table), row
+                    lambda conn, rows=rows: conn.execute(  # type: ignore[misc]
+                        insert(service_metrics_table), rows
                     )
                 )
-            await asyncio.to_thread(self.prune)
+            if time.monotonic() - pruned_at >= PRUNE_EVERY:
+                pruned_at = time.monotonic()
+                await asyncio.to_thread(self.prune)
 
     def _sample_all(self) -> list[tuple[str, dict[str, Any]]]:
         samples = []
-        for name in self.supervisor.names():
+        names = self.supervisor.names()
+        for name in names:
             metrics = self.sample(name)
             if metrics is not None:
                 samples.append((self.supervisor.service_id(name), metrics))
+        # Forget the processes and services that are gone, once per round (per service,
+        # that was a scan of every service for each: quadratic in their number).
+        with self._cpu_lock:
+            for gone in set(self._samples) - set(names):
+                self._samples.pop(gone, None)
+            live = {p for sample in self._samples.values() for p in sample.pids}
+            for stale in set(self._cpu) - live:
+                self._cpu.pop(stale, None)
         return samples
 
     def prune(self) -> None:
@@ -303,12 +337,17 @@ class ServiceManager:
                 .order_by(H.c.id.desc())
                 .limit(limit)
             ).all()
+        # The supervisor writes a check that changed nothing once a minute only; it
+        # holds the latest of them in memory.
+        recent = self.supervisor.recent_checks(record.name)[:limit]
+        oldest = recent[-1]["checked_at"] if recent else None
+        older = [dict(r._mapping) for r in rows if oldest is None or r.checked_at < oldest]
         check = record.spec.health_check
         return HealthView(
             name=record.name,
             health=self.view(record, live=False).health,
             check=check.model_dump(mode="json") if check else None,
-            history=[dict(row._mapping) for row in rows],
+            history=[*recent, *older][:limit],
         )
 
     def events(self, name: str, limit: int = 100) -> list[EventView]:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import math
 import os
 import time
 from collections import deque
@@ -33,10 +34,11 @@ from sqlalchemy import Connection, Table, insert
 from gaia._backoff import capped_exponential
 from gaia._proc import ProcessError, ProcessHandle, spawn
 from gaia.errors import ConflictError, ServiceError
-from gaia.services.health import probe
 from gaia.services.registry import ServiceRegistry
 from gaia.services.shell import launch_argv
+from gaia.services.socket_probe import ProbeResult
 from gaia.services.spec import RestartBackoff, ServiceSpec
+from gaia.services.watch import HealthWatch
 from gaia.storage.models import service_events_table, service_health_table, services_table
 from gaia.storage.recorder import Recorder
 from gaia.storage.types import utcnow
@@ -44,6 +46,12 @@ from gaia.storage.types import utcnow
 __all__ = ["Health", "ServiceState", "Supervisor", "restart_delay"]
 
 log = logging.getLogger("gaia.services")
+
+RECENT_CHECKS = 100  # check results kept in memory per service (the health view's history)
+# A check whose result is the same as the last one recorded is written at most this
+# often: a hundred services checked every second would otherwise be a hundred rows a
+# second, all alike.
+CHECK_ROW_EVERY = 60.0
 
 
 class ServiceState(StrEnum):
@@ -79,6 +87,12 @@ class _Service:
     settling: bool = False  # a start is waiting out start_seconds (see _settle)
     restarts: deque[float] = field(default_factory=deque)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    check_failures: int = 0  # failed health checks in a row
+    # The newest check results, newest first; the database has those that changed
+    # something, and one a minute otherwise (see _record_check).
+    checks: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT_CHECKS))
+    check_recorded_at: float = -math.inf  # when the last check row was written
+    health_kill: asyncio.Task[int] | None = None  # a restart of an unhealthy service
 
     @property
     def name(self) -> str:
@@ -134,6 +148,11 @@ class Supervisor:
     def restart_count(self, name: str) -> int:
         svc = self._services.get(name)
         return svc.restart_count if svc else 0
+
+    def recent_checks(self, name: str) -> list[dict[str, Any]]:
+        """The latest health check results of the service's current run, newest first."""
+        svc = self._services.get(name)
+        return list(svc.checks) if svc is not None else []
 
     def log_path(self, name: str) -> Path:
         return self.options.log_dir / f"{name}.log"
@@ -306,11 +325,12 @@ class Supervisor:
             self._transition(svc, ServiceState.running, f"pid {svc.handle.pid}")
             if svc.stop_requested:  # asked while it was spawning: stop() found no handle
                 await svc.handle.kill_tree(svc.spec.stop.timeout, svc.spec.stop.signum)
-            watcher = asyncio.create_task(self._watch_health(svc))
+            watch = self._watch_health(svc)
             try:
                 code = await svc.handle.wait()
             finally:
-                watcher.cancel()
+                if watch is not None:
+                    watch.stop()
             await svc.handle.reap_leftovers(self.options.kill_grace)
             svc.last_exit_code = code
             if svc.stop_requested:
@@ -371,40 +391,63 @@ class Supervisor:
             backups=self.options.log_backups,
         )
 
-    async def _watch_health(self, svc: _Service) -> None:
+    def _watch_health(self, svc: _Service) -> HealthWatch | None:
+        if svc.spec.health_check is None:
+            return None
+        svc.check_failures = 0
+        return HealthWatch(
+            svc.spec, lambda result: self._checked(svc, result), kill_grace=self.options.kill_grace
+        )
+
+    def _checked(self, svc: _Service, result: ProbeResult) -> bool:
+        """Take one health check's result; whether to go on checking."""
         check = svc.spec.health_check
-        if check is None:
-            return
-        await asyncio.sleep(check.initial_delay)
-        failures = 0
-        while True:
-            result = await probe(svc.spec, kill_grace=self.options.kill_grace)
-            failures = 0 if result.ok else failures + 1
-            health = svc.health
-            if result.ok:
-                health = Health.healthy
-            elif failures >= check.retries:
-                health = Health.unhealthy
-            self.recorder.call(
-                _health_row(svc.id, result.ok, health, result.latency_ms, result.detail)
+        assert check is not None
+        svc.check_failures = 0 if result.ok else svc.check_failures + 1
+        health = svc.health
+        if result.ok:
+            health = Health.healthy
+        elif svc.check_failures >= check.retries:
+            health = Health.unhealthy
+        self._record_check(svc, result, health)
+        if health is svc.health:
+            return True
+        svc.health = health
+        self._event(svc, f"health:{health}", None, None, result.detail)
+        svc.changed.set()
+        if health is not Health.unhealthy or svc.spec.restart_policy.policy == "no":
+            return True
+        self._event(
+            svc,
+            "restart",
+            None,
+            None,
+            f"restarting: health check failed {svc.check_failures} times in a row "
+            f"({result.detail})",
+        )
+        if svc.handle is not None:
+            # The keeper sees the exit, joins this stop and applies the restart policy.
+            svc.health_kill = asyncio.create_task(
+                svc.handle.kill_tree(svc.spec.stop.timeout, svc.spec.stop.signum)
             )
-            if health is not svc.health:
-                svc.health = health
-                self._event(svc, f"health:{health}", None, None, result.detail)
-                svc.changed.set()
-                if health is Health.unhealthy and svc.spec.restart_policy.policy != "no":
-                    self._event(
-                        svc,
-                        "restart",
-                        None,
-                        None,
-                        "restarting: health check failed "
-                        f"{failures} times in a row ({result.detail})",
-                    )
-                    if svc.handle is not None:
-                        await svc.handle.kill_tree(svc.spec.stop.timeout, svc.spec.stop.signum)
-                    return
-            await asyncio.sleep(check.interval)
+        return False
+
+    def _record_check(self, svc: _Service, result: ProbeResult, health: Health) -> None:
+        row = {
+            "checked_at": utcnow(),
+            "ok": result.ok,
+            "health": health.value,
+            "latency_ms": result.latency_ms,
+            "detail": result.detail,
+        }
+        last = svc.checks[0] if svc.checks else None
+        svc.checks.appendleft(row)
+        now = time.monotonic()
+        same = last is not None and all(row[k] == last[k] for k in ("ok", "health", "detail"))
+        if same and now - svc.check_recorded_at < CHECK_ROW_EVERY:
+            return
+        svc.check_recorded_at = now
+        self.recorder.call(_inserter(service_health_table, {"service_id": svc.id, **row}))
 
     def _transition(self, svc: _Service, state: ServiceState, message: str) -> None:
         previous, svc.state = svc.state, state
@@ -447,20 +490,6 @@ class Supervisor:
 def restart_delay(backoff: RestartBackoff, failures: int) -> float:
     """How long to wait before restarting after ``failures`` quick exits in a row."""
     return capped_exponential(backoff.initial, backoff.multiplier, backoff.max, failures)
-
-
-def _health_row(
-    service_id: str, ok: bool, health: str, latency_ms: float, detail: str
-) -> Callable[[Connection], None]:
-    row = {
-        "service_id": service_id,
-        "checked_at": utcnow(),
-        "ok": ok,
-        "health": health,
-        "latency_ms": latency_ms,
-        "detail": detail,
-    }
-    return _inserter(service_health_table, row)
 
 
 def _inserter(table: Table, row: dict[str, Any]) -> Callable[[Connection], None]:
