@@ -130,7 +130,7 @@ class Supervisor:
         """The pids in the service's cgroup (escaped descendants too), if it has one."""
         svc = self._services.get(name)
         cgroup = svc.handle.cgroup if svc is not None and svc.handle is not None else None
-        return cgroup.pids() if cgroup is not None and cgroup.populated() else None
+        return (cgroup.pids() or None) if cgroup is not None else None
 
     def forget(self, name: str) -> None:
         """Drop a service that is no longer registered, so nothing more is written of it."""
