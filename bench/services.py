@@ -77,6 +77,7 @@ def gaia_restart_latency(work: Path, crashes: int) -> list[float]:
             {
                 "name": "crasher",
                 "command": CRASHER.format(log=log),
+                "start_seconds": 0,  # it exits at once on purpose
                 "restart": {
                     "policy": "always",
                     "backoff": {"initial": 0, "max": 0},

@@ -15,88 +15,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
-import math
 import os
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
-from dotenv import dotenv_values
-from sqlalchemy import Connection, Table, insert
 
 from gaia._backoff import capped_exponential
 from gaia._proc import ProcessError, ProcessHandle, spawn
 from gaia.errors import ConflictError, ServiceError
+from gaia.services.launch import launch_argv, service_env
 from gaia.services.registry import ServiceRegistry
-from gaia.services.shell import launch_argv
+from gaia.services.run import Health, ServiceRun, ServiceState, record_check, record_event
 from gaia.services.socket_probe import ProbeResult
-from gaia.services.spec import RestartBackoff, ServiceSpec
+from gaia.services.spec import RestartBackoff
 from gaia.services.watch import HealthWatch
-from gaia.storage.models import service_events_table, service_health_table, services_table
 from gaia.storage.recorder import Recorder
-from gaia.storage.types import utcnow
 
 __all__ = ["Health", "ServiceState", "Supervisor", "restart_delay"]
 
 log = logging.getLogger("gaia.services")
-
-RECENT_CHECKS = 100  # check results kept in memory per service (the health view's history)
-# A check whose result is the same as the last one recorded is written at most this
-# often: a hundred services checked every second would otherwise be a hundred rows a
-# second, all alike.
-CHECK_ROW_EVERY = 60.0
-
-
-class ServiceState(StrEnum):
-    stopped = "stopped"
-    starting = "starting"
-    running = "running"
-    stopping = "stopping"
-    exited = "exited"
-    failed = "failed"
-
-
-class Health(StrEnum):
-    unknown = "unknown"
-    healthy = "healthy"
-    unhealthy = "unhealthy"
-
-
-@dataclass
-class _Service:
-    id: str
-    spec: ServiceSpec
-    state: ServiceState = ServiceState.stopped
-    health: Health = Health.unknown
-    handle: ProcessHandle | None = None
-    keeper: asyncio.Task[None] | None = None
-    stop_requested: bool = False
-    restart_count: int = 0
-    failures: int = 0  # exits in a row that came sooner than reset_after: sets the backoff
-    last_exit_code: int | None = None
-    failure: str | None = None  # why it last became failed
-    pid_started_at: float | None = None
-    log_offset: int = 0  # the log's size when the current process started
-    settling: bool = False  # a start is waiting out start_seconds (see _settle)
-    restarts: deque[float] = field(default_factory=deque)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    check_failures: int = 0  # failed health checks in a row
-    # The newest check results, newest first; the database has those that changed
-    # something, and one a minute otherwise (see _record_check).
-    checks: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT_CHECKS))
-    check_recorded_at: float = -math.inf  # when the last check row was written
-    health_kill: asyncio.Task[int] | None = None  # a restart of an unhealthy service
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
 
 
 @dataclass(frozen=True)
@@ -116,7 +58,7 @@ class Supervisor:
         self.registry = registry
         self.recorder = recorder
         self.options = options
-        self._services: dict[str, _Service] = {}
+        self._services: dict[str, ServiceRun] = {}
 
     # -- queries ---------------------------------------------------------------------
 
@@ -202,12 +144,12 @@ class Supervisor:
 
     # -- internals -------------------------------------------------------------------
 
-    def _load(self, name: str) -> _Service:
+    def _load(self, name: str) -> ServiceRun:
         record = self.registry.get(name)
         svc = self._services.get(record.name)
         if svc is None or (svc.keeper is None or svc.keeper.done()):
             restored = svc.restart_count if svc else 0
-            svc = _Service(id=record.id, spec=record.spec, restart_count=restored)
+            svc = ServiceRun(id=record.id, spec=record.spec, restart_count=restored)
             self._services[record.name] = svc
         return svc
 
@@ -225,7 +167,7 @@ class Supervisor:
         await self._settle(svc)
         return svc.state
 
-    async def _settle(self, svc: _Service) -> None:
+    async def _settle(self, svc: ServiceRun) -> None:
         """Wait until the new process has stayed up ``start_seconds`` or became healthy.
 
         A process that exits in that time with a non-zero status is a failed start,
@@ -261,7 +203,7 @@ class Supervisor:
         lines = f"; last lines of its log:\n{tail}" if tail else "; it wrote nothing"
         raise ServiceError(f"service {svc.name!r} failed to start: {reason}{lines}")
 
-    def _log_tail(self, svc: _Service, count: int = 10) -> str:
+    def _log_tail(self, svc: ServiceRun, count: int = 10) -> str:
         """The last ``count`` lines the current process wrote to the service log."""
         path = self.log_path(svc.name)
         try:
@@ -277,7 +219,7 @@ class Supervisor:
         lines = data.decode("utf-8", errors="replace").splitlines()
         return "\n".join(lines[-count:])
 
-    async def _wait_condition(self, svc: _Service, condition: str, *, waiter: str) -> None:
+    async def _wait_condition(self, svc: ServiceRun, condition: str, *, waiter: str) -> None:
         def reached() -> bool:
             if condition == "healthy":
                 return svc.health is Health.healthy
@@ -297,18 +239,18 @@ class Supervisor:
             raise ServiceError(f"cannot start {waiter!r}: dependency {svc.name!r} is {svc.state}")
 
     @staticmethod
-    async def _wait_for(svc: _Service, predicate: Callable[[], bool]) -> None:
+    async def _wait_for(svc: ServiceRun, predicate: Callable[[], bool]) -> None:
         while not predicate():
             svc.changed.clear()
             await svc.changed.wait()
 
-    def _last_error(self, svc: _Service) -> str:
+    def _last_error(self, svc: ServiceRun) -> str:
         if svc.failure:
             return svc.failure
         code = svc.last_exit_code
         return "could not spawn" if code is None else f"exit status {code}"
 
-    async def _keep(self, svc: _Service) -> None:
+    async def _keep(self, svc: ServiceRun) -> None:
         policy = svc.spec.restart_policy
         while not svc.stop_requested:
             if svc.state is not ServiceState.starting:
@@ -367,14 +309,9 @@ class Supervisor:
         svc.handle = None
         self._transition(svc, ServiceState.stopped, "stopped")
 
-    def _spawn(self, svc: _Service) -> ProcessHandle:
+    def _spawn(self, svc: ServiceRun) -> ProcessHandle:
         spec = svc.spec
-        env = dict(os.environ)
-        if spec.env_file:
-            env.update(_read_env_file(Path(spec.env_file)))
-        env.update(spec.env)
-        if spec.port is not None:
-            env.setdefault("PORT", str(spec.port))
+        env = service_env(spec)
         self.options.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             svc.log_offset = self.log_path(spec.name).stat().st_size
@@ -391,7 +328,7 @@ class Supervisor:
             backups=self.options.log_backups,
         )
 
-    def _watch_health(self, svc: _Service) -> HealthWatch | None:
+    def _watch_health(self, svc: ServiceRun) -> HealthWatch | None:
         if svc.spec.health_check is None:
             return None
         svc.check_failures = 0
@@ -399,7 +336,7 @@ class Supervisor:
             svc.spec, lambda result: self._checked(svc, result), kill_grace=self.options.kill_grace
         )
 
-    def _checked(self, svc: _Service, result: ProbeResult) -> bool:
+    def _checked(self, svc: ServiceRun, result: ProbeResult) -> bool:
         """Take one health check's result; whether to go on checking."""
         check = svc.spec.health_check
         assert check is not None
@@ -409,7 +346,7 @@ class Supervisor:
             health = Health.healthy
         elif svc.check_failures >= check.retries:
             health = Health.unhealthy
-        self._record_check(svc, result, health)
+        record_check(self.recorder, svc, result, health)
         if health is svc.health:
             return True
         svc.health = health
@@ -432,24 +369,7 @@ class Supervisor:
             )
         return False
 
-    def _record_check(self, svc: _Service, result: ProbeResult, health: Health) -> None:
-        row = {
-            "checked_at": utcnow(),
-            "ok": result.ok,
-            "health": health.value,
-            "latency_ms": result.latency_ms,
-            "detail": result.detail,
-        }
-        last = svc.checks[0] if svc.checks else None
-        svc.checks.appendleft(row)
-        now = time.monotonic()
-        same = last is not None and all(row[k] == last[k] for k in ("ok", "health", "detail"))
-        if same and now - svc.check_recorded_at < CHECK_ROW_EVERY:
-            return
-        svc.check_recorded_at = now
-        self.recorder.call(_inserter(service_health_table, {"service_id": svc.id, **row}))
-
-    def _transition(self, svc: _Service, state: ServiceState, message: str) -> None:
+    def _transition(self, svc: ServiceRun, state: ServiceState, message: str) -> None:
         previous, svc.state = svc.state, state
         svc.failure = message if state is ServiceState.failed else None
         svc.changed.set()
@@ -457,46 +377,14 @@ class Supervisor:
         self._event(svc, "state", previous, state, message)
 
     def _event(
-        self, svc: _Service, kind: str, before: str | None, after: str | None, message: str
+        self, svc: ServiceRun, kind: str, before: str | None, after: str | None, message: str
     ) -> None:
-        now = utcnow()
-        pid = svc.handle.pid if svc.handle is not None else None
-        values: dict[str, Any] = {
-            "state": svc.state,
-            "health": svc.health,
-            "pid": pid if svc.state in (ServiceState.running, ServiceState.stopping) else None,
-            "restart_count": svc.restart_count,
-            "last_exit_code": svc.last_exit_code,
-            "updated_at": now,
-        }
-        if after == ServiceState.running:
-            values["started_at"] = now
-            values["pid_started_at"] = svc.pid_started_at
-        if after in (ServiceState.stopped, ServiceState.exited, ServiceState.failed):
-            values["stopped_at"] = now
-        self.recorder.update(services_table, svc.id, **values)
-        row = {
-            "service_id": svc.id,
-            "at": now,
-            "kind": kind,
-            "from_state": before,
-            "to_state": after,
-            "message": message,
-            "metadata": {},
-        }
-        self.recorder.call(_inserter(service_events_table, row))
+        record_event(self.recorder, svc, kind, before, after, message)
 
 
 def restart_delay(backoff: RestartBackoff, failures: int) -> float:
     """How long to wait before restarting after ``failures`` quick exits in a row."""
     return capped_exponential(backoff.initial, backoff.multiplier, backoff.max, failures)
-
-
-def _inserter(table: Table, row: dict[str, Any]) -> Callable[[Connection], None]:
-    def write(conn: Connection) -> None:
-        conn.execute(insert(table), row)
-
-    return write
 
 
 def _create_time(pid: int) -> float | None:
@@ -505,20 +393,3 @@ def _create_time(pid: int) -> float | None:
         return float(psutil.Process(pid).create_time())
     except psutil.Error:
         return None
-
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    """The file's variables as python-dotenv reads them (quotes, comments, ``export``,
-    multi-line values, ``${VAR}`` expansion), so a file works here as it does elsewhere.
-
-    The file is read here rather than by python-dotenv, which takes a missing file for
-    an empty one: a mistyped path must be an error.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ProcessError(f"cannot read env_file {path}: {reason}") from exc
-    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
-    # A bare ``KEY`` line has no value (None): there is nothing to set.
-    return {key: value for key, value in values.items() if value is not None}

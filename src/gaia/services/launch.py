@@ -1,4 +1,6 @@
-"""Shell-form commands (``command: "redis-server --port 7000"``) run with ``exec``.
+"""How a service's process is launched: its argv and its environment.
+
+Shell-form commands (``command: "redis-server --port 7000"``) run with ``exec``.
 
 ``/bin/sh -c "redis-server --port 7000"`` leaves a shell between gaia and the program:
 the service's pid is the shell's, the shell dies at the first SIGTERM while the program
@@ -15,11 +17,18 @@ written; anything this module cannot parse for certain is run as written too.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 
-__all__ = ["SHELL", "exec_form", "launch_argv"]
+from dotenv import dotenv_values
+
+from gaia._proc import ProcessError
+from gaia.services.spec import ServiceSpec
+
+__all__ = ["SHELL", "exec_form", "launch_argv", "service_env"]
 
 SHELL = "/bin/sh"
 
@@ -38,6 +47,18 @@ _NOT_A_PROGRAM = frozenset(
         *("times", "trap", "type", "typeset", "ulimit", "umask", "unalias", "unset", "wait"),
     }
 )
+
+
+def service_env(spec: ServiceSpec) -> dict[str, str]:
+    """The daemon's environment, then the env_file's variables, then ``env``; ``PORT``
+    is the service's port unless set otherwise. ProcessError if env_file is unreadable."""
+    env = dict(os.environ)
+    if spec.env_file:
+        env.update(_read_env_file(Path(spec.env_file)))
+    env.update(spec.env)
+    if spec.port is not None:
+        env.setdefault("PORT", str(spec.port))
+    return env
 
 
 def launch_argv(command: str, args: Sequence[str]) -> list[str]:
@@ -94,3 +115,20 @@ def _word_start(command: str, position: int) -> int:
     while position < len(command) and command[position] in " \t":
         position += 1
     return position
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    """The file's variables as python-dotenv reads them (quotes, comments, ``export``,
+    multi-line values, ``${VAR}`` expansion), so a file works here as it does elsewhere.
+
+    The file is read here rather than by python-dotenv, which takes a missing file for
+    an empty one: a mistyped path must be an error.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ProcessError(f"cannot read env_file {path}: {reason}") from exc
+    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
+    # A bare ``KEY`` line has no value (None): there is nothing to set.
+    return {key: value for key, value in values.items() if value is not None}

@@ -1,4 +1,4 @@
-"""Which shell-form commands run with ``exec`` (gaia.services.shell), and that the
+"""Which shell-form commands run with ``exec`` (gaia.services.launch), and that the
 exec'd form runs as the command did, with /bin/sh itself."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from gaia.services.shell import exec_form, launch_argv
+from gaia.services.launch import exec_form, launch_argv
 
 
 @pytest.mark.parametrize(
