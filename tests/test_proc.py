@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import subprocess
 import sys
+from pathlib import Path
+
+from gaia._proc import spawn
 
 # Run in its own interpreter: it makes itself a child subreaper (as an init that does not
 # reap would leave things), which must not change how the test process treats orphans.
@@ -54,3 +59,29 @@ def test_a_group_of_zombies_counts_as_stopped() -> None:
     outcome = json.loads(result.stdout)
     assert outcome["sleeper"] == "zombie"  # the situation: an orphan nobody has reaped
     assert outcome["took"] < 4.0, outcome  # the grace period is 8 s
+
+
+GRACEFUL = Path(__file__).parent / "services" / "programs" / "graceful.py"
+
+
+async def test_a_second_stop_joins_the_first_and_a_shorter_grace_hurries_it(
+    tmp_path: Path,
+) -> None:
+    """Three stops of one process: one SIGTERM; the one with no grace brings the SIGKILL
+    forward for all three."""
+    record, log = tmp_path / "signals", tmp_path / "out.log"
+    argv = [sys.executable, str(GRACEFUL), str(record), "--shutdown=60"]
+    handle = spawn(argv, cookie="test/join", output=log)
+    waiter = asyncio.create_task(handle.wait())  # copies the output meanwhile
+    deadline = asyncio.get_running_loop().time() + 20
+    while not (log.exists() and "ready" in log.read_text()):
+        assert asyncio.get_running_loop().time() < deadline, "the program did not start"
+        await asyncio.sleep(0.02)
+    patient = [asyncio.create_task(handle.kill_tree(60.0)) for _ in range(2)]
+    while not record.exists():  # it has its SIGTERM (and would take 60 s to shut down)
+        assert asyncio.get_running_loop().time() < deadline, "no SIGTERM arrived"
+        await asyncio.sleep(0.01)
+    assert await handle.kill_tree(0.0) == -signal.SIGKILL
+    assert [await stop for stop in patient] == [-signal.SIGKILL] * 2
+    assert await waiter == -signal.SIGKILL
+    assert record.read_text().splitlines() == ["server: SIGTERM"]

@@ -152,3 +152,48 @@ async def test_no_health_check_counts_as_healthy() -> None:
     """A service without a health check is healthy as long as it runs."""
     spec = ServiceSpec(name="plain", command="true")
     assert (await probe(spec)).ok
+
+
+async def test_a_host_name_endpoint_is_resolved_and_probed(http_server: int) -> None:
+    """`localhost` is not an IP address: it is resolved (off the loop) and probed."""
+    result = await probe(service(type="http", endpoint=f"http://localhost:{http_server}/ok"))
+    assert (result.ok, result.detail) == (True, "HTTP 200")
+    tcp = await probe(service(type="tcp", host="localhost", port=http_server))
+    assert (tcp.ok, tcp.detail) == (True, f"connected to localhost:{http_server}")
+
+
+async def test_a_status_line_in_pieces_and_a_non_http_answer() -> None:
+    """The status line is read however the server splits it; an answer that is not
+    HTTP is a failed check that says what came back."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        if b"GET /split " in request:
+            pieces = (b"HTT", b"P/1.1 2", b"04 No Content\r", b"\nContent-Length: 0\r\n\r\n")
+            for number, piece in enumerate(pieces):
+                if number:
+                    await asyncio.sleep(0.02)
+                writer.write(piece)
+                await writer.drain()
+        else:
+            writer.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        split = await probe(service(type="http", endpoint=f"http://127.0.0.1:{port}/split"))
+        assert (split.ok, split.detail) == (True, "HTTP 204")
+        other = await probe(service(type="http", endpoint=f"http://127.0.0.1:{port}/"))
+        answer = "not an HTTP response: b'SSH-2.0-OpenSSH_9.6'"
+        assert (other.ok, other.detail) == (False, answer)
+
+
+async def test_a_refused_connection_says_where() -> None:
+    port = free_port()
+    refused = await probe(service(type="http", endpoint=f"http://127.0.0.1:{port}/"))
+    assert (refused.ok, refused.detail) == (
+        False,
+        f"cannot connect to 127.0.0.1:{port}: Connection refused",
+    )

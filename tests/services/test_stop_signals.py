@@ -160,7 +160,7 @@ async def test_a_process_that_outlives_the_grace_period_is_killed_after_one_sigt
     """A stop timeout shorter than the shutdown: one SIGTERM, then SIGKILL; the lines
     written before the kill are in the log."""
     record = tmp_path / "signals"
-    await start(supervisor, f"{SERVER} {record}", stop={"timeout": "150ms"})
+    await start(supervisor, f"{SERVER} {record} --shutdown=60", stop={"timeout": "150ms"})
     await wait_ready(supervisor)
     _, _, pid = supervisor.state("db")
     assert pid is not None

@@ -81,7 +81,8 @@ def http_status(line: bytes) -> int:
     """The status code of an HTTP status line; ValueError if it is not one."""
     fields = line.decode("latin-1").split()
     if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
-        raise ValueError(f"not an HTTP response: {line[:60]!r}")
+        shown = line[:60].rstrip(b"\r\n")
+        raise ValueError(f"not an HTTP response: {shown!r}")
     return int(fields[1])
 
 
@@ -145,7 +146,9 @@ class SocketProbe:
         except OSError as exc:
             if exc.errno == errno.ENOTCONN:  # still connecting
                 return False
-            self._loop.call_soon(self._failed, exc.errno or errno.EIO, False)
+            # A refusal can only show here: connect returned before the answer came.
+            refused = exc.errno == errno.ECONNREFUSED
+            self._loop.call_soon(self._failed, exc.errno or errno.EIO, refused)
             return True
         self._pending = self._pending[sent:]
         if self._pending:

@@ -1,7 +1,9 @@
 """A service that shuts down cleanly on SIGTERM, as redis does, and tells how it went.
 
-    graceful.py RECORD            serve until SIGTERM, then shut down (writing as it goes)
-    graceful.py RECORD --relay    copy stdin to stdout until EOF (the far end of a pipe)
+    graceful.py RECORD [--shutdown=SECONDS]   serve until SIGTERM, then shut down, in
+                                              0.5 s unless told, writing as it goes
+    graceful.py RECORD --relay                copy stdin to stdout until EOF (the far
+                                              end of a pipe)
 
 Each SIGTERM it receives is appended to RECORD as it arrives, and so is a failed write
 to stdout (``broken pipe``): what the supervisor did to it is on disk even after it has
@@ -17,6 +19,7 @@ import sys
 import time
 
 record, relay = sys.argv[1], "--relay" in sys.argv[2:]
+shutdown = next((float(a.split("=")[1]) for a in sys.argv[2:] if a.startswith("--shutdown=")), 0.5)
 name = "relay" if relay else "server"
 stopping = False
 
@@ -52,5 +55,5 @@ while not stopping:  # (pause() could miss a signal that came just before it)
     time.sleep(0.02)
 for step in range(5):
     say(f"saving, step {step}")
-    time.sleep(0.1)
+    time.sleep(shutdown / 5)
 say("clean shutdown")
