@@ -15,7 +15,13 @@ import httpx
 import pytest
 
 from tests.api.test_workflows_api import Server, start_server, stop_server_checked
-from tests.helpers import command_lines_with, has_variable, record_tmux_calls, wait_until
+from tests.helpers import (
+    command_lines_with,
+    has_variable,
+    known_shell_home,
+    record_tmux_calls,
+    wait_until,
+)
 
 API = "/api/orchestration/sessions"
 SECRET_KEY = "GAIA_TEST_SECRET"
@@ -61,12 +67,11 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     # Pane shells get an empty HOME: real login bash without the user's dotfiles, which
     # are slow and can hold locks (a login shell killed while ~/.bashrc runs `pyenv
     # rehash` leaves pyenv's lock behind and every later shell hangs for a minute).
-    (base / "user-home").mkdir()
     bin_dir, tmux_log = record_tmux_calls(base)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
+    env.update(known_shell_home(base / "user-home"))
     env.update(
         PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
-        HOME=str(base / "user-home"),
         GAIA_HOME=str(home),
         GAIA_TMUX_SOCKET=socket,
         GAIA_KILL_GRACE_PERIOD="1s",

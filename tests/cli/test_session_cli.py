@@ -15,7 +15,13 @@ import psutil
 import pytest
 import yaml
 
-from tests.helpers import command_lines_with, has_variable, record_tmux_calls, wait_until
+from tests.helpers import (
+    command_lines_with,
+    has_variable,
+    known_shell_home,
+    record_tmux_calls,
+    wait_until,
+)
 
 GAIA = Path(sys.executable).parent / "gaia"
 GAIA_SESSION = Path(sys.executable).parent / "gaia-session"
@@ -31,9 +37,7 @@ def plain_home(cli_env: dict[str, str], tmp_path: Path) -> None:
     killed while ~/.bashrc runs `pyenv rehash` leaves pyenv's lock file behind, and every
     later shell on the machine then hangs for a minute.
     """
-    home = tmp_path / "user-home"
-    home.mkdir()
-    cli_env["HOME"] = str(home)
+    cli_env.update(known_shell_home(tmp_path / "user-home"))
 
 
 def gaia(env: dict[str, str], *args: str, binary: Path = GAIA) -> subprocess.CompletedProcess[str]:

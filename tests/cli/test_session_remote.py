@@ -22,7 +22,7 @@ import pytest
 from gaia.cli.remote import error_from_response, find_remote, settings_digest
 from gaia.errors import ConflictError, GaiaError, NotFoundError, ValidationError
 from tests.api.test_workflows_api import Server, start_server, stop_server_checked
-from tests.helpers import wait_until
+from tests.helpers import known_shell_home, wait_until
 
 PROBE = (
     "import atexit, sys\n"
@@ -69,9 +69,7 @@ def run(
 @pytest.fixture
 def env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """The CLI's environment, with pane shells that skip the user's dotfiles."""
-    home = tmp_path / "user-home"
-    home.mkdir()
-    return {**cli_env, "HOME": str(home)}
+    return {**cli_env, **known_shell_home(tmp_path / "user-home")}
 
 
 @pytest.fixture
