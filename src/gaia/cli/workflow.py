@@ -30,7 +30,7 @@ from gaia.cli.progress import SYMBOLS, Progress, print_summary
 from gaia.errors import GaiaError, WorkflowValidationError
 from gaia.runtime import Runtime
 from gaia.workflows.dag import layers
-from gaia.workflows.engine import RunStatus, TaskStatus
+from gaia.workflows.status import RunStatus, WorkflowTaskStatus
 from gaia.workflows.loader import parse_var_overrides
 from gaia.workflows.logs import follow_log, read_log
 from gaia.workflows.manager import RunResult, WorkflowManager
@@ -238,7 +238,7 @@ def show(run_id: str, as_json: bool) -> None:
     for column in ("task", "type", "agent", "status", "attempts", "duration", "needs", "error"):
         table.add_column(column)
     for t in detail.tasks:
-        symbol, style = SYMBOLS[TaskStatus(t.status)]
+        symbol, style = SYMBOLS[WorkflowTaskStatus(t.status)]
         table.add_row(
             esc(t.id),
             esc(t.type),
