@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, update
 
@@ -21,8 +21,11 @@ from gaia.storage.models import (
 )
 from gaia.storage.types import utcnow
 from gaia.workflows.engine import RunStatus, TaskState, WorkflowTaskStatus
-from gaia.workflows.loader import LoadedWorkflow
 from gaia.workflows.spec import WorkflowSpec
+
+if TYPE_CHECKING:
+    from gaia.workflows.loader import LoadedWorkflow
+
 from gaia.workflows.views import (
     ExecutionView,
     TaskDetail,
