@@ -9,7 +9,6 @@ workflow list` pays for the workflow store, not for the API, tmux or the agent C
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import gc
 import logging
@@ -85,7 +84,12 @@ class Runtime:
             upgrade(self.db)
             self._attach_logs()
             self._opened = True
-        self.workflows.recover_interrupted()
+        from gaia.workflows.summaries import has_running_runs
+
+        # Recovery looks at running runs only: with none (the common case) the workflow
+        # engine is not even imported.
+        if has_running_runs(self.db):
+            self.workflows.recover_interrupted()
         return self
 
     @property
@@ -157,6 +161,8 @@ class Runtime:
 
     async def start_daemon(self) -> None:
         """What `gaia serve` does on start: services back up, session records matched."""
+        import asyncio  # here: a short command never runs an event loop
+
         await self.services.restore()
         self.services.start_sampling()
         await asyncio.to_thread(self.maintain_sessions, cleanup=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import signal
@@ -143,6 +142,8 @@ _RESUMABLE = frozenset({RunStatus.failed, RunStatus.cancelled, RunStatus.interru
 
 
 def _drive(runtime: Runtime, run_id: str, *, resume: bool, as_json: bool) -> RunResult:
+    import asyncio
+
     from gaia.cli.progress import Progress, print_summary
 
     manager = runtime.workflows
@@ -184,9 +185,11 @@ def _stop_on_signal(manager: WorkflowManager, run_id: str, signum: int) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only run ids, one per line.")
 def list_runs(status: str | None, limit: int, as_json: bool, quiet: bool) -> None:
     """List workflow runs, newest first."""
+    from gaia.workflows.summaries import list_summaries  # no engine, no SQLAlchemy
+
     runtime = open_runtime()
     try:
-        runs = runtime.workflows.list(status=status, limit=limit)
+        runs = list_summaries(runtime.db, status=status, limit=limit)
     finally:
         runtime.close()
     if quiet:
@@ -282,6 +285,8 @@ def show(run_id: str, as_json: bool) -> None:
 @click.option("--tail", type=click.IntRange(0), help="Only the last N lines.")
 def logs(run_id: str, task: str, follow: bool, attempt: int | None, tail: int | None) -> None:
     """Print the output of TASK in RUN_ID."""
+    import asyncio
+
     from gaia.workflows.logs import follow_log, read_log
 
     runtime = open_runtime()

@@ -6,11 +6,10 @@ with one query and Alembic is never loaded.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from sqlalchemy import Connection, inspect, text
 
 from gaia.errors import StorageError
 from gaia.storage.db import Database
@@ -19,6 +18,7 @@ _IMPORT_LOCK = threading.Lock()
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Connection
 
 __all__ = ["HEAD_REVISION", "RENAMED_REVISIONS", "current_revision", "upgrade"]
 
@@ -38,13 +38,30 @@ RENAMED_REVISIONS = {
 }
 
 
+_VERSION_QUERY = "SELECT version_num FROM alembic_version"
+
+
 def current_revision(db: Database) -> str | None:
-    """The revision the database is at (one query), or None for a database without one."""
+    """The revision the database is at (one query), or None for a database without one.
+
+    A SQLite file is asked directly, without SQLAlchemy: a current database costs a
+    short command one query and no import."""
+    if db.sqlite_file is not None:
+        try:
+            with db.sqlite_read() as conn:
+                row = conn.execute(_VERSION_QUERY).fetchone()
+        except StorageError as exc:
+            if isinstance(exc.__cause__, sqlite3.OperationalError) and "no such table" in str(
+                exc.__cause__
+            ):
+                return None
+            raise
+        return None if row is None else str(row[0])
+    from sqlalchemy import inspect, text
+
     try:
         with db.read() as conn:
-            version: str | None = conn.execute(
-                text("SELECT version_num FROM alembic_version")
-            ).scalar()
+            version: str | None = conn.execute(text(_VERSION_QUERY)).scalar()
             return version
     except StorageError:
         # Rare (a new database): was it the table that was missing, or something worse?
@@ -65,6 +82,8 @@ def alembic_config(db: Database) -> Config:
 
 def rename_old_revisions(conn: Connection) -> None:
     """Translate a revision id of the chain's old numbering to its new id."""
+    from sqlalchemy import inspect, text
+
     if not inspect(conn).has_table("alembic_version"):
         return
     for old, new in RENAMED_REVISIONS.items():

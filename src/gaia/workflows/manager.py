@@ -36,6 +36,7 @@ from gaia.workflows.engine import (
 from gaia.workflows.executors import TaskExecutor
 from gaia.workflows.spec import WorkflowSpec
 from gaia.workflows.store import WorkflowStore
+from gaia.workflows.summaries import list_summaries
 from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
 
 if TYPE_CHECKING:  # the YAML loader is imported when a definition is loaded
@@ -320,7 +321,7 @@ class WorkflowManager:
     # Runtime and, in the daemon, every RECOVERY_INTERVAL: never as a side effect of a view.
 
     def list(self, status: str | None = None, limit: int = 100) -> list[WorkflowSummary]:
-        return self.store.list(status, limit)
+        return list_summaries(self.db, status, limit)
 
     def get(self, run_id: str) -> WorkflowDetail:
         return self.store.detail(run_id)
