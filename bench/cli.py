@@ -84,7 +84,12 @@ def seed_runs(home: Path, count: int) -> None:
     from gaia.config import load_settings
     from gaia.runtime import Runtime
 
-    runtime = Runtime(load_settings(home=home, environ={})).open()
+    runtime = Runtime(load_settings(home=home, environ={}))
+    # A gaia from before Runtime.open() opened in its constructor: this script also
+    # runs with an older checkout's interpreter, to compare before and after.
+    opener = getattr(runtime, "open", None)
+    if opener is not None:
+        opener()
     try:
         manager = runtime.workflows
         ids = [manager.create(manager.load_text(WORKFLOW.format(n=n))) for n in range(count)]

@@ -163,6 +163,10 @@ class Runtime:
         """What `gaia serve` does on start: services back up, session records matched."""
         import asyncio  # here: a short command never runs an event loop
 
+        # Every component is built before requests arrive: they run in threads, and two
+        # first uses at once must not build one twice.
+        for component in ("workflows", "services", "sessions", "agents"):
+            await asyncio.to_thread(getattr, self, component)
         await self.services.restore()
         self.services.start_sampling()
         await asyncio.to_thread(self.maintain_sessions, cleanup=False)
