@@ -49,9 +49,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url_text = url
         self.sqlite_file = sqlite_file_of(url)
-        if self.sqlite_file is not None:
-            self.sqlite_file.expanduser().parent.mkdir(parents=True, exist_ok=True)
-        else:
+        if self.sqlite_file is None:
             _ = self.engine  # anything else is checked, and reported, now
 
     @functools.cached_property
@@ -110,8 +108,9 @@ class Database:
         if self.sqlite_file is None:
             raise StorageError(f"{self.url_text!r} is not a SQLite file")
         try:
+            self.sqlite_file.expanduser().parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.sqlite_file, timeout=BUSY_TIMEOUT_SECONDS)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StorageError(f"database error ({self.sqlite_file}): {exc}") from None
         try:
             conn.isolation_level = None
