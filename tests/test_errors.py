@@ -87,3 +87,10 @@ def test_the_api_answers_no_server_with_503() -> None:
     error = response.json()["error"]
     assert error["code"] == "no_server"
     assert "tmux server 'gaia' is not running" in error["message"]
+
+
+def test_a_scaffold_command_in_a_missing_directory_is_a_process_error(tmp_path: Path) -> None:
+    from gaia.scaffold.shell import run_shell
+
+    with pytest.raises(ProcessError, match="cannot run 'true' in"):
+        run_shell("true", tmp_path / "gone", timeout=10)
