@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scaffold.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/hostile_inputs.py
+	$(BIN)/python bench/cli.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -62,7 +62,7 @@ def gaia_restart_latency(work: Path, crashes: int) -> list[float]:
     log = work / "gaia-crasher.log"
 
     async def main() -> None:
-        runtime = Runtime(load_settings(home=work / "gaia-home", environ={}))
+        runtime = Runtime(load_settings(home=work / "gaia-home", environ={})).open()
         spec = ServiceSpec.model_validate(
             {
                 "name": "crasher",
@@ -139,7 +139,7 @@ def gaia_probe_cpu(work: Path, count: int, seconds: float) -> tuple[float, int]:
     ports = free_ports(count)
 
     async def main() -> tuple[float, int]:
-        runtime = Runtime(load_settings(home=work / "gaia-cpu-home", environ={}))
+        runtime = Runtime(load_settings(home=work / "gaia-cpu-home", environ={})).open()
         specs = [
             ServiceSpec.model_validate(
                 {

@@ -90,7 +90,7 @@ def settings(gaia_home: Path, tmux_socket: str) -> Settings:
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    rt = Runtime(settings)
+    rt = Runtime(settings).open()
     yield rt
     rt.close()
 

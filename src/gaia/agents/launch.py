@@ -21,14 +21,13 @@ import psutil
 
 from gaia._proc import (
     COOKIE_ENV,
-    ProcessError,
     ProcessHandle,
     any_alive,
     signal_all,
     spawn,
     strays,
 )
-from gaia.errors import AgentError, GaiaError
+from gaia.errors import AgentError, GaiaError, ProcessError
 from gaia.sessions.manager import SessionManager
 
 __all__ = ["VISIBLE_SESSION", "DirectLauncher", "TmuxLauncher"]

@@ -71,6 +71,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
         # answers /health and streams) waits its turn behind all of them. Long waits
         # have their own limiter (deps.LONG_WAITS), so a few threads are enough here.
         anyio.to_thread.current_default_thread_limiter().total_tokens = SYNC_ROUTE_THREADS
+        await asyncio.to_thread(runtime.open)  # the one opening step; a no-op if done
         await runtime.start_daemon()
         background = [
             asyncio.create_task(_recover_periodically(runtime)),

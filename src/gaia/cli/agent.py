@@ -13,7 +13,6 @@ import click
 from rich.table import Table
 
 from gaia._duration import format_duration
-from gaia.agents.events import describe_event
 from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, esc, key_value_pairs
 from gaia.cli.daemon import DaemonClient, connect
 
@@ -166,6 +165,10 @@ def _follow(client: DaemonClient, task: dict[str, Any], *, quiet: bool) -> dict[
 
 
 def _print_new_events(path: Path, offset: int) -> int:
+    # Here, not at the top: importing gaia.agents loads the bridge and SQLAlchemy, which
+    # every other `gaia agent` command (a call to the daemon) does without.
+    from gaia.agents.events import describe_event
+
     try:
         with path.open("rb") as handle:
             handle.seek(offset)

@@ -21,7 +21,7 @@ import httpx
 from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, open_settings
 from gaia.cli.remote import error_from_response
 from gaia.config import Settings
-from gaia.errors import GaiaError
+from gaia.errors import NoServerError, ProcessError
 
 __all__ = ["DaemonClient", "connect", "daemon"]
 
@@ -72,14 +72,17 @@ def start_daemon(settings: Settings) -> DaemonInfo:
     home = settings.gaia_home.ensure()
     log_path = home.logs / "daemon.log"
     with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gaia", "serve"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            env={**os.environ, "GAIA_HOME": str(home.root)},
-        )
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gaia", "serve"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                env={**os.environ, "GAIA_HOME": str(home.root)},
+            )
+        except OSError as exc:
+            raise ProcessError(f"cannot start the gaia daemon: {exc.strerror or exc}") from exc
     deadline = time.monotonic() + START_TIMEOUT
     with err_console.status("starting the gaia daemon…"):
         while time.monotonic() < deadline:
@@ -93,9 +96,9 @@ def start_daemon(settings: Settings) -> DaemonInfo:
                 return info
             if process.poll() is not None:
                 tail = log_path.read_text(errors="replace").splitlines()[-5:]
-                raise GaiaError("the gaia daemon exited at start:\n  " + "\n  ".join(tail))
+                raise ProcessError("the gaia daemon exited at start:\n  " + "\n  ".join(tail))
             time.sleep(0.1)
-    raise GaiaError(f"the gaia daemon did not answer within {START_TIMEOUT:g}s; see {log_path}")
+    raise ProcessError(f"the gaia daemon did not answer within {START_TIMEOUT:g}s; see {log_path}")
 
 
 class DaemonClient:
@@ -113,7 +116,7 @@ class DaemonClient:
         try:
             response = self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise GaiaError(f"cannot reach the gaia daemon at {self.info.url}: {exc}") from None
+            raise NoServerError.daemon(self.info.url, str(exc)) from None
         if response.status_code < 400:
             return (
                 response.json()
@@ -183,7 +186,13 @@ def stop(timeout: float) -> None:
     if info is None:
         console.print("no gaia daemon is running")
         return
-    os.kill(info.pid, signal.SIGTERM)
+    try:
+        os.kill(info.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        console.print(f"gaia daemon (pid {info.pid}) stopped")
+        return
+    except PermissionError as exc:
+        raise ProcessError(f"cannot signal the gaia daemon (pid {info.pid}): {exc}") from None
     deadline = time.monotonic() + timeout
     with err_console.status(f"stopping the gaia daemon (pid {info.pid})…"):
         while time.monotonic() < deadline:

@@ -23,7 +23,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from gaia.errors import ConflictError, NotFoundError, SessionError, TmuxUnavailableError
+from gaia.errors import (
+    ConflictError,
+    NoServerError,
+    NotFoundError,
+    SessionError,
+    TmuxUnavailableError,
+)
 
 if TYPE_CHECKING:
     import libtmux
@@ -51,10 +57,6 @@ _INSTALL_HINT = (
 )
 _NO_SERVER = re.compile(r"no server running|error connecting to|server exited")
 _MISSING_TARGET = re.compile(r"can't find (session|window|pane)|no such (session|window|pane)")
-
-
-class NoServerError(SessionError):
-    """gaia's tmux server is not running (it exits with its last session)."""
 
 
 class TmuxDriver(Protocol):
@@ -220,7 +222,7 @@ class LibtmuxDriver:
             if "duplicate session" in message:
                 raise ConflictError(f"tmux session {message.split(':', 1)[-1].strip()!r} exists")
             if _NO_SERVER.search(message):
-                raise NoServerError(f"tmux server {self.socket_name!r} is not running")
+                raise NoServerError.tmux(self.socket_name)
             found = _MISSING_TARGET.search(message)
             if found:
                 raise NotFoundError(f"tmux {found.group(1) or found.group(2)} not found: {message}")
