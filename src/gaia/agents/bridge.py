@@ -15,6 +15,7 @@ queued in the database across a close.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -206,6 +207,18 @@ class AgentBridge:
         self._live.clear()
         await asyncio.to_thread(self.store.close)
         self.state = BridgeState.closed
+
+    def reconfigure(self, registry: AgentRegistry, config: BridgeConfig) -> None:
+        """New agents and limits (a settings reload): queued tasks start if room appeared.
+
+        A running task keeps the agent it started with; a queued task whose agent is
+        gone fails clearly when its turn comes, as after an unregister.
+        """
+        self.registry = registry
+        self.config = dataclasses.replace(
+            config, logs_dir=self.config.logs_dir, worktrees_dir=self.config.worktrees_dir
+        )
+        self._dispatch()
 
     def pause(self) -> None:
         """Keep queueing tasks but start none until ``resume`` (running ones go on)."""
