@@ -11,7 +11,7 @@ import re
 import threading
 
 from gaia.agents.adapters import ADAPTERS
-from gaia.agents.base import Agent, AgentSpec, CLIAgent
+from gaia.agents.base import Agent, AgentSpec, CLIAgent, unavailable_reason
 from gaia.agents.task import AI_TASK_TYPES, AgentTask, TaskType
 from gaia.config import AgentSettings, Settings
 from gaia.errors import (
@@ -102,6 +102,9 @@ class AgentRegistry:
     def __init__(self) -> None:
         self._agents: dict[str, Agent] = {}
         self._lock = threading.Lock()
+        # Agents discover() left out, and why: listed so that `gaia agent list` shows
+        # every adapter, never registered (a task naming one is refused as before).
+        self._left_out: dict[str, tuple[Agent, str]] = {}
 
     @classmethod
     def discover(cls, settings: Settings) -> AgentRegistry:
@@ -115,10 +118,18 @@ class AgentRegistry:
             agent = build_agent(spec_from_settings(name, AgentSettings(), source="builtin"))
             if agent.available():
                 registry.register(agent)
+            else:
+                registry._left_out[name] = (agent, unavailable_reason(agent) or "not available")
         for name, config in settings.agents.items():
             if not config.enabled:
                 with registry._lock:
-                    registry._agents.pop(name, None)
+                    disabled = registry._agents.pop(name, None)
+                if disabled is not None or name in BUILTIN_AGENTS:
+                    disabled = disabled or build_agent(
+                        spec_from_settings(name, AgentSettings(), source="builtin")
+                    )
+                    why = f"disabled: [agents.{name}] enabled = false in config.toml"
+                    registry._left_out[name] = (disabled, why)
                 continue
             try:
                 spec = spec_from_settings(name, config)
@@ -187,6 +198,11 @@ class AgentRegistry:
     def agents(self) -> list[Agent]:
         with self._lock:
             return list(self._agents.values())
+
+    def left_out(self) -> list[tuple[Agent, str]]:
+        """Built-in agents that are not registered, with why: CLI not found, disabled."""
+        with self._lock:
+            return [item for name, item in self._left_out.items() if name not in self._agents]
 
     def names(self) -> list[str]:
         with self._lock:

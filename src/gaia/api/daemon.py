@@ -10,10 +10,15 @@ from gaia.reload import Reloader, ReloadReport
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/orchestration/daemon", tags=["daemon"], dependencies=[Auth])
+router = APIRouter(
+    prefix="/api/orchestration/daemon",
+    tags=["daemon"],
+    dependencies=[Auth],
+    responses=problem_responses(401, 403, 404, 422),
+)
 
 
-@router.post("/reload", response_model=ReloadReport, responses=problem_responses(422))
+@router.post("/reload", response_model=ReloadReport)
 async def reload(request: Request) -> ReloadReport:
     """Read config.toml and the environment again and apply what can change live.
 
