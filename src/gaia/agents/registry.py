@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 
 from gaia.agents.adapters import ADAPTERS
 from gaia.agents.base import Agent, AgentSpec, CLIAgent, unavailable_reason
@@ -207,6 +208,20 @@ class AgentRegistry:
     def names(self) -> list[str]:
         with self._lock:
             return list(self._agents)
+
+    def least_loaded(self, task_type: str, load: Callable[[str], int]) -> str:
+        """The available agent accepting ``task_type`` with the least ``load``; an AI
+        agent before the shell for any task type but shell."""
+        candidates = self.accepting(task_type, ai_only=task_type not in ("shell",))
+        if not candidates:
+            candidates = self.accepting(task_type)
+        if not candidates:
+            raise AgentUnavailableError(
+                f"no available agent takes {task_type} tasks "
+                f"(registered: {', '.join(self.names()) or 'none'})"
+            )
+        best = min(candidates, key=lambda agent: load(agent.spec.id))
+        return best.spec.id
 
     def accepting(self, task_type: str, *, ai_only: bool = False) -> list[Agent]:
         """Available agents that accept ``task_type``, in registration order."""
