@@ -161,3 +161,33 @@ def test_reload_without_a_daemon_says_so(env: dict[str, str], gaia_home: Path) -
     assert result.returncode == 1
     assert f"no gaia daemon is running for {gaia_home.resolve()}" in result.stdout
     assert not (gaia_home / "daemon.json").exists()
+
+
+def test_restart_brings_a_running_service_back_in_a_new_process(
+    env: dict[str, str], gaia_home: Path, tmp_path: Path
+) -> None:
+    """As `daemon stop` does, restart stops the services; the new daemon starts them again."""
+    path = tmp_path / "svc.yaml"
+    path.write_text("- name: app\n  command: exec sleep 300\n", encoding="utf-8")
+    assert gaia(env, "service", "register", str(path)).returncode == 0
+    assert gaia(env, "service", "start", "app").returncode == 0
+
+    def app() -> dict[str, object]:
+        listed = gaia(env, "service", "list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        [service] = json.loads(listed.stdout)
+        return dict(service)
+
+    before = app()
+    assert before["state"] == "running"
+    old_pid = int(str(before["pid"]))
+    assert gaia(env, "daemon", "restart").returncode == 0
+    # Stopped with the old daemon, not left behind (init may take a moment to reap it).
+    wait_until(lambda: pid_gone(old_pid), timeout=10, what="the old service process to go")
+    after = wait_until(
+        lambda: (s := app())["state"] == "running" and s["pid"] != old_pid and s,
+        timeout=15,
+        what="the service to run again under the new daemon",
+    )
+    assert gaia(env, "service", "stop", "app").returncode == 0
+    wait_until(lambda: pid_gone(int(str(after["pid"]))), timeout=10, what="the service to stop")

@@ -166,6 +166,7 @@ def serve(host: str | None, port: int | None) -> None:
     console.print("press Ctrl-C to stop")
     sys.stdout.flush()
     daemon_file = runtime.home.daemon_file
+    started_at = time.time()
 
     def write_daemon_file() -> None:
         _write_daemon_file(
@@ -175,6 +176,7 @@ def serve(host: str | None, port: int | None) -> None:
             database=database,
             tmux_socket=settings.tmux_socket,
             options=options,
+            started_at=started_at,
         )
 
     async def reload() -> ReloadReport:
@@ -219,6 +221,7 @@ def _write_daemon_file(
     database: str,
     tmux_socket: str,
     options: dict[str, Any],
+    started_at: float,
 ) -> None:
     """Written atomically so that a client never reads half of it.
 
@@ -233,7 +236,7 @@ def _write_daemon_file(
     data = {
         "pid": os.getpid(),
         "url": url,
-        "started_at": time.time(),
+        "started_at": started_at,
         "version": __version__,
         "settings_env": names,
         "settings_digest": settings_digest(config_file, names, os.environ),
