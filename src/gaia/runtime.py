@@ -231,6 +231,13 @@ class Runtime:
         self._handlers.clear()
         self.db.dispose()
 
+    def set_log_level(self, name: str) -> None:
+        """Log at ``name`` (a settings log_level) from now on: `gaia daemon reload`."""
+        level = getattr(logging, name.upper())
+        for logger, handler in self._handlers:
+            handler.setLevel(level)
+            logger.setLevel(level)
+
     def _attach_logs(self) -> None:
         level = getattr(logging, self.settings.log_level.upper())
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

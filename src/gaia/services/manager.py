@@ -212,9 +212,9 @@ class ServiceManager:
         return {pid for name in self.supervisor.names() if (pid := self.supervisor.state(name)[2])}
 
     async def _sample_forever(self) -> None:
-        interval = self.settings.service_metrics_interval
         while True:
-            await asyncio.sleep(interval)
+            # Read each time: a settings reload changes it for the next sample.
+            await asyncio.sleep(self.settings.service_metrics_interval)
             # psutil reads /proc for every process of every service: not on the loop.
             samples = await asyncio.to_thread(self._sample_all)
             for service_id, metrics in samples:
