@@ -79,6 +79,28 @@ def test_status_prints_url_token_file_database_and_socket(
     assert fields["tmux socket"] == tmux_socket
 
 
+def test_url_and_token_print_what_a_script_needs(env: dict[str, str], gaia_home: Path) -> None:
+    """`gaia daemon url` and `gaia daemon token`: one line each, usable with curl as is."""
+    for command in ("url", "token"):
+        missing = gaia(env, "daemon", command)
+        assert missing.returncode == 1
+        assert missing.stdout == ""
+        assert "gaia serve" in missing.stderr or "no gaia daemon" in missing.stderr
+    started = gaia(env, "service", "list")
+    assert started.returncode == 0, started.stderr
+    url = gaia(env, "daemon", "url")
+    token = gaia(env, "daemon", "token")
+    assert url.returncode == 0 and token.returncode == 0, (url.stderr, token.stderr)
+    assert url.stdout == f"{daemon_info(gaia_home)['url']}\n"
+    assert token.stdout == (gaia_home / "token").read_text()
+    answer = httpx.get(
+        f"{url.stdout.strip()}/api/orchestration/services",
+        headers={"Authorization": f"Bearer {token.stdout.strip()}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+
+
 def daemon_info(gaia_home: Path) -> dict[str, object]:
     data: dict[str, object] = json.loads((gaia_home / "daemon.json").read_text())
     return data

@@ -188,6 +188,45 @@ def status() -> None:
         console.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
+@daemon.command()
+def url() -> None:
+    """Print the running daemon's base URL (for scripts: API=$(gaia daemon url)/api/...).
+
+    Exits 1, printing nothing on stdout, when no daemon runs for this GAIA_HOME.
+    """
+    home = GaiaHome(default_home())
+    info = find_daemon_in(home)
+    if info is None:
+        err_console.print(f"no gaia daemon is running for {home.root}", markup=False)
+        sys.exit(EXIT_FAILED)
+    click.echo(info.url)
+
+
+@daemon.command()
+def token() -> None:
+    """Print the API token (for scripts: -H "Authorization: Bearer $(gaia daemon token)").
+
+    Read from $GAIA_HOME/token (mode 0600), which the first daemon creates; exits 1 when
+    there is none yet. The token is printed only here, never in status or logs.
+    """
+    home = GaiaHome(default_home())
+    try:
+        value = home.token_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        value = ""
+    except OSError as exc:
+        err_console.print(f"cannot read {home.token_file}: {exc.strerror or exc}", markup=False)
+        sys.exit(EXIT_FAILED)
+    if not value:
+        err_console.print(
+            f"no API token yet in {home.token_file}: the first daemon (gaia serve, or"
+            " make serve) creates it",
+            markup=False,
+        )
+        sys.exit(EXIT_FAILED)
+    click.echo(value)
+
+
 def stop_daemon(info: DaemonInfo, timeout: float) -> bool:
     """SIGTERM the daemon and wait for it to exit; False if it still runs after ``timeout``.
 
