@@ -81,8 +81,17 @@ class Builder:
     ``problems`` collects duplicate keys, which do not stop the build.
     """
 
-    def __init__(self, source: str, keys: dict[Path, Span], values: dict[Path, Span]) -> None:
+    def __init__(
+        self,
+        source: str,
+        keys: dict[Path, Span],
+        values: dict[Path, Span],
+        *,
+        last_wins: bool = False,
+    ) -> None:
         self.source = source
+        # PyYAML's own rule (what tmuxp files rely on): a repeated key replaces the first
+        self.last_wins = last_wins
         self.keys = keys
         self.values = values
         self.problems: list[Problem] = []
@@ -183,7 +192,8 @@ class Builder:
                 else:
                     self.problems.append(
                         Problem(
-                            f"duplicate key {key!r} (first defined at line {first[key].line})",
+                            f"duplicate key {key!r} (first defined at line {first[key].line})"
+                            + ("; this one wins" if self.last_wins else ""),
                             source=self.source,
                             line=key_node.start_mark.line + 1,
                             column=key_node.start_mark.column + 1,
@@ -191,7 +201,8 @@ class Builder:
                             hint="remove one of the two",
                         )
                     )
-                    continue
+                    if not self.last_wins:
+                        continue
             elif from_merge:
                 merged.add(key)
             first[key] = span_of(key_node)

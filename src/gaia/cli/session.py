@@ -39,7 +39,7 @@ STATUS_STYLES = {"alive": "green", "dead": "red"}
 
 @contextmanager
 def open_sessions(*, reconcile: bool = True) -> Iterator[SessionManager]:
-    # Imported here: commands the daemon answers never load SQLAlchemy or libtmux.
+    # Imported here: commands the daemon answers never load SQLAlchemy.
     from gaia.sessions.manager import SessionManager
     from gaia.storage.db import Database
     from gaia.storage.migrate import upgrade

@@ -31,12 +31,20 @@ from gaia.sessions.live import (
     snapshot,
 )
 from gaia.sessions.reconcile import idle_sessions, reconcile
-from gaia.sessions.records import DEAD, PaneRecord, SessionRecord, WindowRecord, record_from_spec
+from gaia.sessions.before_script import run_before_script
+from gaia.sessions.records import (
+    DEAD,
+    Keystroke,
+    PaneRecord,
+    SessionRecord,
+    WindowRecord,
+    record_from_spec,
+)
 from gaia.sessions.run import run_in_pane
 from gaia.sessions.spec import SessionSpec
 from gaia.sessions.store import SessionStore
 from gaia.sessions.targets import pick
-from gaia.sessions.tmux import FIELD_SEPARATOR, Command, LibtmuxDriver, TmuxDriver, escape_format
+from gaia.sessions.tmux import FIELD_SEPARATOR, Command, CliDriver, TmuxDriver, escape_format
 from gaia.sessions.typist import Typist
 from gaia.sessions.views import (
     CaptureView,
@@ -93,7 +101,7 @@ class SessionManager:
     def driver(self) -> TmuxDriver:
         # Created on first use: workflows and services work on machines without tmux.
         if self._driver is None:
-            self._driver = LibtmuxDriver(self.socket)
+            self._driver = CliDriver(self.socket)
         return self._driver
 
     # -- sessions ------------------------------------------------------------------
@@ -114,8 +122,10 @@ class SessionManager:
         tmux has the session — as ``tmuxp load -d`` does, but still without typing into a
         shell that is not listening yet.
         """
+        if spec.before_script:
+            run_before_script(spec.before_script, spec.start_directory)
         record = record_from_spec(spec, self.socket, origin=origin, layout_file=layout_file)
-        self._build(record, spec.options, typing=typing)
+        self._build(record, spec.options, typing=typing, global_options=spec.global_options)
         return session_view(record, None)
 
     def list_views(self) -> list[SessionView]:
@@ -442,12 +452,13 @@ class SessionManager:
     def _build(
         self,
         record: SessionRecord,
-        options: dict[str, str | int | bool],
+        options: builder.Options,
         *,
         typing: Typing = "wait",
+        global_options: builder.Options | None = None,
     ) -> None:
         try:
-            builder.build_session(self.driver, record, options)
+            builder.build_session(self.driver, record, options, global_options)
         except ConflictError:
             raise  # a session of that name exists: it is not ours to kill
         except GaiaError:
@@ -460,7 +471,12 @@ class SessionManager:
         except Exception:
             self.driver.execute(["kill-session", "-t", record.tmux_id or f"={record.name}"])
             raise
-        typed = {p.tmux_id: p.commands for w in record.windows for p in w.panes if p.commands}
+        typed: dict[str | None, list[str | Keystroke]] = {
+            p.tmux_id: list(p.build.keystrokes if p.build else p.commands)
+            for w in record.windows
+            for p in w.panes
+            if p.commands
+        }
         focus = builder.focus_commands(record)
         if focus:
             self.driver.execute(*focus)
@@ -482,7 +498,7 @@ class SessionManager:
         if child < 0:  # not asked to detach, or fork failed: type here
             self._type(commands)
 
-    def _type(self, typed: dict[str, list[str]]) -> None:
+    def _type(self, typed: builder.Typed) -> None:
         typed = {pane: lines for pane, lines in typed.items() if lines}
         if typed:
             builder.wait_until_ready(self.driver, typed)
