@@ -9,6 +9,7 @@ names a program other than these is not found, on either side alike.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ __all__ = [
     "Sandbox",
     "Shape",
     "fixture_files",
-    "tmuxp_build",
+    "tmuxp_build_all",
 ]
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -67,9 +68,10 @@ class Sandbox:
             "HOME": str(self.home),
             "PATH": str(self.bin),
             "SHELL": "/bin/sh",
-            "TMUX_TMPDIR": os.environ.get("TMUX_TMPDIR", "/tmp"),  # noqa: S108
+            "TMUX_TMPDIR": os.environ.get("TMUX_TMPDIR", "/tmp"),
             "LANG": "C.UTF-8",
-            "TMUXP_DETECT_TERMINAL_SIZE": "0",
+            "COLUMNS": "200",  # the size of a terminal that tmuxp would take
+            "LINES": "50",
             "TMUXP_PROGRESS": "0",
             "USER": "gaia",
         }
@@ -110,7 +112,9 @@ class Sandbox:
 
     def shapes(self) -> dict[str, Shape]:
         """Every session but the holder, by name."""
-        fmt = SEP.join(["#{session_name}", "#{window_index}", "#{window_name}", "#{pane_start_path}"])
+        fmt = SEP.join(
+            ["#{session_name}", "#{window_index}", "#{window_name}", "#{pane_start_path}"]
+        )
         try:
             out = self.tmux("list-panes", "-a", "-F", fmt)
         except RuntimeError:
@@ -134,21 +138,28 @@ def _tmux_quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
-def tmuxp_build(sandbox: Sandbox, layout: Path, cwd: Path) -> tuple[bool, str]:
-    """Run ``tmuxp load -d`` on the sandbox's server; whether it built a session."""
-    tmuxp = Path(sys.executable).parent / "tmuxp"
-    try:
-        done = subprocess.run(
-            [str(tmuxp), "load", "-d", "-y", "-L", sandbox.socket, str(layout)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-            env=sandbox.env(),
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return False, "timed out"
-    built = bool(sandbox.shapes())
-    return built and done.returncode == 0, (done.stdout + done.stderr)[-2000:]
+def tmuxp_build_all(jobs: list[tuple[Sandbox, Path]], cwd: Path) -> dict[Path, str | None]:
+    """Build each layout with tmuxp on its sandbox's server, all at once in one tmuxp
+    process; None for each one built, else what went wrong."""
+    runner = Path(__file__).with_name("tmuxp_runner.py")
+    env = {**jobs[0][0].env(), "PWD": str(cwd)} if jobs else {}
+    done = subprocess.run(
+        [sys.executable, str(runner), *(f"{sb.socket}={path}" for sb, path in jobs)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )
+    results: dict[Path, str | None] = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            item = json.loads(line)
+            results[Path(item["file"])] = None if item["ok"] else item["error"]
+    for sandbox, path in jobs:
+        if results.get(path, "missing") is None and not sandbox.shapes():
+            results[path] = "no session"
+        results.setdefault(path, f"no result: {done.stderr[-500:]}")
+    return results

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ __all__ = ["session"]
 EXIT_TIMEOUT = 124  # what timeout(1) exits with
 EXIT_INTERRUPTED = 130  # what a shell reports for a command ended by SIGINT
 STATUS_STYLES = {"alive": "green", "dead": "red"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @contextmanager
@@ -478,20 +480,23 @@ def up(layout: Path, attach_after: bool, wait: bool, as_json: bool) -> None:
         # Start directories expand $NAME and ~ from this command's environment, not the
         # daemon's: send the variables the layout refers to.
         names = referenced_variables(layout.read_text(encoding="utf-8", errors="replace"))
-        environ = {k: os.environ[k] for k in names | {"HOME"} if k in os.environ}
+        environ = {k: os.environ[k] for k in names | {"HOME", "PWD"} if k in os.environ}
         body = {
             "path": str(layout.resolve()),
             "source": str(layout),
             "wait": wait,
             "environ": environ,
+            # relative paths still relative after the file's folder are the caller's
+            "cwd": os.getcwd(),
         }
         answer = _ask_daemon("POST", "/up", body, timeout=600.0)
         if answer is not _LOCAL:
             _report_up(answer, as_json)
             return
-    from gaia.sessions.loader import load_layout_file
+    from gaia.sessions.loader import read_layout_file
 
-    spec = load_layout_file(layout)
+    loaded = read_layout_file(layout)
+    spec = loaded.spec
     with open_sessions() as sessions:
         with err_console.status(f"building {esc(spec.session_name)}…"):
             view = sessions.create(
@@ -500,12 +505,21 @@ def up(layout: Path, attach_after: bool, wait: bool, as_json: bool) -> None:
                 layout_file=str(layout.resolve()),
                 typing="wait" if wait else "fork",
             )
+        view.warnings = [str(w) for w in loaded.warnings]
         _report_up(view.model_dump(mode="json"), as_json)
         if attach_after:
             _attach(sessions, view.name)
 
 
+def _print_warnings(warnings: list[str]) -> None:
+    """What loading the layout ignored: on stderr, in yellow, control characters escaped."""
+    for warning in warnings:
+        line = _CONTROL.sub(lambda m: repr(m.group())[1:-1], warning)
+        click.secho(f"warning: {line}", fg="yellow", err=True)
+
+
 def _report_up(view: dict[str, Any], as_json: bool) -> None:
+    _print_warnings(view.get("warnings") or [])
     if as_json:
         _print_json(view)
         return

@@ -19,9 +19,9 @@ from gaia.sessions.tmux import FIELD_SEPARATOR, Command, TmuxDriver, escape_form
 
 __all__ = [
     "LAYOUT_NAMES",
-    "Typed",
     "READY_POLL",
     "READY_TIMEOUT",
+    "Typed",
     "build_session",
     "directory_arguments",
     "environment_arguments",

@@ -68,7 +68,9 @@ def read_layout_file(
             )
             raise SessionValidationError.from_problems(source, [problem]) from None
     base = (cwd or Path.cwd()) / path
-    return load_layout(text, source=source, base_dir=base.resolve().parent, environ=environ, cwd=cwd)
+    return load_layout(
+        text, source=source, base_dir=base.resolve().parent, environ=environ, cwd=cwd
+    )
 
 
 def load_layout_file(

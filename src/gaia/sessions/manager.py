@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar
 from gaia.config import Settings
 from gaia.errors import ConflictError, GaiaError, NotFoundError, Problem, SessionValidationError
 from gaia.sessions import builder
+from gaia.sessions.before_script import run_before_script
 from gaia.sessions.freeze import freeze_layout
 from gaia.sessions.live import (
     PANE_OPTION,
@@ -31,7 +32,6 @@ from gaia.sessions.live import (
     snapshot,
 )
 from gaia.sessions.reconcile import idle_sessions, reconcile
-from gaia.sessions.before_script import run_before_script
 from gaia.sessions.records import (
     DEAD,
     Keystroke,
@@ -44,7 +44,7 @@ from gaia.sessions.run import run_in_pane
 from gaia.sessions.spec import SessionSpec
 from gaia.sessions.store import SessionStore
 from gaia.sessions.targets import pick
-from gaia.sessions.tmux import FIELD_SEPARATOR, Command, CliDriver, TmuxDriver, escape_format
+from gaia.sessions.tmux import FIELD_SEPARATOR, CliDriver, Command, TmuxDriver, escape_format
 from gaia.sessions.typist import Typist
 from gaia.sessions.views import (
     CaptureView,

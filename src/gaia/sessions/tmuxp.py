@@ -185,8 +185,8 @@ class _Reader:
 
     def directory(self, value: str, path: DataPath) -> str:
         """Warn about a directory missing here: tmux starts the pane in $HOME instead."""
-        if not os.path.isabs(value):
-            value = str(self.cwd / value)
+        # as tmux is given it by tmuxp (through pathlib): '/var/' is '/var'
+        value = str(Path(value)) if os.path.isabs(value) else str(self.cwd / value)
         if not self.is_dir(value):
             self.warn(
                 path,
@@ -237,9 +237,7 @@ def normalise(
     if "before_script" in data:
         script = r.expand(data["before_script"], ("before_script",))
         if script is not None:
-            out["before_script"] = (
-                str(r.file_dir / script) if script.startswith(".") else script
-            )
+            out["before_script"] = str(r.file_dir / script) if script.startswith(".") else script
     plugins = data.get("plugins")
     if plugins:
         r.warn(
@@ -255,6 +253,10 @@ def normalise(
     out["windows"] = [
         _window(r, w, ("windows", i), session_dir, session_before) for i, w in enumerate(windows)
     ]
+    if session_dir is None:
+        # tmux starts what has no directory of its own where its client runs: tmuxp's
+        # caller's working directory, not the daemon's
+        out["start_directory"] = str(r.cwd)
     r.out.data = out
     return r.out
 
@@ -321,8 +323,7 @@ def _window(
     # session's it inherits later), and fails without one.
     own_dir = window_dir if "start_directory" in window else None
     out["panes"] = [
-        _pane(r, pane, (*path, "panes", i), own_dir, window_before)
-        for i, pane in enumerate(panes)
+        _pane(r, pane, (*path, "panes", i), own_dir, window_before) for i, pane in enumerate(panes)
     ]
     return out
 

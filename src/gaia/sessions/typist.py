@@ -27,7 +27,9 @@ class Typist:
         self._driver = driver
         self._timeout = timeout  # a pane still blank by then (an empty prompt) is typed anyway
         self._lock = threading.Lock()
-        self._pending: dict[str, tuple[list[str | Keystroke], float]] = {}  # pane -> (lines, deadline)
+        self._pending: dict[
+            str, tuple[list[str | Keystroke], float]
+        ] = {}  # pane -> (lines, deadline)
         self._thread: threading.Thread | None = None
 
     def add(self, typed: builder.Typed) -> None:
