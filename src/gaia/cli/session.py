@@ -487,7 +487,7 @@ def up(layout: Path, attach_after: bool, wait: bool, as_json: bool) -> None:
             "wait": wait,
             "environ": environ,
             # relative paths still relative after the file's folder are the caller's
-            "cwd": os.getcwd(),
+            "cwd": str(Path.cwd()),
         }
         answer = _ask_daemon("POST", "/up", body, timeout=600.0)
         if answer is not _LOCAL:

@@ -43,12 +43,12 @@ def expand_shell(value: str, environ: Mapping[str, str] | None = None) -> str:
     """tmuxp's ``expandshell``: ``~`` first, then ``$NAME``, reading ``environ`` when given
     (unknown names stay as they are, as ``os.path.expandvars`` leaves them)."""
     if environ is None:
-        return os.path.expandvars(os.path.expanduser(value))
+        return os.path.expandvars(os.path.expanduser(value))  # noqa: PTH111 - str to str, as tmuxp
     if value == "~" or value.startswith("~/"):
-        home = environ.get("HOME") or os.path.expanduser("~")
+        home = environ.get("HOME") or str(Path.home())
         value = home + value[1:]
     elif value.startswith("~"):
-        value = os.path.expanduser(value)  # ~user: the password database, the same machine
+        value = os.path.expanduser(value)  # noqa: PTH111 - ~user: the password database
 
     def variable(match: re.Match[str]) -> str:
         name = match.group(2) if match.group(2) is not None else match.group(1)

@@ -14,6 +14,7 @@ or ``{cmd, enter, sleep_before, sleep_after}``. The API also accepts ``name`` an
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,6 +31,7 @@ __all__ = [
 
 Environment = dict[str, NoNul]
 OptionValue = str | int | float | bool
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def check_name(name: str, kind: str = "session name") -> str:
@@ -63,6 +65,9 @@ class _Spec(BaseModel):
     @classmethod
     def _check_environment(cls, value: Any) -> Any:
         if isinstance(value, dict):
+            for key in value:
+                if not _ENV_NAME.match(str(key)):
+                    raise ValueError(f"environment variable name {key!r} is not valid")
             return {str(k): "" if v is None else str(v) for k, v in value.items()}
         return value
 
@@ -131,9 +136,9 @@ class WindowSpec(_Spec):
     @field_validator("window_name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is not None and "\n" in value:
-            raise ValueError("a window name must be one line")
-        return value or None  # empty: tmux names the window after its program
+        if value is not None and ("\n" in value or (value and not value.strip())):
+            raise ValueError("a window name must be one non-blank line")
+        return value or None  # empty (tmuxp allows it): tmux names it after its program
 
 
 class SessionSpec(_Spec):

@@ -107,9 +107,18 @@ class _Reader:
     def fail(self, path: DataPath, message: str, hint: str | None = None) -> None:
         self.out.errors.append(self.positions.problem(path, message, hint))
 
+    def text(self, value: str, path: DataPath) -> bool:
+        """Whether ``value`` can be handed to tmux; a NUL byte cannot (it would cut it)."""
+        if "\0" in value:
+            self.fail(path, f"{dotted(path)} must not contain a NUL byte")
+            return False
+        return True
+
     def expand(self, value: Any, path: DataPath) -> str | None:
         if not isinstance(value, str):
             self.fail(path, f"{dotted(path)} must be text (got {type(value).__name__})")
+            return None
+        if not self.text(value, path):
             return None
         return expand_shell(value, self.environ)
 
@@ -140,6 +149,8 @@ class _Reader:
         for key, value in mapping.items():
             where = (*path, str(key))
             if isinstance(value, str):
+                if not self.text(value, where):
+                    continue
                 value = self.relative(expand_shell(value, self.environ), self.file_dir)
             elif paths:  # tmuxp expands every environment value: anything else fails there
                 self.fail(where, f"{dotted(where)} must be text")
@@ -166,6 +177,8 @@ class _Reader:
             if not isinstance(item, dict) or not isinstance(item.get("cmd"), str):
                 self.fail(where, f"{dotted(where)} must be text or a mapping with 'cmd'")
                 continue
+            if not self.text(item["cmd"], where):
+                continue
             self.unknown(item, COMMAND_KEYS, where)
             command = {k: v for k, v in item.items() if k in COMMAND_KEYS}
             command["cmd"] = expand_shell(item["cmd"], self.environ)
@@ -186,7 +199,7 @@ class _Reader:
     def directory(self, value: str, path: DataPath) -> str:
         """Warn about a directory missing here: tmux starts the pane in $HOME instead."""
         # as tmux is given it by tmuxp (through pathlib): '/var/' is '/var'
-        value = str(Path(value)) if os.path.isabs(value) else str(self.cwd / value)
+        value = str(Path(value)) if Path(value).is_absolute() else str(self.cwd / value)
         if not self.is_dir(value):
             self.warn(
                 path,
