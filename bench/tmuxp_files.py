@@ -23,19 +23,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gaia.config import load_settings  # noqa: E402
-from gaia.errors import GaiaError  # noqa: E402
-from gaia.sessions.loader import read_layout_file  # noqa: E402
-from gaia.sessions.manager import SessionManager  # noqa: E402
-from gaia.storage.db import Database  # noqa: E402
-from gaia.storage.migrate import upgrade  # noqa: E402
-from tests.sessions.tmuxp_compat import (  # noqa: E402
+from tests.sessions.tmuxp_compat import (
     EXAMPLES,
     USERS,
     Sandbox,
     fixture_files,
     tmuxp_build_all,
 )
+
+from gaia.config import load_settings
+from gaia.errors import GaiaError
+from gaia.sessions.loader import read_layout_file
+from gaia.sessions.manager import SessionManager
+from gaia.storage.db import Database
+from gaia.storage.migrate import upgrade
 
 
 def main() -> None:
@@ -79,7 +80,9 @@ def main() -> None:
 
         started = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            gaia_results = dict(zip([p for _, p in gaia_jobs], pool.map(gaia_build, gaia_jobs)))
+            gaia_results = dict(
+                zip([p for _, p in gaia_jobs], pool.map(gaia_build, gaia_jobs), strict=True)
+            )
         gaia_seconds = time.perf_counter() - started
         db.dispose()
 
