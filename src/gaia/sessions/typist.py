@@ -15,7 +15,7 @@ import time
 from gaia.errors import GaiaError
 from gaia.sessions import builder
 from gaia.sessions.records import Keystroke
-from gaia.sessions.tmux import TmuxDriver
+from gaia.sessions.tmux import NoServerError, TmuxDriver
 
 __all__ = ["Typist"]
 
@@ -56,6 +56,12 @@ class Typist:
                 waiting = dict(self._pending)
             try:
                 ready = builder.wait_until_ready(self._driver, waiting, timeout=0)
+            except NoServerError:
+                # the server ended (with its last session): no pane is left to type into
+                with self._lock:
+                    for pane in waiting:
+                        self._pending.pop(pane, None)
+                continue
             except GaiaError as exc:
                 log.warning("cannot poll tmux for ready shells: %s", exc)
                 ready = set()
