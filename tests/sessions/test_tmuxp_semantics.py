@@ -274,3 +274,13 @@ def test_plugins_and_sleeps_are_read_and_warned_where_they_cannot_apply(tmp_path
         ("echo b", None),
     ]
     assert second.shell_command == third.shell_command == []
+
+
+def test_tmuxps_builder_choice_is_warned_as_not_applicable(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "b.yaml",
+        "session_name: b\nworkspace_builder: classic\nwindows: [{window_name: w}]\n",
+    )
+    [warning] = read_layout_file(path).warnings
+    assert (warning.line, warning.column) == (2, 1)
+    assert "tmuxp's own Python builder" in warning.message

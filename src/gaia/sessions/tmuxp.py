@@ -38,6 +38,9 @@ SESSION_KEYS = frozenset(
         "shell_command_before",
         "before_script",
         "plugins",
+        "workspace_builder",
+        "workspace_builder_paths",
+        "workspace_builder_options",
         "windows",
         "width",  # gaia's own: the session's size
         "height",
@@ -258,6 +261,13 @@ def normalise(
             "tmuxp plugins are Python code that gaia does not run; they are ignored",
             "do in shell_command or before_script what the plugin did",
         )
+    for key in ("workspace_builder", "workspace_builder_paths", "workspace_builder_options"):
+        if key in data:
+            r.warn(
+                (key,),
+                f"{key} chooses and tunes tmuxp's own Python builder; gaia builds with its "
+                "own, so it is ignored",
+            )
     session_before = r.commands(data.get("shell_command_before"), ("shell_command_before",))
     windows = data.get("windows")
     if not isinstance(windows, list) or not windows:
