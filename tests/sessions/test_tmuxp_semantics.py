@@ -284,3 +284,15 @@ def test_tmuxps_builder_choice_is_warned_as_not_applicable(tmp_path: Path) -> No
     [warning] = read_layout_file(path).warnings
     assert (warning.line, warning.column) == (2, 1)
     assert "tmuxp's own Python builder" in warning.message
+
+
+def test_names_are_taken_literally(manager: SessionManager, tmux: Tmux, tmp_path: Path) -> None:
+    """tmux expands formats in names it is given; gaia's names stay as written."""
+    path = write(
+        tmp_path / "n.yaml",
+        "session_name: 'a #{host} b'\nwindows: [{window_name: 'w #{pane_id}'}]\n",
+    )
+    up(manager, path)
+    rows = pane_rows(tmux, "session_name", "window_name")
+    assert {"session_name": "a #{host} b", "window_name": "w #{pane_id}"} in rows
+    assert manager.get("a #{host} b").windows[0].name == "w #{pane_id}"

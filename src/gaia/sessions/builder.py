@@ -121,7 +121,7 @@ def build_session(
             "-F",
             FIELD_SEPARATOR.join(["#{session_id}", "#{window_id}", "#{pane_id}"]),
             "-s",
-            record.name,
+            escape_format(record.name),  # tmux expands formats in it: '#{host}' stays text
             *directory_arguments(record.start_directory),
             *(["-x", str(record.width)] if record.width else []),
             *(["-y", str(record.height)] if record.height else []),
