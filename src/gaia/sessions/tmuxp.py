@@ -119,7 +119,12 @@ class _Reader:
 
     def expand(self, value: Any, path: DataPath) -> str | None:
         if not isinstance(value, str):
-            self.fail(path, f"{dotted(path)} must be text (got {type(value).__name__})")
+            kind = "nothing" if value is None else type(value).__name__
+            self.fail(
+                path,
+                f"{dotted(path)} must be text (got {kind})",
+                "tmuxp fails on it too; write the text, or leave the key out",
+            )
             return None
         if not self.text(value, path):
             return None
@@ -156,7 +161,11 @@ class _Reader:
                     continue
                 value = self.relative(expand_shell(value, self.environ), self.file_dir)
             elif paths:  # tmuxp expands every environment value: anything else fails there
-                self.fail(where, f"{dotted(where)} must be text")
+                self.fail(
+                    where,
+                    f"{dotted(where)} must be text (got {type(value).__name__})",
+                    f"quote it: {key}: '{value}'",
+                )
                 continue
             result[str(key)] = value
         return result
