@@ -296,3 +296,30 @@ def test_names_are_taken_literally(manager: SessionManager, tmux: Tmux, tmp_path
     rows = pane_rows(tmux, "session_name", "window_name")
     assert {"session_name": "a #{host} b", "window_name": "w #{pane_id}"} in rows
     assert manager.get("a #{host} b").windows[0].name == "w #{pane_id}"
+
+
+def test_what_tmuxp_fails_on_is_refused_with_its_place(tmp_path: Path) -> None:
+    """tmuxp fails (TypeError) on a null window name and a number as an environment
+    value; gaia refuses both, each at its line and column, with a hint."""
+    path = write(
+        tmp_path / "f.yaml",
+        """\
+        session_name: strict
+        environment:
+          PORT: 8009
+        windows:
+          - window_name:
+        """,
+    )
+    with pytest.raises(SessionValidationError) as caught:
+        read_layout_file(path)
+    found = [(p.line, p.column, p.message, p.hint) for p in caught.value.problems]
+    assert found == [
+        (3, 3, "environment.PORT must be text (got int)", "quote it: PORT: '8009'"),
+        (
+            5,
+            5,
+            "windows[0].window_name must be text (got nothing)",
+            "tmuxp fails on it too; write the text, or leave the key out",
+        ),
+    ]
