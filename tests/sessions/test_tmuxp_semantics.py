@@ -179,15 +179,16 @@ def test_before_script_runs_in_the_start_directory_and_its_failure_builds_nothin
 ) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    write(project / "prepare.sh", "#!/bin/sh\ntouch prepared\n").chmod(0o755)
+    write(project / "prepare.sh", '#!/bin/sh\necho "$GAIA_T_CALLER" > prepared\n').chmod(0o755)
     write(project / "fail.sh", "#!/bin/sh\necho cannot >&2\nexit 3\n").chmod(0o755)
     ok = write(
         project / "ok.yaml",
         "session_name: prepared\nstart_directory: ./\nbefore_script: ./prepare.sh\n"
         "windows: [{window_name: w}]\n",
     )
-    up(manager, ok)
-    assert (project / "prepared").exists()
+    # run with the caller's variables (what the daemon gets from `gaia session up`)
+    manager.create(read_layout_file(ok).spec, origin="layout", environ={"GAIA_T_CALLER": "me"})
+    assert (project / "prepared").read_text() == "me\n"
     bad = write(
         project / "bad.yaml",
         "session_name: unprepared\nstart_directory: ./\nbefore_script: ./fail.sh\n"

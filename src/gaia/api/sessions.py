@@ -164,7 +164,13 @@ async def up(body: UpRequest, sessions: SessionsDep, limiter: LongWaitLimiter) -
             path, source=body.source, environ=body.environ, cwd=Path(cwd) if cwd else None
         )
         typing: Literal["wait", "thread"] = "wait" if body.wait else "thread"
-        view = sessions.create(layout.spec, origin="layout", layout_file=str(path), typing=typing)
+        view = sessions.create(
+            layout.spec,
+            origin="layout",
+            layout_file=str(path),
+            typing=typing,
+            environ=body.environ,
+        )
         view.warnings = [str(w) for w in layout.warnings]
         return view
 

@@ -3,8 +3,10 @@ session's start directory, and the session is not built if it cannot start or fa
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
+from collections.abc import Mapping
 
 from gaia.errors import SessionError
 
@@ -13,8 +15,14 @@ __all__ = ["BEFORE_SCRIPT_TIMEOUT", "run_before_script"]
 BEFORE_SCRIPT_TIMEOUT = 600.0  # seconds; tmuxp waits for ever, a daemon thread should not
 
 
-def run_before_script(script: str, cwd: str | None) -> None:
-    """Run ``script``; a SessionError saying why when it cannot run or exits non-zero."""
+def run_before_script(
+    script: str, cwd: str | None, environ: Mapping[str, str] | None = None
+) -> None:
+    """Run ``script``; a SessionError saying why when it cannot run or exits non-zero.
+
+    ``environ``: the caller's variables (when the daemon runs it for a command), over
+    this process's own.
+    """
     try:
         argv = shlex.split(script)
     except ValueError as exc:
@@ -25,6 +33,7 @@ def run_before_script(script: str, cwd: str | None) -> None:
         done = subprocess.run(
             argv,
             cwd=cwd,
+            env={**os.environ, **environ} if environ else None,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,11 @@ class SessionManager(PaneOperations):
         origin: str = "created",
         layout_file: str | None = None,
         typing: Typing = "wait",
+        environ: Mapping[str, str] | None = None,
     ) -> SessionView:
         """Create a session (windows, panes, commands) from a spec whose paths are resolved;
-        its ``before_script`` runs first, and the session is not made if it fails.
+        its ``before_script`` runs first (with ``environ``, the caller's variables, over
+        this process's), and the session is not made if it fails.
 
         Each pane's commands are typed once its shell is ready: before this returns
         (``wait``), or afterwards by a detached child (``fork``, for a short-lived CLI
@@ -99,7 +102,7 @@ class SessionManager(PaneOperations):
         shell that is not listening yet.
         """
         if spec.before_script:
-            run_before_script(spec.before_script, spec.start_directory)
+            run_before_script(spec.before_script, spec.start_directory, environ)
         record = record_from_spec(spec, self.socket, origin=origin, layout_file=layout_file)
         self._launcher.build(
             record, spec.options, typing=typing, global_options=spec.global_options
