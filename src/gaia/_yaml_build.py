@@ -37,6 +37,7 @@ MAX_ALIASES = 1_000
 MAX_ALIAS_NODES = 20_000
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,13 @@ class Builder:
             self._built.add(ident)
             self.values.setdefault(path, span_of(node))
             if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+                if node.tag not in _COLLECTION_TAGS:
+                    # PyYAML's safe loader refuses these too (!!python/object/apply...)
+                    raise BuildError(
+                        f"could not determine a constructor for the tag {node.tag!r}",
+                        node.start_mark,
+                        "remove the tag",
+                    )
                 self._open.add(ident)
                 try:
                     if isinstance(node, yaml.MappingNode):

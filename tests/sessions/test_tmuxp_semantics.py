@@ -324,3 +324,17 @@ def test_what_tmuxp_fails_on_is_refused_with_its_place(tmp_path: Path) -> None:
             "tmuxp fails on it too; write the text, or leave the key out",
         ),
     ]
+
+
+def test_a_flag_that_is_not_true_or_false_is_taken_as_tmuxp_takes_it(tmp_path: Path) -> None:
+    """tmuxp tests focus, enter and suppress_history for truth: the text 'false' is true."""
+    path = write(
+        tmp_path / "t.yaml",
+        "session_name: flags\nwindows:\n  - focus: 'false'\n    panes: [{enter: '', focus: 1}]\n",
+    )
+    layout = read_layout_file(path)
+    window = layout.spec.windows[0]
+    assert window.focus is True
+    assert (window.panes[0].enter, window.panes[0].focus) == (False, True)
+    assert [(w.line, w.column) for w in layout.warnings] == [(3, 5), (4, 14), (4, 25)]
+    assert "'false' is not true or false; taken as True" in layout.warnings[0].message

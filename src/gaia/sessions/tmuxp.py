@@ -130,6 +130,17 @@ class _Reader:
             return None
         return expand_shell(value, self.environ)
 
+    def flag(self, value: Any, path: DataPath) -> bool:
+        """tmuxp tests these for truth: 'false' (text) is true. Say so when it matters."""
+        if not isinstance(value, bool):
+            self.warn(
+                path,
+                f"{dotted(path)}: {value!r} is not true or false; taken as {bool(value)}, "
+                "as tmuxp takes it",
+                "write true or false, unquoted",
+            )
+        return bool(value)
+
     def unknown(self, mapping: dict[Any, Any], known: frozenset[str], path: DataPath) -> None:
         for key in mapping:
             if key not in known:
@@ -195,7 +206,7 @@ class _Reader:
             command = {k: v for k, v in item.items() if k in COMMAND_KEYS}
             command["cmd"] = expand_shell(item["cmd"], self.environ)
             if "enter" in command:
-                command["enter"] = bool(command["enter"])
+                command["enter"] = self.flag(command["enter"], (*where, "enter"))
             self.sleeps(command, where)
             result.append(command)
         return result
@@ -250,7 +261,7 @@ def normalise(
         if values is not None:
             out[key] = values
     if "suppress_history" in data:
-        out["suppress_history"] = bool(data["suppress_history"])
+        out["suppress_history"] = r.flag(data["suppress_history"], ("suppress_history",))
     session_key = "project_path" if "project_path" in data else "start_directory"
     session_dir: str | None = None
     if session_key in data:
@@ -310,7 +321,7 @@ def _window(
             out[key] = window[key]
     for key in ("focus", "suppress_history"):
         if key in window:
-            out[key] = bool(window[key])
+            out[key] = r.flag(window[key], (*path, key))
     for key in ("environment", "options", "options_after"):
         values = r.values(window.get(key), (*path, key), paths=key == "environment")
         if values is not None:
@@ -372,7 +383,7 @@ def _pane(
     out: dict[str, Any] = {}
     for key in ("focus", "enter", "suppress_history"):
         if key in pane:
-            out[key] = bool(pane[key])
+            out[key] = r.flag(pane[key], (*path, key))
     for key in ("sleep_before", "sleep_after"):
         if pane.get(key) is not None:
             out[key] = pane[key]
