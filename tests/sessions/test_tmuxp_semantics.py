@@ -112,6 +112,7 @@ def test_window_index_options_after_global_options_and_shells(
           status: off
         windows:
           - window_name: first
+            window_index: 2
             window_shell: {SH}
           - window_name: fifth
             window_index: 5
@@ -125,7 +126,7 @@ def test_window_index_options_after_global_options_and_shells(
     up(manager, path)
     rows = pane_rows(tmux, "window_index", "window_name", "pane_current_command", target="opts")
     assert [(r["window_index"], r["window_name"]) for r in rows] == [
-        ("0", "first"),
+        ("2", "first"),
         ("5", "fifth"),
         ("5", "fifth"),
     ]
