@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The system packages gaia's tests use: tmux (sessions), git (agent worktrees), Node.js
-# 20+ with npm (the real agent CLIs). Installs the missing ones with apt-get when run as
+# The system packages gaia's tests use: tmux (sessions), git (agent worktrees), curl (the
+# README's tour), Node.js 20+ with npm (the real agent CLIs). Installs the missing ones with apt-get when run as
 # root on a Debian-like machine; otherwise says exactly what is missing and how to get
 # it, and fails.
 set -euo pipefail
@@ -8,6 +8,7 @@ set -euo pipefail
 missing=()
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v git >/dev/null 2>&1 || missing+=(git)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 

@@ -88,10 +88,11 @@ def _report_up(view: dict[str, Any], as_json: bool) -> None:
     windows = view["windows"]
     panes = sum(len(w["panes"]) for w in windows)
     # click.echo, not rich: a command the daemon answered should not import rich to say this
-    click.echo(
-        f"session {view['name']} is up: {len(windows)} windows, {panes} panes "
-        f"(`gaia session attach {view['name']}`)"
+    counted = (
+        f"{len(windows)} window{'' if len(windows) == 1 else 's'}, "
+        f"{panes} pane{'' if panes == 1 else 's'}"
     )
+    click.echo(f"session {view['name']} is up: {counted} (`gaia session attach {view['name']}`)")
 
 
 @session.command()
