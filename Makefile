@@ -8,9 +8,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck pytest bench clean check-tmux agent-clis
+.PHONY: serve test lint typecheck pytest bench clean check-tmux agent-clis system-packages
 
-# tmux is a system package: we cannot install it, only say clearly that it is missing.
+# tmux is a system package: `make serve` only warns when it is missing (gaia runs without
+# it, sessions do not); the tests install it (system-packages) or fail saying so.
 TMUX_CHECK = $(BIN)/python -m gaia.sessions.tmux
 
 $(STAMP): pyproject.toml
@@ -38,16 +39,26 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-check-tmux: $(STAMP)
+# tmux, git, Node.js and npm: apt-get installs the missing ones when we are root;
+# otherwise the script names them and fails.
+system-packages:
+	@tools/system-packages.sh
+
+check-tmux: $(STAMP) system-packages
 	@$(TMUX_CHECK) >/dev/null || { echo "error: the session tests need tmux (above)"; exit 1; }
 
 # The real agent CLIs (Claude Code, Gemini CLI, Codex) at pinned versions, from npm, for
 # the end-to-end agent tests; Node.js is a system package that we check for, like tmux.
-agent-clis:
+agent-clis: system-packages
 	@tools/agent-clis/install.sh >/dev/null || { echo "error: the agent tests need Node.js 20+ and npm (above)"; exit 1; }
 
+# Test files run in parallel (pytest-xdist), each whole on one worker: a module's daemon
+# fixture serves all its tests. Most tests wait on child processes, tmux or sockets, so
+# three workers keep two cores busy; PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 3
+
 pytest: $(STAMP) check-tmux agent-clis
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/workflows.py
@@ -57,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scaffold.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/hostile_inputs.py
+	$(BIN)/python bench/cli.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

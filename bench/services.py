@@ -72,7 +72,7 @@ def gaia_restart_latency(work: Path, crashes: int) -> list[float]:
     log = work / "gaia-crasher.log"
 
     async def main() -> None:
-        runtime = Runtime(load_settings(home=work / "gaia-home", environ={}))
+        runtime = Runtime(load_settings(home=work / "gaia-home", environ={})).open()
         spec = ServiceSpec.model_validate(
             {
                 "name": "crasher",

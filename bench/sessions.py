@@ -9,7 +9,9 @@
     N times as a detached session, in-process: gaia's SessionManager against tmuxp's
     WorkspaceBuilder (what `tmuxp load -d` runs);
 (c) the same as commands, `gaia session up` against `tmuxp load -d`, each a fresh Python
-    process as a user runs them (so module import time is included).
+    process as a user runs them (so module import time is included);
+(d) tmuxp's 44 documented examples and 35 people's tmuxp files, all loaded at once by each
+    (bench/tmuxp_files.py, which also prints how many of them each builds).
 
 Panes run /bin/sh (set as tmux's default-command for the benchmark's own tmux server)
 so that what is measured is orchestration, not the start-up of a login shell.
@@ -282,6 +284,8 @@ def main() -> None:
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
         shutil.rmtree(workdir, ignore_errors=True)
+    print("\n(d) tmuxp's examples and people's tmuxp files, all at once, each on its own server")
+    subprocess.run([sys.executable, str(Path(__file__).with_name("tmuxp_files.py"))], check=True)
 
 
 if __name__ == "__main__":

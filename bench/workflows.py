@@ -75,7 +75,7 @@ def run_make(makefile: Path) -> None:
 
 
 def run_engine(workflow: Path, home: Path, containment: str) -> None:
-    runtime = Runtime(load_settings(home=home, environ={}, containment=containment))
+    runtime = Runtime(load_settings(home=home, environ={}, containment=containment)).open()
     settle_heap()  # as `gaia serve` and every command do once started
     try:
         manager = runtime.workflows

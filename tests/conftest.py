@@ -15,6 +15,7 @@ import pytest
 
 from gaia.config import Settings, load_settings
 from gaia.runtime import Runtime
+from tests.helpers import known_shell_home
 
 GAIA_BIN = Path(sys.executable).parent / "gaia"
 
@@ -30,9 +31,10 @@ def tmux_socket(
     """
     name = f"gaia-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("GAIA_TMUX_SOCKET", name)
-    # Pane shells are login shells: with an empty HOME they skip the user's dotfiles
-    # (here `pyenv init`, slow, and able to stall every later shell on a stale lock).
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    # Pane shells: bash with a short, known prompt and none of the user's dotfiles.
+    for key, value in known_shell_home(tmp_path_factory.mktemp("home")).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("PROMPT_COMMAND", raising=False)
     yield name
     tmux = shutil.which("tmux")
     if tmux:
@@ -88,7 +90,7 @@ def settings(gaia_home: Path, tmux_socket: str) -> Settings:
 
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
-    rt = Runtime(settings)
+    rt = Runtime(settings).open()
     yield rt
     rt.close()
 

@@ -18,6 +18,7 @@ __all__ = [
     "escape_command",
     "free_port",
     "has_variable",
+    "known_shell_home",
     "proc_gone",
     "record_tmux_calls",
     "wait_until",
@@ -44,6 +45,31 @@ def proc_gone(proc: psutil.Process) -> bool:
         return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+KNOWN_PROMPT = "$ "
+
+# Sourced by bash as a login shell (~/.bash_profile) and as an interactive one (~/.bashrc),
+# after the system's files: whatever /etc/profile or /etc/bash.bashrc set (Debian's
+# 'user@host:/a/long/dir# ', a PROMPT_COMMAND), the prompt is short and known.
+_BASH_STARTUP = f"PS1='{KNOWN_PROMPT}'\nPS2='> '\nunset PROMPT_COMMAND\n"
+
+
+def known_shell_home(home: Path) -> dict[str, str]:
+    """A HOME for test pane shells, and the environment that points tmux at it.
+
+    Tests never depend on the user's shell: tmux takes its default shell from $SHELL when
+    its server starts, so this names bash (whatever the user's zsh or fish), and the
+    empty HOME skips the user's dotfiles (slow, and able to hold locks: a login shell
+    killed while ~/.bashrc runs `pyenv rehash` leaves a lock that stalls later shells).
+    The prompt is `$ `, short, so nothing a test types wraps.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    for name in (".bash_profile", ".bashrc"):
+        (home / name).write_text(_BASH_STARTUP, encoding="utf-8")
+    (home / ".profile").write_text(f"PS1='{KNOWN_PROMPT}'\n", encoding="utf-8")
+    bash = shutil.which("bash") or "/bin/bash"
+    return {"HOME": str(home), "SHELL": bash, "ENV": str(home / ".profile")}
 
 
 def free_port() -> int:

@@ -32,8 +32,8 @@ CASES: list[tuple[Callable[..., Any], str, str, str]] = [
         NUL,
     ),
     (load_layout, 'session_name: s\nwindows: [{panes: ["echo \\0"]}]\n', "2:20", NUL),
-    (load_layout, 'session_name: s\nenvironment: {X: "\\0"}\n', "2:15", NUL),
-    (load_layout, 'session_name: s\nshell_command_before: ["\\0"]\n', "2:24", NUL),
+    (load_layout, 'session_name: s\nenvironment: {X: "\\0"}\nwindows: [{}]\n', "2:15", NUL),
+    (load_layout, 'session_name: s\nshell_command_before: ["\\0"]\nwindows: [{}]\n', "2:24", NUL),
 ]
 
 

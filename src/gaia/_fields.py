@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 from gaia._duration import parse_duration, serialize_duration
 
-__all__ = ["Duration", "EnvName", "NoNul"]
+__all__ = ["Duration", "EnvName", "NoNul", "StrictModel"]
 
 # Accepts "90s", "10m", "1h30m" or a number; holds float seconds; dumps "90s".
 Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(serialize_duration)]
@@ -29,6 +29,13 @@ def _env_name(value: str) -> str:
             "without '=' or NUL"
         )
     return value
+
+
+class StrictModel(BaseModel):
+    """The base of every definition a user writes (workflow, service): an unknown key is
+    an error (a typo must not be ignored), and a loaded definition does not change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # Text that reaches a command line, a path or an environment value.

@@ -31,7 +31,7 @@ import psutil
 from gaia._cgroup import Cgroup
 from gaia._containment import ContainmentError, contained_argv, new_leaf
 from gaia._output import OutputCapture
-from gaia.errors import GaiaError
+from gaia.errors import ProcessError
 
 __all__ = [
     "COOKIE_ENV",
@@ -50,10 +50,6 @@ __all__ = [
 COOKIE_ENV = "GAIA_PROC_COOKIE"
 _KILLED_SETTLE = 5.0  # how long killed members of a cgroup may take to be gone
 _HAS_PIDFD = hasattr(os, "pidfd_open")
-
-
-class ProcessError(GaiaError):
-    code = "process_error"
 
 
 @dataclass

@@ -155,7 +155,9 @@ def schema_problem(
     return positions.problem(loc, message, hints.get(field))
 
 
-def load_located(text: str, source: str) -> tuple[Any, Positions, list[Problem]]:
+def load_located(
+    text: str, source: str, *, last_wins: bool = False
+) -> tuple[Any, Positions, list[Problem]]:
     """Parse one YAML document; return (data, positions, duplicate-key problems).
 
     Raises YamlSyntaxError, located, when the text is not valid YAML or describes data
@@ -199,7 +201,7 @@ def load_located(text: str, source: str) -> tuple[Any, Positions, list[Problem]]
         ) from None
     if node is None:
         return None, positions, []
-    builder = Builder(source, positions.keys, positions.values)
+    builder = Builder(source, positions.keys, positions.values, last_wins=last_wins)
     try:
         data = builder.build(node, ())
     except BuildError as exc:
@@ -208,12 +210,17 @@ def load_located(text: str, source: str) -> tuple[Any, Positions, list[Problem]]
 
 
 def load_mapping(
-    text: str, source: str, *, expected: str, error: type[ValidationError]
+    text: str,
+    source: str,
+    *,
+    expected: str,
+    error: type[ValidationError],
+    last_wins: bool = False,
 ) -> tuple[dict[str, Any], Positions, list[Problem]]:
     """``load_located`` for a document that must be a mapping (``expected`` says which
     keys it needs): YAML syntax and a wrong kind of document raise ``error``."""
     try:
-        data, positions, problems = load_located(text, source)
+        data, positions, problems = load_located(text, source, last_wins=last_wins)
     except YamlSyntaxError as exc:
         raise error.from_problems(source, [exc.problem]) from None
     if not isinstance(data, dict):

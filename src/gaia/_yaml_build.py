@@ -37,6 +37,7 @@ MAX_ALIASES = 1_000
 MAX_ALIAS_NODES = 20_000
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,17 @@ class Builder:
     ``problems`` collects duplicate keys, which do not stop the build.
     """
 
-    def __init__(self, source: str, keys: dict[Path, Span], values: dict[Path, Span]) -> None:
+    def __init__(
+        self,
+        source: str,
+        keys: dict[Path, Span],
+        values: dict[Path, Span],
+        *,
+        last_wins: bool = False,
+    ) -> None:
         self.source = source
+        # PyYAML's own rule (what tmuxp files rely on): a repeated key replaces the first
+        self.last_wins = last_wins
         self.keys = keys
         self.values = values
         self.problems: list[Problem] = []
@@ -131,6 +141,13 @@ class Builder:
             self._built.add(ident)
             self.values.setdefault(path, span_of(node))
             if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+                if node.tag not in _COLLECTION_TAGS:
+                    # PyYAML's safe loader refuses these too (!!python/object/apply...)
+                    raise BuildError(
+                        f"could not determine a constructor for the tag {node.tag!r}",
+                        node.start_mark,
+                        "remove the tag",
+                    )
                 self._open.add(ident)
                 try:
                     if isinstance(node, yaml.MappingNode):
@@ -183,7 +200,8 @@ class Builder:
                 else:
                     self.problems.append(
                         Problem(
-                            f"duplicate key {key!r} (first defined at line {first[key].line})",
+                            f"duplicate key {key!r} (first defined at line {first[key].line})"
+                            + ("; this one wins" if self.last_wins else ""),
                             source=self.source,
                             line=key_node.start_mark.line + 1,
                             column=key_node.start_mark.column + 1,
@@ -191,7 +209,8 @@ class Builder:
                             hint="remove one of the two",
                         )
                     )
-                    continue
+                    if not self.last_wins:
+                        continue
             elif from_merge:
                 merged.add(key)
             first[key] = span_of(key_node)

@@ -19,6 +19,10 @@ classes to HTTP status codes in one handler, the CLI maps them to exit codes.
     ├── ServiceError             a service could not be started or stopped (HTTP 409)
     ├── SessionError             a tmux command failed
     ├── TmuxUnavailableError     tmux is missing or too old (HTTP 503)
+    ├── NoServerError            a server gaia needs is not running: the tmux server of
+    │                            gaia's socket, or the gaia daemon (HTTP 503)
+    ├── ProcessError             a child process could not be started, signalled or waited
+    │                            for (its program, directory or containment)
     ├── StoppingError            the daemon is stopping and ends a long request (HTTP 503)
     ├── AgentError               an agent task could not be queued or run (HTTP 400)
     ├── ScaffoldError            a project could not be generated (HTTP 400)
@@ -42,8 +46,10 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "GaiaError",
+    "NoServerError",
     "NotFoundError",
     "Problem",
+    "ProcessError",
     "ScaffoldError",
     "ScaffoldHookError",
     "ScaffoldValidationError",
@@ -205,6 +211,36 @@ class TmuxUnavailableError(GaiaError):
 
     code = "tmux_unavailable"
     http_status = 503
+
+
+class NoServerError(GaiaError):
+    """A server gaia talks to is not running: the tmux server of gaia's socket (it exits
+    with its last session), or the gaia daemon. The request may succeed once it runs
+    (HTTP 503)."""
+
+    code = "no_server"
+    http_status = 503
+
+    @classmethod
+    def tmux(cls, socket_name: str) -> NoServerError:
+        return cls(
+            f"tmux server {socket_name!r} is not running (it exits with its last session)",
+            details={"server": "tmux", "socket": socket_name},
+        )
+
+    @classmethod
+    def daemon(cls, where: str, reason: str) -> NoServerError:
+        return cls(
+            f"cannot reach the gaia daemon at {where}: {reason}",
+            details={"server": "daemon", "address": where},
+        )
+
+
+class ProcessError(GaiaError):
+    """A child process that could not be started (missing program or directory, no
+    containment), signalled or waited for. The message names the program or pid."""
+
+    code = "process_error"
 
 
 class StoppingError(GaiaError):

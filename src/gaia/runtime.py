@@ -1,32 +1,33 @@
-"""Builds gaia's components from Settings and wires them together (the only place that does)."""
+"""Builds gaia's components from Settings and wires them together (the only place that does).
+
+Building a Runtime does nothing but remember the settings; ``open()`` is the one step that
+touches the machine: it creates $GAIA_HOME, brings the database schema to the newest
+revision and marks the workflow runs of dead processes interrupted (killing what they
+left running). Each component is built, and its modules imported, when first used: `gaia
+workflow list` pays for the workflow store, not for the API, tmux or the agent CLIs.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import gc
 import logging
 import threading
 from logging.handlers import RotatingFileHandler
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from gaia import _containment
-from gaia.agents.bridge import AgentBridge, BridgeConfig, BridgeState
-from gaia.agents.launch import DirectLauncher, TmuxLauncher
-from gaia.agents.registry import AgentRegistry
-from gaia.agents.store import AgentStore
 from gaia.config import Settings
 from gaia.errors import GaiaError
 from gaia.home import GaiaHome
-from gaia.services.manager import ServiceManager
-from gaia.sessions.manager import SessionManager
 from gaia.storage.db import Database
-from gaia.storage.migrate import upgrade
-from gaia.workflows.agent_tasks import WorkflowExecutors
-from gaia.workflows.manager import WorkflowManager
 
 if TYPE_CHECKING:
+    from gaia.agents.bridge import AgentBridge
     from gaia.scaffold.manager import ScaffoldManager
+    from gaia.services.manager import ServiceManager
+    from gaia.sessions.manager import SessionManager
+    from gaia.workflows.manager import WorkflowManager
 
 __all__ = ["Runtime", "settle_heap"]
 
@@ -55,19 +56,74 @@ def settle_heap() -> None:
 
 
 class Runtime:
-    """Everything a gaia process needs: home, database, component managers."""
+    """Everything a gaia process needs: home, database, component managers.
+
+    ``Runtime(settings).open()``; reading a component before ``open()`` is a bug, and
+    says so.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        _containment.configure(settings.containment)
-        self.home: GaiaHome = settings.gaia_home.ensure()
-        self.db = Database(settings.resolved_database_url)
-        upgrade(self.db)
+        self.home: GaiaHome = settings.gaia_home
+        self.db = Database(settings.resolved_database_url)  # connects on first query
         # Set once the daemon is asked to stop (see begin_stop).
         self.stopping = threading.Event()
-        self.services = ServiceManager(self.db, settings)
-        self.sessions = SessionManager(self.db, settings, stopping=self.stopping)
-        self.agents = AgentBridge(
+        self._handlers: list[tuple[logging.Logger, logging.Handler]] = []
+        self._opened = False
+        self._open_lock = threading.Lock()
+
+    def open(self) -> Self:
+        """Home created, schema current, dead processes' runs recovered (once; idempotent)."""
+        with self._open_lock:
+            if self._opened:
+                return self
+            _containment.configure(self.settings.containment)
+            self.home = self.settings.gaia_home.ensure()
+            from gaia.storage.migrate import upgrade
+
+            upgrade(self.db)
+            self._attach_logs()
+            self._opened = True
+        from gaia.workflows.summaries import has_running_runs
+
+        # Recovery looks at running runs only: with none (the common case) the workflow
+        # engine is not even imported.
+        if has_running_runs(self.db):
+            self.workflows.recover_interrupted()
+        return self
+
+    @property
+    def opened(self) -> bool:
+        return self._opened
+
+    def _require_open(self, component: str) -> None:
+        if not self._opened:
+            raise RuntimeError(f"Runtime.{component} used before Runtime.open()")
+
+    @functools.cached_property
+    def services(self) -> ServiceManager:
+        self._require_open("services")
+        from gaia.services.manager import ServiceManager
+
+        return ServiceManager(self.db, self.settings)
+
+    @functools.cached_property
+    def sessions(self) -> SessionManager:
+        self._require_open("sessions")
+        from gaia.sessions.manager import SessionManager
+
+        return SessionManager(self.db, self.settings, stopping=self.stopping)
+
+    @functools.cached_property
+    def agents(self) -> AgentBridge:
+        self._require_open("agents")
+        from gaia.agents.bridge import AgentBridge, BridgeConfig
+        from gaia.agents.launch import DirectLauncher, TmuxLauncher
+        from gaia.agents.registry import AgentRegistry
+        from gaia.agents.store import AgentStore
+
+        settings = self.settings
+        return AgentBridge(
             AgentStore(self.db),
             AgentRegistry.discover(settings),
             BridgeConfig(
@@ -82,10 +138,16 @@ class Runtime:
             launcher=DirectLauncher(),
             visible_launcher=TmuxLauncher(self.sessions),
         )
-        self.workflows = WorkflowManager(self.db, settings, WorkflowExecutors(self.agents))
-        self._handlers: list[tuple[logging.Logger, logging.Handler]] = []
-        self._attach_logs()
-        self.workflows.recover_interrupted()
+
+    @functools.cached_property
+    def workflows(self) -> WorkflowManager:
+        self._require_open("workflows")
+        from gaia.workflows.agent_tasks import WorkflowExecutors
+        from gaia.workflows.manager import WorkflowManager
+
+        # The agent bridge is built when a workflow first needs an agent (or its names).
+        executors = WorkflowExecutors(bridge_factory=lambda: self.agents)
+        return WorkflowManager(self.db, self.settings, executors)
 
     @functools.cached_property
     def scaffold(self) -> ScaffoldManager:
@@ -99,9 +161,17 @@ class Runtime:
 
     async def start_daemon(self) -> None:
         """What `gaia serve` does on start: services back up, session records matched."""
+        import asyncio  # here: a short command never runs an event loop
+
+        # Every component is built before requests arrive: they run in threads, and two
+        # first uses at once must not build one twice.
+        for component in ("workflows", "services", "sessions", "agents"):
+            await asyncio.to_thread(getattr, self, component)
         await self.services.restore()
         self.services.start_sampling()
         await asyncio.to_thread(self.maintain_sessions, cleanup=False)
+        from gaia.agents.bridge import BridgeState
+
         if self.agents.state is BridgeState.created:
             await self.agents.start(adopt=True)
         await asyncio.to_thread(self.maintain_agents)
@@ -137,20 +207,36 @@ class Runtime:
 
     async def aclose(self) -> None:
         """Daemon shutdown: services stopped in reverse dependency order, runs interrupted."""
-        await self.services.close()
-        await self.workflows.shutdown()
-        await self.agents.close()
+        built = vars(self)
+        if "services" in built:
+            await self.services.close()
+        if "workflows" in built:
+            await self.workflows.shutdown()
+        if "agents" in built:
+            await self.agents.close()
         self.close()
 
     def close(self) -> None:
-        self.agents.close_store()
-        self.workflows.close()
-        self.services.recorder.close()
+        """Close what was built (a component never used was never built)."""
+        built = vars(self)
+        if "agents" in built:
+            self.agents.close_store()
+        if "workflows" in built:
+            self.workflows.close()
+        if "services" in built:
+            self.services.recorder.close()
         for logger, handler in self._handlers:
             logger.removeHandler(handler)
             handler.close()  # closing twice (shared handler) is harmless
         self._handlers.clear()
         self.db.dispose()
+
+    def set_log_level(self, name: str) -> None:
+        """Log at ``name`` (a settings log_level) from now on: `gaia daemon reload`."""
+        level = getattr(logging, name.upper())
+        for logger, handler in self._handlers:
+            handler.setLevel(level)
+            logger.setLevel(level)
 
     def _attach_logs(self) -> None:
         level = getattr(logging, self.settings.log_level.upper())

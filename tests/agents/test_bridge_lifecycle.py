@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
@@ -10,7 +11,7 @@ import psutil
 import pytest
 from sqlalchemy import update
 
-from gaia.agents import AgentResult, BridgeState, TaskStatus
+from gaia.agents import AgentRegistry, AgentResult, BridgeState, TaskStatus
 from gaia.agents.store import AgentStore
 from gaia.errors import AgentError, ConflictError, NotFoundError
 from gaia.storage.models import agent_tasks_table
@@ -293,3 +294,24 @@ async def test_an_owner_whose_pid_was_reused_is_dead(harness: Harness, reused: b
     finally:
         other.kill()
         other.wait()
+
+
+async def test_reconfigure_raises_a_limit_and_queued_tasks_start(harness: Harness) -> None:
+    """A settings reload hands the bridge a new registry: a raised limit applies at once."""
+    bridge = await harness.bridge(harness.agent(max_concurrency=1))
+    first = bridge.submit(harness.blocker("first"))
+    second = bridge.submit(harness.blocker("second"))
+    await harness.started("first")
+    assert bridge.load("fake") == 2 and not harness.journal.has("start", "second")
+
+    registry = AgentRegistry()
+    registry.register(harness.agent(max_concurrency=2))
+    bridge.reconfigure(registry, dataclasses.replace(bridge.config, workers=4))
+    await harness.started("second")  # started by the reconfigure itself, nothing else ran
+    assert bridge.config.workers == 4
+    assert bridge.config.logs_dir == harness.logs  # where logs go is not the settings'
+    harness.release("first")
+    harness.release("second")
+    results = await asyncio.wait_for(asyncio.gather(first, second), 30)
+    assert [r.status for r in results] == [TaskStatus.succeeded] * 2
+    assert bridge.peak_concurrency == {"fake": 2}

@@ -82,7 +82,7 @@ def repo(tmp_path: Path) -> Path:
 async def runtime(tmp_path: Path, agent_env: dict[str, str]) -> AsyncIterator[Runtime]:
     home = tmp_path / "gaia-home"
     write_config(home)
-    built = Runtime(load_settings(home))
+    built = Runtime(load_settings(home)).open()
     await built.agents.start()
     yield built
     await built.agents.close()

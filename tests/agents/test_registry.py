@@ -31,6 +31,12 @@ def test_builtins_register_when_their_cli_is_on_path(
     claude = registry.get("claude")
     assert claude.spec.source == "builtin" and claude.spec.kind == "claude"
     assert registry.get("system").spec.source == "builtin"
+    # gemini and codex are left out, with why.
+    left_out = {agent.spec.id: why for agent, why in registry.left_out()}
+    assert left_out == {
+        "gemini": "CLI 'gemini' not found on PATH",
+        "codex": "CLI 'codex' not found on PATH",
+    }
 
 
 def test_config_tables_configure_builtins_and_add_command_agents(
@@ -49,6 +55,11 @@ def test_config_tables_configure_builtins_and_add_command_agents(
     )
     registry = AgentRegistry.discover(load_settings(home, environ={}))
     assert registry.names() == ["gemini", "aider"]
+    left_out = {agent.spec.id: why for agent, why in registry.left_out()}
+    assert left_out["system"] == "disabled: [agents.system] enabled = false in config.toml"
+    assert left_out["claude"] == "CLI 'claude' not found on PATH"
+    assert "gemini" not in left_out  # configured, and found
+    assert registry.get("aider").unavailable_reason() == "CLI 'aider' not found on PATH"  # type: ignore[attr-defined]
     spec = registry.get("gemini").spec
     assert (spec.kind, spec.max_concurrency, spec.timeout) == ("gemini", 3, 600.0)
     assert registry.get("gemini").available()

@@ -34,7 +34,7 @@ AGENTS = {
 async def runtime(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Runtime]:
     """A Runtime with AGENTS on this test's tmux server; its bridge is closed after the test."""
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)  # no user tmux.conf
-    rt = Runtime(settings.model_copy(update={"agents": AGENTS}))
+    rt = Runtime(settings.model_copy(update={"agents": AGENTS})).open()
     try:
         yield rt
     finally:

@@ -21,7 +21,7 @@ import pytest
 
 from tests.agents.support import agent_processes, git, kill_leftover_agents
 from tests.api.test_workflows_api import Server, start_server, stop_server_checked
-from tests.helpers import proc_gone, wait_until
+from tests.helpers import known_shell_home, proc_gone, wait_until
 
 API = "/api/orchestration/agents"
 SECRET_KEY = "GAIA_TEST_AGENT_SECRET"
@@ -68,11 +68,9 @@ class Daemon:
 
 def daemon_env(base: Path, home: Path, socket: str) -> dict[str, str]:
     # Pane shells and git get an empty HOME: no user dotfiles, no global git identity.
-    user_home = base / "user-home"
-    user_home.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
+    env.update(known_shell_home(base / "user-home"))
     env.update(
-        HOME=str(user_home),
         GAIA_HOME=str(home),
         GAIA_TMUX_SOCKET=socket,
         GAIA_KILL_GRACE_PERIOD="1s",

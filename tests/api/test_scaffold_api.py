@@ -15,6 +15,7 @@ import yaml
 
 from gaia.scaffold.registry import BUILTIN_DIR
 from tests.api.test_workflows_api import Server, start_server, stop_server_checked
+from tests.helpers import known_shell_home
 
 API = "/api/orchestration"
 TEMPLATES = f"{API}/templates"
@@ -91,11 +92,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("scaffold-api")
     home = base / "gaia-home"
     home.mkdir()
-    (base / "user-home").mkdir()
     socket = f"gaia-test-scaffold-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
+    env.update(known_shell_home(base / "user-home"))
     env.update(
-        HOME=str(base / "user-home"),
         GAIA_HOME=str(home),
         GAIA_TMUX_SOCKET=socket,
         GAIA_KILL_GRACE_PERIOD="1s",

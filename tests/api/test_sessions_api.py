@@ -15,7 +15,13 @@ import httpx
 import pytest
 
 from tests.api.test_workflows_api import Server, start_server, stop_server_checked
-from tests.helpers import command_lines_with, has_variable, record_tmux_calls, wait_until
+from tests.helpers import (
+    command_lines_with,
+    has_variable,
+    known_shell_home,
+    record_tmux_calls,
+    wait_until,
+)
 
 API = "/api/orchestration/sessions"
 SECRET_KEY = "GAIA_TEST_SECRET"
@@ -61,12 +67,11 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     # Pane shells get an empty HOME: real login bash without the user's dotfiles, which
     # are slow and can hold locks (a login shell killed while ~/.bashrc runs `pyenv
     # rehash` leaves pyenv's lock behind and every later shell hangs for a minute).
-    (base / "user-home").mkdir()
     bin_dir, tmux_log = record_tmux_calls(base)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
+    env.update(known_shell_home(base / "user-home"))
     env.update(
         PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
-        HOME=str(base / "user-home"),
         GAIA_HOME=str(home),
         GAIA_TMUX_SOCKET=socket,
         GAIA_KILL_GRACE_PERIOD="1s",
@@ -238,7 +243,7 @@ def test_environment_values_reach_the_shells_but_no_command_line(
 
     calls = daemon.tmux_log.read_text()
     assert SECRET not in calls, "an environment value was on a tmux command line"
-    assert f"-L{daemon.socket} " in calls, "the daemon's tmux calls were not recorded"
+    assert f"-L {daemon.socket} " in calls, "the daemon's tmux calls were not recorded"
     assert command_lines_with(token) == []
     expected = {
         view["windows"][0]["panes"][0]["id"]: [SECRET_KEY],
@@ -671,7 +676,8 @@ def test_up_builds_a_layout_file_and_types_its_commands_once_shells_are_ready(
     layout = tmp_path / "layout.yaml"
     layout.write_text(
         f"session_name: {name}\n"
-        "start_directory: project\n"
+        "start_directory: ./project\n"
+        "focus_mode: on\n"
         "windows:\n"
         "  - window_name: editor\n"
         "    panes: [echo up-editor-ready]\n"
@@ -684,6 +690,9 @@ def test_up_builds_a_layout_file_and_types_its_commands_once_shells_are_ready(
     view = response.json()
     assert view["name"] == name and view["origin"] == "layout"
     assert [len(w["panes"]) for w in view["windows"]] == [1, 2]
+    assert [w.split(" (known keys")[0] for w in view["warnings"]] == [
+        f"{layout}:3:1: unknown key 'focus_mode' is ignored (as tmuxp does)"
+    ]
     assert daemon.has_session(name)
     expected = {"up-editor-ready", "up-server-ready", "up-watcher-ready"}
     for window in view["windows"]:
@@ -699,7 +708,7 @@ def test_up_builds_a_layout_file_and_types_its_commands_once_shells_are_ready(
         line
         for line in daemon.out("list-panes", "-s", "-t", f"={name}", "-F", "#{pane_current_path}")
     }
-    assert paths == {str(project)}, "start_directory is relative to the layout file"
+    assert paths == {str(project)}, "'./project' is relative to the layout file (as in tmuxp)"
 
 
 def test_up_reports_layout_problems_with_the_files_name_and_position(
@@ -707,7 +716,7 @@ def test_up_reports_layout_problems_with_the_files_name_and_position(
 ) -> None:
     """A bad layout is a 422 whose details carry line and column, under the name given."""
     layout = tmp_path / "bad.yaml"
-    layout.write_text("session_name: bad-up\nwindows:\n  - window_name: a\n    layot: tiled\n")
+    layout.write_text("session_name: bad-up\nwindows:\n  - window_name: a\n    layout: askew\n")
     response = client.post(f"{API}/up", json={"path": str(layout), "source": "bad.yaml"})
     assert response.status_code == 422, response.text
     details = response.json()["error"]["details"]

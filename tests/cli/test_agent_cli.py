@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,9 +103,14 @@ def test_list_starts_the_daemon_and_shows_availability(env: dict[str, str], work
     assert row(table, "ghost")[:3] == ["ghost", "command", "no"]
     assert "/nonexistent/gaia-test-agent" in row(table, "ghost")[-2]
 
+    # Why ghost cannot run is said below the table.
+    assert "  ghost: CLI '/nonexistent/gaia-test-agent' not found" in table.splitlines()
+
     agents = {a["id"]: a for a in json.loads(ok(gaia(env, work, "list", "--json")))}
     assert {"system", "fake", "failing", "slow", "ghost"} <= set(agents)
     assert (agents["fake"]["available"], agents["ghost"]["available"]) == (True, False)
+    assert agents["fake"]["reason"] is None
+    assert agents["ghost"]["reason"] == "CLI '/nonexistent/gaia-test-agent' not found"
     assert agents["slow"]["command"] == ["sh", "-c", "sleep 30", "{prompt}"]
 
 
@@ -376,3 +382,31 @@ def test_result_and_cancel_take_the_short_id_that_tasks_shows(
         assert "agent task id prefix 'abcdef0' is ambiguous" in ambiguous.stderr
         assert "Traceback" not in ambiguous.stderr
     assert json.loads(ok(gaia(env, work, "result", "abcdef02", "--json")))["id"] == "abcdef02-twin"
+
+
+def test_list_shows_builtin_agents_whose_cli_is_missing(
+    env: dict[str, str], work: Path, tmp_path: Path
+) -> None:
+    """claude, gemini and codex are listed even when their CLI is not on PATH, with why."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_claude = bin_dir / "claude"
+    fake_claude.write_text("#!/bin/sh\nexit 0\n")
+    fake_claude.chmod(0o755)
+    # Only the fake claude, and what the daemon and the shell agents need.
+    env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
+    for name in ("gemini", "codex"):
+        if shutil.which(name, path=env["PATH"]):
+            pytest.skip(f"a real {name} is installed in /usr/bin or /bin")
+    table = ok(gaia(env, work, "list"))
+    assert row(table, "claude")[:3] == ["claude", "claude", "yes"]
+    for name in ("gemini", "codex"):
+        assert row(table, name)[:3] == [name, name, "no"]
+        assert f"  {name}: CLI {name!r} not found on PATH" in table.splitlines()
+    agents = {a["id"]: a for a in json.loads(ok(gaia(env, work, "list", "--json")))}
+    assert agents["gemini"]["registered"] is False and agents["gemini"]["available"] is False
+    assert agents["claude"]["registered"] is True and agents["claude"]["reason"] is None
+    # Listed, not registered: a task naming it is refused as an unknown agent.
+    refused = gaia(env, work, "run", "--agent", "gemini", "--detach", "do it")
+    assert refused.returncode == 2, refused.stderr
+    assert "not registered" in refused.stderr

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.helpers import wait_until
@@ -76,3 +77,139 @@ def test_status_prints_url_token_file_database_and_socket(
     assert fields["database"] == f"sqlite:///{database}"
     assert fields["home"] == str(home)
     assert fields["tmux socket"] == tmux_socket
+
+
+def test_url_and_token_print_what_a_script_needs(env: dict[str, str], gaia_home: Path) -> None:
+    """`gaia daemon url` and `gaia daemon token`: one line each, usable with curl as is."""
+    for command in ("url", "token"):
+        missing = gaia(env, "daemon", command)
+        assert missing.returncode == 1
+        assert missing.stdout == ""
+        assert "gaia serve" in missing.stderr or "no gaia daemon" in missing.stderr
+    started = gaia(env, "service", "list")
+    assert started.returncode == 0, started.stderr
+    url = gaia(env, "daemon", "url")
+    token = gaia(env, "daemon", "token")
+    assert url.returncode == 0 and token.returncode == 0, (url.stderr, token.stderr)
+    assert url.stdout == f"{daemon_info(gaia_home)['url']}\n"
+    assert token.stdout == (gaia_home / "token").read_text()
+    answer = httpx.get(
+        f"{url.stdout.strip()}/api/orchestration/services",
+        headers={"Authorization": f"Bearer {token.stdout.strip()}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def daemon_info(gaia_home: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((gaia_home / "daemon.json").read_text())
+    return data
+
+
+def test_restart_keeps_the_port_and_answers_again(env: dict[str, str], gaia_home: Path) -> None:
+    # With no daemon running, restart starts one.
+    first = gaia(env, "daemon", "restart")
+    assert first.returncode == 0, first.stderr
+    assert "no gaia daemon was running" in first.stdout
+    old = daemon_info(gaia_home)
+    assert f"gaia daemon running: pid {old['pid']}, {old['url']}" in first.stdout
+
+    result = gaia(env, "daemon", "restart")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    new = daemon_info(gaia_home)
+    assert new["pid"] != old["pid"]
+    assert pid_gone(int(str(old["pid"])))
+    # GAIA_PORT=0 let the system choose the port: the restarted daemon asked for it again.
+    assert new["url"] == old["url"]
+    assert f"gaia daemon (pid {old['pid']}) stopped" in result.stdout
+    assert f"gaia daemon running: pid {new['pid']}, {new['url']}" in result.stdout
+    health = httpx.get(f"{new['url']}/api/orchestration/health", timeout=5, trust_env=False)
+    assert health.status_code == 200
+    status = gaia(env, "daemon", "status")
+    assert status.stdout.splitlines()[0] == f"gaia daemon running: pid {new['pid']}, {new['url']}"
+
+
+def test_restart_refuses_a_broken_config_and_leaves_the_daemon_running(
+    env: dict[str, str], gaia_home: Path
+) -> None:
+    assert gaia(env, "daemon", "restart").returncode == 0
+    old = daemon_info(gaia_home)
+    (gaia_home / "config.toml").write_text("log_level = 'loud'\n", encoding="utf-8")
+    result = gaia(env, "daemon", "restart")
+    assert result.returncode == 2
+    assert "'log_level'" in result.stderr and str(gaia_home.resolve()) in result.stderr
+    assert daemon_info(gaia_home)["pid"] == old["pid"]
+    health = httpx.get(f"{old['url']}/api/orchestration/health", timeout=5, trust_env=False)
+    assert health.status_code == 200
+
+
+def test_reload_says_what_changed_applied_and_needs_a_restart(
+    env: dict[str, str], gaia_home: Path
+) -> None:
+    assert gaia(env, "daemon", "restart").returncode == 0
+    pid = daemon_info(gaia_home)["pid"]
+    config = gaia_home / "config.toml"
+    config.write_text("service_history_limit = 50\nhost = 'localhost'\n", encoding="utf-8")
+    result = gaia(env, "daemon", "reload")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"reloaded {config.resolve()}"
+    assert lines[1].split() == ["applied:", "service_history_limit"]
+    assert lines[2].split() == ["needs", "restart:", "host"]
+
+    as_json = gaia(env, "daemon", "reload", "--json")
+    assert json.loads(as_json.stdout) == {
+        "config_file": str(config.resolve()),
+        "changed": ["host"],
+        "applied": [],
+        "restart_needed": ["host"],
+    }
+
+    # A broken config.toml: the located error, exit 2, and the same daemon still answers.
+    config.write_text("service_history_limit = 50\n[agents\n", encoding="utf-8")
+    broken = gaia(env, "daemon", "reload")
+    assert broken.returncode == 2
+    assert f"{config.resolve()}:2:" in broken.stderr
+    assert "the daemon keeps its settings" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    assert daemon_info(gaia_home)["pid"] == pid
+    url = daemon_info(gaia_home)["url"]
+    assert httpx.get(f"{url}/api/orchestration/health", timeout=5, trust_env=False).is_success
+
+
+def test_reload_without_a_daemon_says_so(env: dict[str, str], gaia_home: Path) -> None:
+    result = gaia(env, "daemon", "reload")
+    assert result.returncode == 1
+    assert f"no gaia daemon is running for {gaia_home.resolve()}" in result.stdout
+    assert not (gaia_home / "daemon.json").exists()
+
+
+def test_restart_brings_a_running_service_back_in_a_new_process(
+    env: dict[str, str], gaia_home: Path, tmp_path: Path
+) -> None:
+    """As `daemon stop` does, restart stops the services; the new daemon starts them again."""
+    path = tmp_path / "svc.yaml"
+    path.write_text("- name: app\n  command: exec sleep 300\n", encoding="utf-8")
+    assert gaia(env, "service", "register", str(path)).returncode == 0
+    assert gaia(env, "service", "start", "app").returncode == 0
+
+    def app() -> dict[str, object]:
+        listed = gaia(env, "service", "list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        [service] = json.loads(listed.stdout)
+        return dict(service)
+
+    before = app()
+    assert before["state"] == "running"
+    old_pid = int(str(before["pid"]))
+    assert gaia(env, "daemon", "restart").returncode == 0
+    # Stopped with the old daemon, not left behind (init may take a moment to reap it).
+    wait_until(lambda: pid_gone(old_pid), timeout=10, what="the old service process to go")
+    after = wait_until(
+        lambda: (s := app())["state"] == "running" and s["pid"] != old_pid and s,
+        timeout=15,
+        what="the service to run again under the new daemon",
+    )
+    assert gaia(env, "service", "stop", "app").returncode == 0
+    wait_until(lambda: pid_gone(int(str(after["pid"]))), timeout=10, what="the service to stop")

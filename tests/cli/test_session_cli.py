@@ -15,7 +15,13 @@ import psutil
 import pytest
 import yaml
 
-from tests.helpers import command_lines_with, has_variable, record_tmux_calls, wait_until
+from tests.helpers import (
+    command_lines_with,
+    has_variable,
+    known_shell_home,
+    record_tmux_calls,
+    wait_until,
+)
 
 GAIA = Path(sys.executable).parent / "gaia"
 GAIA_SESSION = Path(sys.executable).parent / "gaia-session"
@@ -31,9 +37,7 @@ def plain_home(cli_env: dict[str, str], tmp_path: Path) -> None:
     killed while ~/.bashrc runs `pyenv rehash` leaves pyenv's lock file behind, and every
     later shell on the machine then hangs for a minute.
     """
-    home = tmp_path / "user-home"
-    home.mkdir()
-    cli_env["HOME"] = str(home)
+    cli_env.update(known_shell_home(tmp_path / "user-home"))
 
 
 def gaia(env: dict[str, str], *args: str, binary: Path = GAIA) -> subprocess.CompletedProcess[str]:
@@ -325,14 +329,21 @@ def test_up_and_restore_keep_layout_environment_values_off_command_lines(
 def test_invalid_layout_file_reports_file_line_and_column(
     cli_env: dict[str, str], tmux: Tmux, tmp_path: Path
 ) -> None:
-    """An unknown key in a layout file is exit 2 with file:line:col, and nothing is built."""
+    """A layout tmuxp would fail on is exit 2 with file:line:col, and nothing is built; a
+    key tmuxp ignores (a misspelt one) is a warning on stderr, and the session is built."""
     path = tmp_path / "bad.yaml"
-    path.write_text("session_name: bad\nwindows:\n  - window_name: a\n    pnaes: [x]\n")
+    path.write_text("session_name: bad\nwindows:\n  - window_name: a\n    layout: askew\n")
     result = gaia(cli_env, "up", str(path))
     assert result.returncode == 2, result.stderr
     assert f"{path}:4:5" in result.stderr
-    assert "pnaes" in result.stderr and "Traceback" not in result.stderr
+    assert "askew" in result.stderr and "Traceback" not in result.stderr
     assert not has_session(tmux, "bad")
+
+    path.write_text("session_name: lax\nwindows:\n  - window_name: a\n    pnaes: [x]\n")
+    result = gaia(cli_env, "up", str(path))
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {path}:4:5: unknown key 'pnaes' in windows[0] is ignored" in result.stderr
+    assert has_session(tmux, "lax")
 
 
 def test_dead_session_is_listed_and_restored(

@@ -1,7 +1,7 @@
 """`gaia session` commands answered by a running daemon, as subprocesses against real tmux.
 
 Each command runs under a probe that reports, as the process exits, whether it imported
-SQLAlchemy or libtmux: a command the daemon answered loads neither.
+SQLAlchemy: a command the daemon answered does not load it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 from gaia.cli.remote import error_from_response, find_remote, settings_digest
 from gaia.errors import ConflictError, GaiaError, NotFoundError, ValidationError
 from tests.api.test_workflows_api import Server, start_server, stop_server_checked
-from tests.helpers import wait_until
+from tests.helpers import known_shell_home, wait_until
 
 PROBE = (
     "import atexit, sys\n"
@@ -69,9 +69,7 @@ def run(
 @pytest.fixture
 def env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """The CLI's environment, with pane shells that skip the user's dotfiles."""
-    home = tmp_path / "user-home"
-    home.mkdir()
-    return {**cli_env, "HOME": str(home)}
+    return {**cli_env, **known_shell_home(tmp_path / "user-home")}
 
 
 @pytest.fixture
@@ -147,7 +145,9 @@ def test_layout_errors_from_the_daemon_name_the_file_as_typed(
     daemon: Server, env: dict[str, str], tmp_path: Path
 ) -> None:
     """A bad layout exits 2 with file:line:column, the same as without a daemon."""
-    (tmp_path / "bad.yaml").write_text("session_name: bad\nwindows:\n  - panes: []\n    lay: x\n")
+    (tmp_path / "bad.yaml").write_text(
+        "session_name: bad\nwindows:\n  - panes: []\n    layout: x\n"
+    )
     remote, loaded = run(env, "up", "bad.yaml", cwd=tmp_path)
     assert remote.returncode == 2 and loaded == ""
     local, _ = run({**env, "GAIA_NO_DAEMON": "1"}, "up", "bad.yaml", cwd=tmp_path)
@@ -155,6 +155,43 @@ def test_layout_errors_from_the_daemon_name_the_file_as_typed(
     assert "bad.yaml:4:5" in remote.stderr
     strip = lambda text: text.rpartition("loaded:")[0].strip()  # noqa: E731
     assert strip(remote.stderr) == strip(local.stderr)
+
+
+def test_up_through_the_daemon_resolves_paths_as_the_callers_shell_would(
+    daemon: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Answered by the daemon, a layout's paths resolve as tmuxp's would in the caller's
+    shell: './x' against the file's folder, a bare relative path and $PWD against the
+    caller's directory; what tmuxp ignores is a warning on stderr, the same as locally."""
+    caller = tmp_path / "caller"
+    (caller / "here").mkdir(parents=True)
+    (tmp_path / "files" / "beside").mkdir(parents=True)
+    (tmp_path / "files" / "l.yaml").write_text(
+        "session_name: paths\n"
+        "start_directory: here\n"
+        "windows:\n"
+        "  - window_name: file\n"
+        "    start_directory: ${PWD}/here\n"
+        "    main-pane-width: 30\n"
+        "  - window_name: session\n"
+    )
+    (tmp_path / "files" / "m.yaml").write_text(
+        "session_name: beside\nstart_directory: ./beside\nwindows: [{window_name: w}]\n"
+    )
+    env = {**env, "PWD": str(caller)}
+    for layout in ("../files/l.yaml", "../files/m.yaml"):
+        result, loaded = run(env, "up", layout, cwd=caller)
+        assert result.returncode == 0 and loaded == "", result.stderr
+        if layout.endswith("l.yaml"):
+            assert "warning: ../files/l.yaml:6:5: unknown key 'main-pane-width'" in result.stderr
+    paths = tmux(env, "list-panes", "-a", "-F", "#{session_name} #{pane_start_path}")
+    assert sorted(paths) == sorted(
+        [
+            f"beside {tmp_path / 'files' / 'beside'}",
+            f"paths {caller / 'here'}",
+            f"paths {caller / 'here'}",
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -175,7 +212,7 @@ def test_a_daemon_with_other_settings_is_not_asked(
     (tmp_path / "layout.yaml").write_text(LAYOUT.format(name="local"))
     result, loaded = run(env, "up", "layout.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert loaded == "sqlalchemy,libtmux"
+    assert loaded == "sqlalchemy"  # and never libtmux: gaia runs tmux itself
     assert "local" in tmux(env, "list-sessions", "-F", "#{session_name}")
 
 
@@ -197,7 +234,7 @@ def test_a_daemon_file_left_behind_is_ignored(
         (tmp_path / "layout.yaml").write_text(LAYOUT.format(name=name))
         result, loaded = run(env, "up", "layout.yaml", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        assert loaded == "sqlalchemy,libtmux"
+        assert loaded == "sqlalchemy"  # and never libtmux: gaia runs tmux itself
         assert name in tmux(env, "list-sessions", "-F", "#{session_name}")
     assert not psutil.pid_exists(exited.pid)
 

@@ -12,7 +12,8 @@ import pytest
 from gaia.config import load_settings
 from gaia.scaffold.manager import ScaffoldManager
 
-# The example template of the issue, exactly as written there.
+# The reference go-api template, kept exactly as written: Go-style {{.module_path}}, a
+# variable used but not declared, directories and post-generate hooks (docs/formats.md).
 GO_API_TEMPLATE = """\
 name: go-api
 language: go

@@ -38,13 +38,13 @@ def answers_of(project: Path) -> dict[str, object]:
     return data
 
 
-# --- the original example ----------------------------------------------------------------
+# --- the reference go-api template (tests/scaffold/conftest.py) -----------------------------
 
 
 def test_original_example_generates_without_hooks(
     manager: ScaffoldManager, make_template: MakeTemplate, work: Path
 ) -> None:
-    """The issue's example, given by path with hooks off and module_path set, generates."""
+    """The go-api template, given by path with hooks off and module_path set, generates."""
     root = make_template(GO_API_TEMPLATE, name="go-api")
     target = work / "demo"
     result = manager.generate(

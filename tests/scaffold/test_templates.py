@@ -41,11 +41,11 @@ def only_problem(text: str) -> Problem:
     return problems[0]
 
 
-# --- the original example ---------------------------------------------------------------
+# --- the reference go-api template (tests/scaffold/conftest.py) ----------------------------
 
 
 def test_original_example_loads_as_written() -> None:
-    """The issue's go-api example is a valid template with its fields kept."""
+    """The reference go-api template is valid, with its fields kept."""
     spec, _positions = load_template(GO_API_TEMPLATE, source=SOURCE)
     assert isinstance(spec, TemplateSpec)
     assert (spec.name, spec.language, spec.framework) == ("go-api", "go", "gin")

@@ -33,7 +33,8 @@ from gaia.runtime import Runtime
 from gaia.services.spec import ServiceSpec
 
 async def main():
-    runtime = Runtime(load_settings(home=Path(sys.argv[1]), environ={}, service_start_seconds=0.2))
+    settings = load_settings(home=Path(sys.argv[1]), environ={}, service_start_seconds=0.2)
+    runtime = Runtime(settings).open()
     runtime.services.register([ServiceSpec(name="sleeper", command="exec sleep 300")])
     await runtime.services.start("sleeper")
     runtime.services.recorder.flush()
@@ -64,7 +65,7 @@ async def test_restore_after_sigkill_never_runs_a_service_twice(
         daemon.send_signal(signal.SIGKILL)
         daemon.wait(timeout=10)
 
-    runtime = Runtime(settings)
+    runtime = Runtime(settings).open()
     try:
         record = runtime.services.registry.get("sleeper")
         assert record.desired_state == "running"

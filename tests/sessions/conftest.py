@@ -12,20 +12,21 @@ from gaia.config import Settings
 from gaia.sessions.manager import SessionManager
 from gaia.storage.db import Database
 from gaia.storage.migrate import upgrade
+from tests.helpers import known_shell_home
 from tests.sessions.support import Tmux
 
 
 @pytest.fixture(autouse=True)
 def shell_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The test's tmux server and its shells get an empty HOME.
+    """The test's tmux server and its shells get an empty HOME and a known shell.
 
-    The shells are still login bash with the system profile (prompt 'user@host:dir# '),
-    but skip the user's rc files: no pyenv init, whose 'pyenv rehash' lock makes shell
-    startup take up to 60 s when many shells start at once (or one was killed holding it),
-    and no ~/.tmux.conf (a base-index there would renumber windows).
+    Login bash with the prompt `$ `: none of the user's rc files (no pyenv init, whose
+    'pyenv rehash' lock makes shell startup take up to 60 s when many shells start at
+    once), and no ~/.tmux.conf (a base-index there would renumber windows).
     """
     home = tmp_path_factory.mktemp("shell-home")
-    monkeypatch.setenv("HOME", str(home))
+    for key, value in known_shell_home(home).items():
+        monkeypatch.setenv(key, value)
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     return home
 

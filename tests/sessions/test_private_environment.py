@@ -2,7 +2,7 @@
 
 Every local user can read every process's argv in /proc, so a value passed as
 ``tmux ... -e KEY=VALUE`` is visible to all of them, for the life of the tmux server
-when that call started it. A recording ``tmux`` first on PATH (libtmux looks tmux up
+when that call started it. A recording ``tmux`` first on PATH (the driver looks tmux up
 there on every call) sees every tmux command line gaia makes, however short-lived.
 """
 

@@ -15,7 +15,7 @@ from gaia.config import Settings
 from gaia.errors import ConflictError, ValidationError
 from gaia.sessions.manager import SessionManager
 from gaia.sessions.spec import SessionSpec
-from gaia.sessions.tmux import LibtmuxDriver
+from gaia.sessions.tmux import CliDriver
 from gaia.sessions.views import RunView
 from gaia.storage.db import Database
 from tests.sessions.support import (
@@ -63,7 +63,7 @@ def test_run_output_without_final_newline(manager: SessionManager, pane: str) ->
     assert manager.run("r", "printf 'x\\nyz'", pane=other.id).output == "x\nyz"
 
 
-class SlowWaitDriver(LibtmuxDriver):
+class SlowWaitDriver(CliDriver):
     """The real driver, but slow to notice a finished run (as on a loaded machine).
 
     By the time it captures the pane, the shell has drawn its next prompt, which run()

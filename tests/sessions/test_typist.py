@@ -30,7 +30,7 @@ def test_thread_typing_returns_at_once_and_types_every_pane(
         assert len(rows) == 3
         for row in rows:
             wait_for_line(tmux, row["pane_id"], f"{name}-pane-{row['window_index']}", timeout=15)
-    typist = manager._typist
+    typist = manager._launcher._typist
     assert typist is not None
     wait_until(typist.idle, timeout=5, what="the typist to finish")
     wait_until(lambda: typist._thread is None, timeout=5, what="the typist thread to end")

@@ -65,6 +65,8 @@ class Chaos:
         self.env = env
         self.runner: subprocess.Popen[bytes] | None = None
         self.run_id: str | None = None
+        self.starts_made = 0
+        self.output = work.parent / "runner-0.log"
         self.released: set[str] = set()  # by the test, to the current runner's tasks
         # Held open read-write by the test: a task's `read` never blocks in open(), and
         # "go" waits in the pipe if the test is quicker than the task.
@@ -72,14 +74,21 @@ class Chaos:
 
     def start(self, *argv: str) -> None:
         self.released = set()
-        self.runner = subprocess.Popen(
-            [GAIA, "workflow", *argv, "--json"],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        self.starts_made += 1
+        self.output = self.work.parent / f"runner-{self.starts_made}.log"
+        with self.output.open("wb") as output:
+            self.runner = subprocess.Popen(
+                [GAIA, "workflow", *argv, "--json"],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def last_output(self) -> str:
+        """What the current runner printed: why it failed, when it did."""
+        return self.output.read_text(encoding="utf-8", errors="replace")[-4000:]
 
     def status(self, key: str | None = None) -> str | None:
         if not self.db.exists():
@@ -188,7 +197,8 @@ def test_thirty_sigkills_at_random_points_lose_and_repeat_nothing(
             )
             seen = chaos.starts()
             maybe_kill()
-        assert chaos.runner is not None and chaos.runner.returncode == 0
+        assert chaos.runner is not None
+        assert chaos.runner.returncode == 0, chaos.last_output()
     finally:
         if chaos.runner is not None and chaos.runner.poll() is None:
             chaos.kill()

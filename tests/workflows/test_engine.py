@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from gaia.runtime import Runtime
-from gaia.workflows.engine import RunStatus, TaskStatus
+from gaia.workflows.engine import RunStatus, WorkflowTaskStatus
 from gaia.workflows.manager import RunResult
 from gaia.workflows.views import WorkflowDetail
 from tests.helpers import cgroup_containment_reason, escape_command
@@ -481,7 +481,9 @@ async def test_task_states_in_memory_match_the_database(
     result = await run_file(runtime, path)
     stored = statuses(runtime, result.run_id)
     assert stored == {key: st.status.value for key, st in result.tasks.items()}
-    assert stored["t3"] == TaskStatus.failed and stored["t4"] == TaskStatus.completed
+    assert (
+        stored["t3"] == WorkflowTaskStatus.failed and stored["t4"] == WorkflowTaskStatus.completed
+    )
 
 
 def test_an_ambiguous_id_prefix_is_bad_input_not_a_conflict(

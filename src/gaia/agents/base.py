@@ -30,6 +30,7 @@ __all__ = [
     "Launcher",
     "json_events",
     "tail",
+    "unavailable_reason",
 ]
 
 
@@ -126,6 +127,13 @@ class Adapter(Protocol):
     def parse(self, stdout: str, stderr: str, exit_code: int) -> AgentOutput: ...
 
 
+def unavailable_reason(agent: Agent) -> str | None:
+    """Why ``agent`` cannot take tasks now (None when it can): its CLI is missing, say."""
+    if isinstance(agent, CLIAgent):
+        return agent.unavailable_reason()
+    return None if agent.available() else "the agent says it is not available"
+
+
 def tail(text: str, lines: int = 5) -> str:
     """The last few non-empty lines of ``text``: enough of stderr to say what went wrong."""
     kept = [line for line in text.strip().splitlines() if line.strip()]
@@ -166,6 +174,20 @@ class CLIAgent:
 
     def available(self) -> bool:
         return self._spec.executable() is not None
+
+    def unavailable_reason(self) -> str | None:
+        """Why the CLI cannot run now, or None when it can."""
+        if self._spec.executable() is not None:
+            return None
+        if not self._spec.command:
+            return "no command is configured"
+        program = self._spec.command[0]
+        if os.sep not in program:
+            return f"CLI {program!r} not found on PATH"
+        path = Path(program).expanduser()
+        if path.is_file():
+            return f"CLI {program!r} is not executable"
+        return f"CLI {program!r} not found"
 
     async def execute(self, run: AgentRun) -> AgentOutput:
         argv = self.adapter.argv(self._spec, run)

@@ -1,11 +1,9 @@
 """The agent bridge: a persistent priority queue, a worker pool and per-agent limits.
 
 Every task is a database row before it is queued, so a daemon restart finds the queue
-where it left it. In memory each agent has a heap ordered by (priority descending,
-sequence number); one dispatcher starts the best queued task whose agent has a free
-slot, while fewer than ``agent_workers`` tasks run. A full agent therefore never holds
-a worker that another agent's task could use, and a task never starts while a
-higher-priority task that could start is waiting (no priority inversion).
+where it left it. Which queued task starts next, within the per-agent limits and
+``agent_workers``, is the scheduler's choice (gaia.agents.scheduler); running one task
+is gaia.agents.runner's; taking over a stopped daemon's queue, gaia.agents.recovery's.
 
 Lifecycle: ``created`` → ``running`` (start) → ``closing`` (close: no new tasks,
 running ones get a grace period, then are cancelled) → ``closed``. Queued tasks stay
@@ -15,55 +13,39 @@ queued in the database across a close.
 from __future__ import annotations
 
 import asyncio
-import logging
+import dataclasses
 import os
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from gaia._duration import format_duration
-from gaia.agents.base import Agent, AgentRun, Launcher
-from gaia.agents.queue import AgentQueues
+from gaia.agents.base import Launcher
+from gaia.agents.recovery import DAEMON_ORIGIN, PROCESS_ORIGIN, recover_queue
 from gaia.agents.registry import AgentRegistry
 from gaia.agents.results import resolve_when_recorded
+from gaia.agents.runner import RunSetup, run_task
+from gaia.agents.scheduler import LiveTask, Scheduler
 from gaia.agents.stats import AgentStats, Counters
-from gaia.agents.store import AgentStore, StoredOwner, StoredTask
+from gaia.agents.store import AgentStore, StoredTask
 from gaia.agents.task import (
     AUTO_AGENT,
-    AgentOutput,
     AgentResult,
     AgentTask,
     TaskStatus,
 )
-from gaia.agents.workspace import (
-    Workspace,
-    commit_workspace,
-    prepare_workspace,
-    result_from_output,
-)
-from gaia.agents.worktree import remove_worktree
+from gaia.agents.worktree import remove_worktrees
 from gaia.errors import (
     AgentError,
-    AgentUnavailableError,
     ConflictError,
-    GaiaError,
     NotFoundError,
     StorageError,
 )
 from gaia.storage.types import utcnow
 
 __all__ = ["AgentBridge", "BridgeConfig", "BridgeState"]
-
-log = logging.getLogger("gaia.agents")
-
-# Whose queue a task is in. The daemon adopts the queued tasks a stopped daemon left;
-# tasks of another process (an in-process workflow run) are resubmitted by their run.
-DAEMON_ORIGIN = "daemon"
-PROCESS_ORIGIN = "process"
 
 
 class BridgeState(StrEnum):
@@ -82,18 +64,6 @@ class BridgeConfig:
     worktree_retention: float = 24 * 3600.0
     logs_dir: Path = Path("logs/agents")
     worktrees_dir: Path = Path("worktrees")
-
-
-@dataclass
-class _Live:
-    """A task this bridge owns, from queued to finished."""
-
-    task: AgentTask
-    timeout: float
-    future: asyncio.Future[AgentResult]
-    runner: asyncio.Task[None] | None = None
-    started: float | None = None
-    finished: bool = False  # recorded; its future resolves once the database holds it
 
 
 class AgentBridge:
@@ -117,17 +87,25 @@ class AgentBridge:
         self.base_env = dict(os.environ if base_env is None else base_env)
         self.state = BridgeState.created
         self.origin = PROCESS_ORIGIN
-        self._live: dict[str, _Live] = {}
-        self._queue = AgentQueues()
-        self._active: dict[str, int] = {}
-        self._running = 0
+        self._scheduler = Scheduler(self._limit)
+        self._live = self._scheduler.live
         self._seq = 0
         self._counters: dict[str, Counters] = {}
-        self.peak_concurrency: dict[str, int] = {}
-        # When a list, every start and finish is appended in the exact order the queue saw
-        # them, so that a benchmark can check priority order and limits from outside.
-        self.trace: list[tuple[str, str]] | None = None
         self.paused = False
+
+    @property
+    def trace(self) -> list[tuple[str, str]] | None:
+        """Every start and finish in the order the queue saw them, once set to a list."""
+        return self._scheduler.trace
+
+    @trace.setter
+    def trace(self, value: list[tuple[str, str]] | None) -> None:
+        self._scheduler.trace = value
+
+    @property
+    def peak_concurrency(self) -> dict[str, int]:
+        """The most tasks of each agent that ran at once."""
+        return self._scheduler.peak_concurrency
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -147,31 +125,7 @@ class AgentBridge:
         self._seq = self.store.next_seq()
         self._counters = self.store.totals()
         self.state = BridgeState.running
-        return self._recover() if adopt else []
-
-    def _recover(self) -> list[tuple[AgentTask, int]]:
-        dead = [tid for tid, owner in self.store.running_tasks() if not self._owner_alive(owner)]
-        self.store.abandon(
-            dead, TaskStatus.failed, "interrupted: the gaia process running it stopped"
-        )
-        adopted: list[tuple[AgentTask, int]] = []
-        orphaned: list[str] = []
-        for task, seq, owner, origin in self.store.queued_tasks():
-            if self._owner_alive(owner):
-                continue
-            if origin != self.origin:
-                orphaned.append(task.id)  # a workflow run's task: the run will resubmit it
-                continue
-            adopted.append((task, seq))
-        self.store.claim([task.id for task, _ in adopted])
-        self.store.abandon(orphaned, TaskStatus.cancelled, "interrupted: its owner stopped")
-        if adopted or dead:
-            log.info("agent queue recovered: %d queued, %d interrupted", len(adopted), len(dead))
-        return adopted
-
-    def _owner_alive(self, owner: StoredOwner) -> bool:
-        # Tasks this very process recorded (a daemon's earlier bridge) are not running.
-        return owner.pid != os.getpid() and owner.alive()
+        return recover_queue(self.store, self.origin) if adopt else []
 
     def close_store(self) -> None:
         """Flush and stop the recorder (for a bridge that never started, or after close)."""
@@ -206,6 +160,18 @@ class AgentBridge:
         self._live.clear()
         await asyncio.to_thread(self.store.close)
         self.state = BridgeState.closed
+
+    def reconfigure(self, registry: AgentRegistry, config: BridgeConfig) -> None:
+        """New agents and limits (a settings reload): queued tasks start if room appeared.
+
+        A running task keeps the agent it started with; a queued task whose agent is
+        gone fails clearly when its turn comes, as after an unregister.
+        """
+        self.registry = registry
+        self.config = dataclasses.replace(
+            config, logs_dir=self.config.logs_dir, worktrees_dir=self.config.worktrees_dir
+        )
+        self._dispatch()
 
     def pause(self) -> None:
         """Keep queueing tasks but start none until ``resume`` (running ones go on)."""
@@ -292,19 +258,10 @@ class AgentBridge:
 
     def choose_agent(self, task_type: str) -> str:
         """The available agent accepting ``task_type`` with the fewest active plus queued."""
-        candidates = self.registry.accepting(task_type, ai_only=task_type not in ("shell",))
-        if not candidates:
-            candidates = self.registry.accepting(task_type)
-        if not candidates:
-            raise AgentUnavailableError(
-                f"no available agent takes {task_type} tasks "
-                f"(registered: {', '.join(self.registry.names()) or 'none'})"
-            )
-        best: Agent = min(candidates, key=lambda agent: self.load(agent.spec.id))
-        return best.spec.id
+        return self.registry.least_loaded(task_type, self.load)
 
     def load(self, agent_id: str) -> int:
-        return self._active.get(agent_id, 0) + self._queue.queued(agent_id)
+        return self._scheduler.load(agent_id)
 
     # -- cancelling and reading ------------------------------------------------------
 
@@ -324,30 +281,20 @@ class AgentBridge:
             raise ConflictError(
                 f"agent task {task_id} belongs to another gaia process (pid {stored.owner_pid})"
             )
+        not_started = AgentResult(
+            task_id=task_id,
+            agent_id=live.task.agent_id,
+            status=TaskStatus.cancelled,
+            error="cancelled before it started",
+        )
         if live.runner is None:
-            self._dequeue(live)
-            result = AgentResult(
-                task_id=task_id,
-                agent_id=live.task.agent_id,
-                status=TaskStatus.cancelled,
-                error="cancelled before it started",
-            )
-            self._finish(live, result, None, None)
+            self._scheduler.withdraw(live)
+            self._finish(live, not_started, None, None)
             return await asyncio.shield(live.future)
         live.runner.cancel()
         await asyncio.wait([live.runner])
         if not live.finished:  # cancelled before its first step: _run never ran
-            self._finish(
-                live,
-                AgentResult(
-                    task_id=task_id,
-                    agent_id=live.task.agent_id,
-                    status=TaskStatus.cancelled,
-                    error="cancelled before it started",
-                ),
-                None,
-                live.started,
-            )
+            self._finish(live, not_started, None, live.started)
         return await asyncio.shield(live.future)
 
     def resolve_task(self, ident: str) -> str:
@@ -384,8 +331,8 @@ class AgentBridge:
             AgentStats.build(
                 agent,
                 self._counters.get(agent, Counters()),
-                active=self._active.get(agent, 0),
-                queued=self._queue.queued(agent),
+                active=self._scheduler.active.get(agent, 0),
+                queued=self._scheduler.queued(agent),
                 peak=self.peak_concurrency.get(agent, 0),
             )
             for agent in ids
@@ -402,17 +349,8 @@ class AgentBridge:
                 return agent_timeout
         return self.config.default_timeout
 
-    def _enqueue(self, task: AgentTask, seq: int, timeout: float) -> _Live:
-        future: asyncio.Future[AgentResult] = asyncio.get_running_loop().create_future()
-        live = _Live(task=task, timeout=timeout, future=future)
-        self._live[task.id] = live
-        agent_id = task.agent_id
-        self._queue.push(agent_id, task.priority, seq, task.id)
-        return live
-
-    def _dequeue(self, live: _Live) -> None:
-        # The heap entry stays; _dispatch drops entries whose task is no longer live.
-        self._queue.withdraw(live.task.agent_id)
+    def _enqueue(self, task: AgentTask, seq: int, timeout: float) -> LiveTask:
+        return self._scheduler.enqueue(task, seq, timeout)
 
     def _limit(self, agent_id: str) -> int:
         if agent_id in self.registry:
@@ -422,118 +360,29 @@ class AgentBridge:
     def _dispatch(self) -> None:
         if self.state is not BridgeState.running or self.paused:
             return
-        while self._running < self.config.workers:
-            picked = self._queue.pop_best(self._has_room, self._waiting)
-            if picked is None:
-                return
-            best_agent, task_id = picked
-            live = self._live[task_id]
-            active = self._active.get(best_agent, 0) + 1
-            self._active[best_agent] = active
-            self.peak_concurrency[best_agent] = max(
-                self.peak_concurrency.get(best_agent, 0), active
-            )
-            self._running += 1
-            if self.trace is not None:
-                self.trace.append(("start", live.task.id))
+        while (live := self._scheduler.next_to_start(self.config.workers)) is not None:
             live.started = time.monotonic()
             live.runner = asyncio.create_task(self._run(live), name=f"agent-task-{live.task.id}")
 
-    def _waiting(self, task_id: str) -> bool:
-        live = self._live.get(task_id)
-        return live is not None and live.runner is None
-
-    def _has_room(self, agent_id: str) -> bool:
-        return self._active.get(agent_id, 0) < self._limit(agent_id)
-
     # -- running one task ------------------------------------------------------------
 
-    async def _run(self, live: _Live) -> None:
-        task = live.task
-        execution_id = str(uuid.uuid4())
-        prepared: Workspace | None = None
-        result: AgentResult
-        try:
-            agent = self.registry.require(task.agent_id)
-            prepared = await prepare_workspace(task, self.config.worktrees_dir)
-            log_path = self.config.logs_dir / f"{task.id}.log"
-            self.store.mark_started(
-                task.id,
-                execution_id,
-                task.agent_id,
-                work_dir=str(prepared.cwd),
-                worktree=None if prepared.worktree is None else str(prepared.worktree.path),
-                log_path=str(log_path),
-                meta=prepared.meta,
-            )
-            output = await self._execute(agent, live, prepared.cwd, log_path, execution_id)
-            result = result_from_output(task, output)
-            if prepared.worktree is not None:
-                await commit_workspace(prepared.worktree, task, result)
-        except asyncio.CancelledError:
-            result = AgentResult(
-                task_id=task.id,
-                agent_id=task.agent_id,
-                status=TaskStatus.cancelled,
-                error="cancelled while running",
-            )
-        except TimeoutError:
-            result = AgentResult(
-                task_id=task.id,
-                agent_id=task.agent_id,
-                status=TaskStatus.timed_out,
-                error=f"timed out after {format_duration(live.timeout)}",
-            )
-            if prepared is not None and prepared.worktree is not None:
-                await commit_workspace(prepared.worktree, task, result)
-        except GaiaError as exc:
-            result = AgentResult(
-                task_id=task.id, agent_id=task.agent_id, status=TaskStatus.failed, error=str(exc)
-            )
-        except Exception as exc:  # an adapter bug must fail the task, not the bridge
-            log.exception("agent task %s crashed", task.id)
-            result = AgentResult(
-                task_id=task.id,
-                agent_id=task.agent_id,
-                status=TaskStatus.failed,
-                error=f"internal error: {exc!r}",
-            )
-        if prepared is not None:
-            result.meta.update(prepared.meta)
-        if prepared is not None and prepared.worktree is not None:
-            result.meta["worktree"] = str(prepared.worktree.path)
-            if self.config.worktree_retention <= 0:
-                await asyncio.to_thread(
-                    remove_worktree, prepared.worktree.repo, prepared.worktree.path
-                )
-        self._finish(live, result, execution_id if prepared is not None else None, live.started)
-
-    async def _execute(
-        self, agent: Agent, live: _Live, cwd: Path, log_path: Path, execution_id: str
-    ) -> AgentOutput:
-        task = live.task
-        launcher = self.launcher
-        if task.visible:
-            if self.visible_launcher is None:
-                raise AgentError("visible runs need tmux, which is not available here")
-            launcher = self.visible_launcher
-        run = AgentRun(
-            task=task,
-            prompt=task.prompt,
-            cwd=cwd,
-            log_path=log_path,
-            stderr_path=log_path.with_suffix(".err"),
-            cookie=f"agent/{task.id}",
+    async def _run(self, live: LiveTask) -> None:
+        setup = RunSetup(
+            registry=self.registry,
+            store=self.store,
+            launcher=self.launcher,
+            visible_launcher=self.visible_launcher,
+            base_env=self.base_env,
+            logs_dir=self.config.logs_dir,
+            worktrees_dir=self.config.worktrees_dir,
             kill_grace=self.config.kill_grace,
-            launcher=launcher,
-            env={**self.base_env, **task.env},
-            on_start=lambda pid: self.store.set_pid(execution_id, pid),
+            worktree_retention=self.config.worktree_retention,
         )
-        async with asyncio.timeout(live.timeout):
-            return await agent.execute(run)
+        result, execution_id = await run_task(live.task, live.timeout, setup)
+        self._finish(live, result, execution_id, live.started)
 
     def _finish(
-        self, live: _Live, result: AgentResult, execution_id: str | None, started: float | None
+        self, live: LiveTask, result: AgentResult, execution_id: str | None, started: float | None
     ) -> None:
         if live.finished:
             return
@@ -544,12 +393,7 @@ class AgentBridge:
             result.duration_ms = elapsed_ms
         self.store.mark_finished(result, execution_id, elapsed_ms)
         self._counters.setdefault(task.agent_id, Counters()).add(result)
-        if live.runner is not None:
-            self._active[task.agent_id] -= 1
-            self._running -= 1
-            if self.trace is not None:
-                self.trace.append(("finish", task.id))
-        self._live.pop(task.id, None)
+        self._scheduler.finished(live)
         if not live.future.done():
             resolve_when_recorded(self.store.recorder, live.future, result)
         self._dispatch()
@@ -563,9 +407,4 @@ class AgentBridge:
     def sweep_worktrees(self) -> int:
         """Remove worktrees of tasks finished longer ago than the retention (blocking)."""
         before = utcnow() - timedelta(seconds=self.config.worktree_retention)
-        removed = 0
-        for repo, path in self.store.finished_worktrees(before):
-            if Path(path).exists():
-                remove_worktree(Path(repo), Path(path))
-                removed += 1
-        return removed
+        return remove_worktrees(self.store.finished_worktrees(before))

@@ -21,14 +21,13 @@ import psutil
 
 from gaia._proc import (
     COOKIE_ENV,
-    ProcessError,
     ProcessHandle,
     any_alive,
     signal_all,
     spawn,
     strays,
 )
-from gaia.errors import AgentError, GaiaError
+from gaia.errors import AgentError, GaiaError, ProcessError
 from gaia.sessions.manager import SessionManager
 
 __all__ = ["VISIBLE_SESSION", "DirectLauncher", "TmuxLauncher"]
@@ -81,6 +80,9 @@ def _wrapper_script(
         "set -o pipefail",
         f"{shlex.join(argv)} 2> >(tee -a {q(str(stderr))} >&2) | tee {q(str(stdout))}",
         "code=$?",
+        # bash does not wait for a process substitution: the stderr tee may still be
+        # writing, and gaia reads the file as soon as it is told the agent ended.
+        "wait $! 2>/dev/null",
         "printf '\\n[gaia] agent exited with status %s\\n' \"$code\"",
         'finish "$code"',
     ]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 
 from gaia.agents.adapters import ADAPTERS
-from gaia.agents.base import Agent, AgentSpec, CLIAgent
+from gaia.agents.base import Agent, AgentSpec, CLIAgent, unavailable_reason
 from gaia.agents.task import AI_TASK_TYPES, AgentTask, TaskType
 from gaia.config import AgentSettings, Settings
 from gaia.errors import (
@@ -102,6 +103,9 @@ class AgentRegistry:
     def __init__(self) -> None:
         self._agents: dict[str, Agent] = {}
         self._lock = threading.Lock()
+        # Agents discover() left out, and why: listed so that `gaia agent list` shows
+        # every adapter, never registered (a task naming one is refused as before).
+        self._left_out: dict[str, tuple[Agent, str]] = {}
 
     @classmethod
     def discover(cls, settings: Settings) -> AgentRegistry:
@@ -115,10 +119,18 @@ class AgentRegistry:
             agent = build_agent(spec_from_settings(name, AgentSettings(), source="builtin"))
             if agent.available():
                 registry.register(agent)
+            else:
+                registry._left_out[name] = (agent, unavailable_reason(agent) or "not available")
         for name, config in settings.agents.items():
             if not config.enabled:
                 with registry._lock:
-                    registry._agents.pop(name, None)
+                    disabled = registry._agents.pop(name, None)
+                if disabled is not None or name in BUILTIN_AGENTS:
+                    disabled = disabled or build_agent(
+                        spec_from_settings(name, AgentSettings(), source="builtin")
+                    )
+                    why = f"disabled: [agents.{name}] enabled = false in config.toml"
+                    registry._left_out[name] = (disabled, why)
                 continue
             try:
                 spec = spec_from_settings(name, config)
@@ -188,9 +200,28 @@ class AgentRegistry:
         with self._lock:
             return list(self._agents.values())
 
+    def left_out(self) -> list[tuple[Agent, str]]:
+        """Built-in agents that are not registered, with why: CLI not found, disabled."""
+        with self._lock:
+            return [item for name, item in self._left_out.items() if name not in self._agents]
+
     def names(self) -> list[str]:
         with self._lock:
             return list(self._agents)
+
+    def least_loaded(self, task_type: str, load: Callable[[str], int]) -> str:
+        """The available agent accepting ``task_type`` with the least ``load``; an AI
+        agent before the shell for any task type but shell."""
+        candidates = self.accepting(task_type, ai_only=task_type not in ("shell",))
+        if not candidates:
+            candidates = self.accepting(task_type)
+        if not candidates:
+            raise AgentUnavailableError(
+                f"no available agent takes {task_type} tasks "
+                f"(registered: {', '.join(self.names()) or 'none'})"
+            )
+        best = min(candidates, key=lambda agent: load(agent.spec.id))
+        return best.spec.id
 
     def accepting(self, task_type: str, *, ai_only: bool = False) -> list[Agent]:
         """Available agents that accept ``task_type``, in registration order."""

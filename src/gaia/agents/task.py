@@ -9,6 +9,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from gaia._task_type import AUTO_AGENT, TaskType
+
 __all__ = [
     "AI_TASK_TYPES",
     "AUTO_AGENT",
@@ -20,16 +22,6 @@ __all__ = [
     "TaskType",
     "render_prompt",
 ]
-
-AUTO_AGENT = "auto"
-
-
-class TaskType(StrEnum):
-    shell = "shell"
-    code = "code"
-    test = "test"
-    review = "review"
-    refactor = "refactor"
 
 
 AI_TASK_TYPES = frozenset({TaskType.code, TaskType.review, TaskType.refactor, TaskType.test})

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from gaia.agents.base import Agent
+from gaia.agents.base import Agent, unavailable_reason
 from gaia.agents.store import StoredTask
 from gaia.agents.task import AgentResult
 
@@ -21,6 +21,12 @@ class AgentView(BaseModel):
     command: list[str]
     executable: str | None
     available: bool
+    reason: str | None = Field(
+        default=None, description="why it is not available (CLI not found, disabled); else null"
+    )
+    registered: bool = Field(
+        default=True, description="false for a built-in left out: listed to say why"
+    )
     capabilities: list[str]
     max_concurrency: int
     timeout: float | None
@@ -71,15 +77,19 @@ class TaskView(BaseModel):
     result: ResultView | None
 
 
-def agent_view(agent: Agent) -> AgentView:
+def agent_view(agent: Agent, left_out: str | None = None) -> AgentView:
+    """What is shown of ``agent``; ``left_out`` says why the registry left it out."""
     spec = agent.spec
+    reason = left_out or unavailable_reason(agent)
     return AgentView(
         id=spec.id,
         kind=spec.kind,
         source=spec.source,
         command=list(spec.command),
         executable=spec.executable(),
-        available=agent.available(),
+        available=left_out is None and reason is None,
+        reason=reason,
+        registered=left_out is None,
         capabilities=sorted(spec.capabilities),
         max_concurrency=spec.max_concurrency,
         timeout=spec.timeout,

@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "create_worktree",
     "diff",
     "remove_worktree",
+    "remove_worktrees",
     "repository_root",
 ]
 
@@ -173,3 +175,13 @@ def remove_worktree(repo: Path, path: Path) -> None:
     if repo.exists():
         with contextlib.suppress(AgentError):
             _git(repo, "worktree", "prune")
+
+
+def remove_worktrees(worktrees: Iterable[tuple[str, str]]) -> int:
+    """Remove each (repository, worktree path) that still exists; how many were."""
+    removed = 0
+    for repo, path in worktrees:
+        if Path(path).exists():
+            remove_worktree(Path(repo), Path(path))
+            removed += 1
+    return removed

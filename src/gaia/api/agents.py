@@ -93,8 +93,15 @@ def _view(bridge: AgentBridge, task_id: str) -> TaskView:
 
 @router.get("", response_model=list[AgentView])
 def list_agents(bridge: BridgeDep) -> list[AgentView]:
-    """ListAgents: every registered agent and whether its CLI can run now."""
-    return [agent_view(agent) for agent in bridge.registry.agents()]
+    """ListAgents: every registered agent and whether its CLI can run now (if not, why).
+
+    Built-in agents that are not registered (their CLI is not on PATH, or config.toml
+    disables them) follow, with ``registered`` false and the ``reason``.
+    """
+    registry = bridge.registry
+    return [agent_view(agent) for agent in registry.agents()] + [
+        agent_view(agent, left_out=reason) for agent, reason in registry.left_out()
+    ]
 
 
 @router.post("", response_model=AgentView, status_code=201)

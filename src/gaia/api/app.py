@@ -10,16 +10,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI
 
 from gaia import __version__
-from gaia.api import agents, scaffold, services, sessions, workflows
+from gaia.api import agents, daemon, scaffold, services, sessions, workflows
 from gaia.api.body import BodyLimitMiddleware
+from gaia.api.docs import install_docs
 from gaia.api.errors import install_error_handlers
 from gaia.api.head import HeadMiddleware
 from gaia.api.security import SecurityMiddleware
+from gaia.reload import Reloader, reload_settings
 from gaia.runtime import Runtime
 
 __all__ = ["create_app"]
@@ -61,8 +61,14 @@ async def _maintain_agents_periodically(runtime: Runtime) -> None:
             log.exception("periodic agent maintenance failed")
 
 
-def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
-    """Build the API; on shutdown it stops this process's runs (and closes the runtime)."""
+def create_app(
+    runtime: Runtime, *, close_runtime: bool = True, reload: Reloader | None = None
+) -> FastAPI:
+    """Build the API; on shutdown it stops this process's runs (and closes the runtime).
+
+    ``reload`` is what POST /daemon/reload does (`gaia serve` passes one that keeps its
+    command-line options and updates its daemon file); by default, reload_settings.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +77,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
         # answers /health and streams) waits its turn behind all of them. Long waits
         # have their own limiter (deps.LONG_WAITS), so a few threads are enough here.
         anyio.to_thread.current_default_thread_limiter().total_tokens = SYNC_ROUTE_THREADS
+        await asyncio.to_thread(runtime.open)  # the one opening step; a no-op if done
         await runtime.start_daemon()
         background = [
             asyncio.create_task(_recover_periodically(runtime)),
@@ -95,16 +102,19 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
         version=__version__,
         description="Local-first orchestration: workflows, agents, services, sessions.",
         lifespan=lifespan,
-        docs_url=None,
+        docs_url=None,  # served by install_docs, with no CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.reload = reload or (lambda: reload_settings(runtime))
     install_error_handlers(app)
     # A wildcard bind has no single name to allow; a named address is allowed as Host.
     wildcard = runtime.settings.host in ("0.0.0.0", "::")  # noqa: S104
     extra_hosts = [] if wildcard else [runtime.settings.host]
     app.add_middleware(HeadMiddleware)  # inside the security checks: they see HEAD
     # Added before SecurityMiddleware, so it runs inside it: no body is read before the token.
-    app.add_middleware(BodyLimitMiddleware, limit=runtime.settings.max_request_body)
+    # Asked on each request: `gaia daemon reload` changes runtime.settings.
+    app.add_middleware(BodyLimitMiddleware, limit=lambda: runtime.settings.max_request_body)
     app.add_middleware(SecurityMiddleware, token=runtime.token(), extra_hosts=extra_hosts)
 
     @app.get("/api/orchestration/health", tags=["health"])
@@ -115,15 +125,11 @@ def create_app(runtime: Runtime, *, close_runtime: bool = True) -> FastAPI:
         """
         return {"status": "ok", "version": __version__}
 
-    @app.get("/docs", include_in_schema=False)
-    def docs(request: Request) -> HTMLResponse:
-        token = request.query_params.get("token", "")
-        url = f"/openapi.json?token={token}" if token else "/openapi.json"
-        return get_swagger_ui_html(openapi_url=url, title="gaia API")
-
+    install_docs(app)
     app.include_router(workflows.router)
     app.include_router(services.router)
     app.include_router(sessions.router)
     app.include_router(agents.router)
     app.include_router(scaffold.router)
+    app.include_router(daemon.router)
     return app

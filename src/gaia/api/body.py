@@ -58,19 +58,25 @@ def too_large(limit: int) -> HTTPException:
 class BodyLimitMiddleware:
     """413 for a request body over ``limit`` bytes, whichever route it is for."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int | Callable[[], int]) -> None:
         self.app = app
-        self.limit = limit
+        # A callable is asked on each request: a settings reload changes the cap live.
+        self._limit = limit if callable(limit) else lambda: limit
+
+    @property
+    def limit(self) -> int:
+        return self._limit()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit
         for name, value in scope["headers"]:
             if name == b"content-length":
                 declared = int(value) if value.isdigit() else -1
-                if declared > self.limit:
-                    error = too_large(self.limit)
+                if declared > limit:
+                    error = too_large(limit)
                     response = error_response(413, "too_large", str(error.detail))
                     await response(scope, receive, send)
                     return
@@ -81,10 +87,10 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     # An HTTPException passes through FastAPI's body parsing unchanged and
                     # becomes the 413 answer, wherever the body is being read.
-                    raise too_large(self.limit)
+                    raise too_large(limit)
             return message
 
         await self.app(scope, counted, send)

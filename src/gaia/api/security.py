@@ -23,6 +23,8 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 PUBLIC_PATHS = frozenset(
     {("GET", "/api/orchestration/health"), ("HEAD", "/api/orchestration/health")}
 )
+# Swagger UI's and ReDoc's scripts and styles (gaia.api.docs): public files, as on a CDN.
+PUBLIC_PREFIXES = ("/docs/static/",)
 # Browsers cannot put a header on a link or an EventSource: these GETs may pass ?token=.
 QUERY_TOKEN_PATHS = ("/docs", "/openapi.json", "/redoc")
 
@@ -80,7 +82,10 @@ class SecurityMiddleware:
                 )
                 return
         method, path = scope["method"], scope["path"]
-        if (method, path) in PUBLIC_PATHS or self._authorized(scope, headers):
+        public = (method, path) in PUBLIC_PATHS or (
+            method in ("GET", "HEAD") and path.startswith(PUBLIC_PREFIXES)
+        )
+        if public or self._authorized(scope, headers):
             await self.app(scope, receive, send)
             return
         await _deny(

@@ -24,7 +24,7 @@ from gaia._fields import EnvName, NoNul
 from gaia.api.deps import Auth, LongWaitLimiter, RuntimeDep
 from gaia.api.errors import problem_responses
 from gaia.errors import Problem, SessionValidationError
-from gaia.sessions.loader import load_layout_file, resolve_directories
+from gaia.sessions.loader import read_layout_file, resolve_directories
 from gaia.sessions.manager import SessionManager
 from gaia.sessions.spec import SessionSpec
 from gaia.sessions.views import (
@@ -99,7 +99,12 @@ class UpRequest(_Body):
     )
     environ: dict[str, str] | None = Field(
         default=None,
-        description="variables for $NAME and ~ in start directories (default: the daemon's)",
+        description="variables for $NAME and ~ in names, paths and commands (default: the "
+        "daemon's)",
+    )
+    cwd: str | None = Field(
+        default=None,
+        description="the caller's working directory, absolute (default: the daemon's)",
     )
 
 
@@ -154,9 +159,20 @@ async def up(body: UpRequest, sessions: SessionsDep, limiter: LongWaitLimiter) -
 
     def build() -> SessionView:
         path = Path(_absolute(body.path, "path") or "")
-        spec = load_layout_file(path, source=body.source, environ=body.environ)
+        cwd = _absolute(body.cwd, "cwd")
+        layout = read_layout_file(
+            path, source=body.source, environ=body.environ, cwd=Path(cwd) if cwd else None
+        )
         typing: Literal["wait", "thread"] = "wait" if body.wait else "thread"
-        return sessions.create(spec, origin="layout", layout_file=str(path), typing=typing)
+        view = sessions.create(
+            layout.spec,
+            origin="layout",
+            layout_file=str(path),
+            typing=typing,
+            environ=body.environ,
+        )
+        view.warnings = [str(w) for w in layout.warnings]
+        return view
 
     return await anyio.to_thread.run_sync(build, limiter=limiter)
 

@@ -23,20 +23,47 @@ __all__ = [
     "workflow_main",
 ]
 
+# name -> (module:attribute, the one-line help `gaia --help` shows). The help is kept
+# here so that listing the commands imports none of them (FastAPI, SQLAlchemy, rich);
+# tests/cli/test_lazy_cli.py checks it against each command's own help.
 _COMMANDS = {
-    "agent": "gaia.cli.agent:agent",
-    "daemon": "gaia.cli.daemon:daemon",
-    "doctor": "gaia.cli.doctor:doctor",
-    "scaffold": "gaia.cli.scaffold:scaffold",
-    "serve": "gaia.cli.serve:serve",
-    "service": "gaia.cli.service:service",
-    "session": "gaia.cli.session:session",
-    "workflow": "gaia.cli.workflow:workflow",
+    "agent": (
+        "gaia.cli.agent:agent",
+        "Run Claude Code, Gemini CLI, Codex or any CLI agent on queued tasks.",
+    ),
+    "daemon": (
+        "gaia.cli.daemon:daemon",
+        "The background daemon (`gaia serve`) that owns services.",
+    ),
+    "doctor": (
+        "gaia.cli.doctor:doctor",
+        "Check what gaia needs: tmux, Node.js, agent CLIs, containment, the daemon.",
+    ),
+    "scaffold": (
+        "gaia.cli.scaffold:scaffold",
+        "Generate projects from YAML templates (safely, atomically) and validate them.",
+    ),
+    "serve": (
+        "gaia.cli.serve:serve",
+        "Start the gaia daemon: REST API under /api/orchestration, docs at /docs.",
+    ),
+    "service": (
+        "gaia.cli.service:service",
+        "Supervise dev services: health checks, restarts, logs, metrics, events.",
+    ),
+    "session": (
+        "gaia.cli.session:session",
+        "tmux sessions that persist, restore and clean themselves up (socket: tmux_socket).",
+    ),
+    "workflow": (
+        "gaia.cli.workflow:workflow",
+        "Run YAML workflows: DAGs of shell and AI-agent tasks.",
+    ),
 }
 
 
 def _load(name: str) -> click.Command:
-    module, _, attr = _COMMANDS[name].partition(":")
+    module, _, attr = _COMMANDS[name][0].partition(":")
     command: click.Command = getattr(importlib.import_module(module), attr)
     return command
 
@@ -49,6 +76,25 @@ class _LazyGroup(GaiaGroup):
         if cmd_name in _COMMANDS:
             return _load(cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click lists commands, from the table: no command module is imported."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in _COMMANDS:
+                # Shortened exactly as click shortens a command's own help.
+                stand_in = click.Command(name, help=_COMMANDS[name][1])
+                rows.append((name, stand_in.get_short_help_str(limit)))
+                continue
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,7 +13,6 @@ import click
 from rich.table import Table
 
 from gaia._duration import format_duration
-from gaia.agents.events import describe_event
 from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, esc, key_value_pairs
 from gaia.cli.daemon import DaemonClient, connect
 
@@ -48,7 +47,10 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:
 @agent.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_agents(as_json: bool) -> None:
-    """The registered agents: kind, whether their CLI is found, limits, task types."""
+    """Every agent: kind, whether it can run (and why not), limits, task types.
+
+    Built-in agents whose CLI is not on PATH are listed too, as not available.
+    """
     agents = _call("GET", "/agents")
     if as_json:
         console.print_json(json.dumps(agents))
@@ -67,6 +69,10 @@ def list_agents(as_json: bool) -> None:
             esc(item["executable"] or " ".join(item["command"])),
         )
     console.print(table)
+    # Why each one that cannot run cannot: below the table, where a long reason fits.
+    for item in agents:
+        if item.get("reason"):
+            console.print(f"  {item['id']}: {item['reason']}", markup=False, highlight=False)
 
 
 @agent.command()
@@ -166,6 +172,10 @@ def _follow(client: DaemonClient, task: dict[str, Any], *, quiet: bool) -> dict[
 
 
 def _print_new_events(path: Path, offset: int) -> int:
+    # Here, not at the top: importing gaia.agents loads the bridge and SQLAlchemy, which
+    # every other `gaia agent` command (a call to the daemon) does without.
+    from gaia.agents.events import describe_event
+
     try:
         with path.open("rb") as handle:
             handle.seek(offset)

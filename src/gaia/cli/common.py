@@ -91,7 +91,7 @@ def open_settings(**overrides: Any) -> Settings:
 def open_runtime(**overrides: Any) -> Runtime:
     from gaia.runtime import Runtime, settle_heap  # late: `gaia session ...` never needs it
 
-    runtime = Runtime(open_settings(**overrides))
+    runtime = Runtime(open_settings(**overrides)).open()
     settle_heap()
     return runtime
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gaia._duration import format_duration
-from gaia.workflows.engine import RunEvent, RunStatus, TaskState, TaskStatus
+from gaia.workflows.engine import RunEvent, RunStatus, TaskState, WorkflowTaskStatus
 
 __all__ = ["Progress", "print_summary"]
 
@@ -19,13 +19,13 @@ __all__ = ["Progress", "print_summary"]
 MAX_LOG_HINTS = 5
 
 SYMBOLS = {
-    TaskStatus.completed: ("✓", "green"),
-    TaskStatus.failed: ("✗", "red"),
-    TaskStatus.cancelled: ("■", "yellow"),
-    TaskStatus.skipped: ("-", "dim"),
-    TaskStatus.running: ("▶", "cyan"),
-    TaskStatus.retrying: ("↻", "yellow"),
-    TaskStatus.pending: ("·", "dim"),
+    WorkflowTaskStatus.completed: ("✓", "green"),
+    WorkflowTaskStatus.failed: ("✗", "red"),
+    WorkflowTaskStatus.cancelled: ("■", "yellow"),
+    WorkflowTaskStatus.skipped: ("-", "dim"),
+    WorkflowTaskStatus.running: ("▶", "cyan"),
+    WorkflowTaskStatus.retrying: ("↻", "yellow"),
+    WorkflowTaskStatus.pending: ("·", "dim"),
 }
 
 
@@ -71,11 +71,11 @@ class Progress:
             )
             return
         self.done += 1
-        if event.status is TaskStatus.failed:
+        if event.status is WorkflowTaskStatus.failed:
             self.failed += 1
         took = f" in {format_duration(event.duration)}" if event.duration is not None else ""
         detail = f"{event.status.value}{took}"
-        if event.error and event.status is not TaskStatus.completed:
+        if event.error and event.status is not WorkflowTaskStatus.completed:
             detail += f": {event.error}"
         self._line(event, detail)
 
@@ -118,7 +118,7 @@ def print_summary(
     shown = list(tasks.values())
     hidden = 0
     if len(shown) > 40:
-        unfinished = [t for t in shown if t.status is not TaskStatus.completed]
+        unfinished = [t for t in shown if t.status is not WorkflowTaskStatus.completed]
         shown, hidden = unfinished[:40], max(len(unfinished) - 40, 0)
     if shown:
         table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
@@ -155,7 +155,7 @@ def print_summary(
     # One pointer per failed task, each at its own log; the tasks that ended the run come
     # before the ones allowed to fail (on_error: continue), which a reader looks at last.
     failed = sorted(
-        (t for t in tasks.values() if t.status is TaskStatus.failed),
+        (t for t in tasks.values() if t.status is WorkflowTaskStatus.failed),
         key=lambda t: t.spec.on_error == "continue",
     )
     for st in failed[:MAX_LOG_HINTS]:

@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gaia.errors import ConflictError, GaiaError, NotFoundError, Problem, ValidationError
+from gaia.errors import (
+    ConflictError,
+    GaiaError,
+    NoServerError,
+    NotFoundError,
+    Problem,
+    ValidationError,
+)
 from gaia.home import default_home
 
 __all__ = [
@@ -35,8 +42,10 @@ __all__ = [
 ]
 
 
-class DaemonUnavailable(Exception):
-    """The daemon could not take the request, and did nothing: do the work locally."""
+class DaemonUnavailable(NoServerError):
+    """No daemon could take the request, and none did anything: do the work locally.
+
+    A NoServerError, so that a command with no local fallback reports it as one."""
 
 
 def settings_digest(config_file: Path, names: Iterable[str], environ: Mapping[str, str]) -> str:

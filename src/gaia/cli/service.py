@@ -18,7 +18,6 @@ from gaia._graph import layers
 from gaia._sse import EventParser
 from gaia.cli.common import GaiaGroup, console, err_console, esc
 from gaia.cli.daemon import connect
-from gaia.services.loader import load_service_file
 
 __all__ = ["service"]
 
@@ -49,6 +48,8 @@ def register(file: Path, replace: bool) -> None:
     `policy: no | on_failure | always` (a block without `policy` means on_failure).
     `gaia service list` shows each service's policy.
     """
+    from gaia.services.loader import load_service_file  # YAML and the models: only here
+
     load_service_file(file)  # report problems with file:line:column before calling the daemon
     client = connect()
     try:

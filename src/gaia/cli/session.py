@@ -5,6 +5,10 @@ with tmux as they start, so sessions lost with a tmux restart show as dead and s
 made with plain tmux on gaia's socket are adopted. The commands an agent repeats (list,
 show, up, send, capture, run, kill) ask the daemon instead when one runs with the same
 settings (gaia.cli.remote): that spares them ~0.3 s of imports each.
+
+This module has the group, what its commands share and the commands on whole sessions;
+gaia.cli.session_panes those inside a live session, gaia.cli.session_layout ``up`` and
+``freeze``.
 """
 
 from __future__ import annotations
@@ -17,14 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import click
 
 from gaia.cli.common import GaiaGroup, console, err_console, esc, key_value_pairs, open_settings
 from gaia.cli.remote import DaemonUnavailable, find_remote
 from gaia.errors import Problem, SessionValidationError
-from gaia.sessions.paths import referenced_variables
 
 if TYPE_CHECKING:
     from gaia.sessions.manager import SessionManager
@@ -39,7 +42,7 @@ STATUS_STYLES = {"alive": "green", "dead": "red"}
 
 @contextmanager
 def open_sessions(*, reconcile: bool = True) -> Iterator[SessionManager]:
-    # Imported here: commands the daemon answers never load SQLAlchemy or libtmux.
+    # Imported here: commands the daemon answers never load SQLAlchemy.
     from gaia.sessions.manager import SessionManager
     from gaia.storage.db import Database
     from gaia.storage.migrate import upgrade
@@ -250,300 +253,6 @@ def kill(name: str) -> None:
 
 
 @session.command()
-@click.argument("name")
-@click.option("--name", "window_name", help="Window name.")
-@click.option("--path", type=click.Path(path_type=Path, file_okay=False), help="Start directory.")
-@click.option("--command", "commands", multiple=True, help="Type this in the new window.")
-def window(
-    name: str, window_name: str | None, path: Path | None, commands: tuple[str, ...]
-) -> None:
-    """Add a window to session NAME."""
-    with open_sessions() as sessions:
-        view = sessions.create_window(
-            name,
-            name=window_name,
-            start_directory=str(path.resolve()) if path else None,
-            commands=list(commands),
-        )
-    console.print(f"window {view.index}: {view.name} ({view.tmux_id}, {view.id[:8]})", markup=False)
-
-
-@session.command(context_settings={"help_option_names": ["--help"]})
-@click.argument("name")
-@click.option("--window", "-w", "window_ref", help="Window (name, index or id; default active).")
-@click.option("--pane", "-p", "pane_ref", help="Pane to split (index or id; default active).")
-@click.option(
-    "-h", "--horizontal", "direction", flag_value="h", default=True, help="Side by side (default)."
-)
-@click.option("-v", "--vertical", "direction", flag_value="v", help="One above the other.")
-@click.option("--size", "-l", help="Size of the new pane: lines/columns or a percentage (30%).")
-@click.option("--path", type=click.Path(path_type=Path, file_okay=False), help="Start directory.")
-@click.option("--command", "commands", multiple=True, help="Type this in the new pane.")
-def split(
-    name: str,
-    window_ref: str | None,
-    pane_ref: str | None,
-    direction: str,
-    size: str | None,
-    path: Path | None,
-    commands: tuple[str, ...],
-) -> None:
-    """Split a pane of session NAME (-h side by side, -v one above the other)."""
-    with open_sessions() as sessions:
-        view = sessions.create_pane(
-            name,
-            window=window_ref,
-            pane=pane_ref,
-            vertical=direction == "v",
-            size=size,
-            start_directory=str(path.resolve()) if path else None,
-            commands=list(commands),
-        )
-    console.print(f"pane {view.index} ({view.tmux_id}, {view.id[:8]})", markup=False)
-
-
-def _pane_options(func: Any) -> Any:
-    func = click.option("--pane", "-p", "pane_ref", help="Pane (index or id; default active).")(
-        func
-    )
-    return click.option(
-        "--window", "-w", "window_ref", help="Window (name, index or id; default active)."
-    )(func)
-
-
-@session.command()
-@click.argument("name")
-@click.argument("keys", nargs=-1, required=True)
-@_pane_options
-@click.option("--no-enter", is_flag=True, help="Do not press Enter after the keys.")
-@click.option("--literal", "-l", is_flag=True, help="Send text as-is (no key names like C-c).")
-def send(
-    name: str,
-    keys: tuple[str, ...],
-    window_ref: str | None,
-    pane_ref: str | None,
-    no_enter: bool,
-    literal: bool,
-) -> None:
-    """Type KEYS into a pane: text or tmux key names (C-c, Escape, Up), then Enter."""
-    body = {
-        "keys": list(keys),
-        "window_id": window_ref,
-        "pane_id": pane_ref,
-        "enter": not no_enter,
-        "literal": literal,
-    }
-    if _ask_daemon("POST", f"/{_ref(name)}/send-keys", body) is not _LOCAL:
-        return
-    with open_sessions(reconcile=False) as sessions:
-        sessions.send_keys(
-            name,
-            list(keys),
-            window=window_ref,
-            pane=pane_ref,
-            enter=not no_enter,
-            literal=literal,
-        )
-
-
-@session.command()
-@click.argument("name")
-@_pane_options
-@click.option("--history", is_flag=True, help="Everything tmux kept, not just the screen.")
-@click.option("--start", "-S", type=int, help="First line (negative: into the history).")
-@click.option("--end", "-E", type=int, help="Last line.")
-@click.option("--join", "-J", is_flag=True, help="Join wrapped lines.")
-@click.option("--escapes", "-e", is_flag=True, help="Keep colour escape sequences.")
-def capture(
-    name: str,
-    window_ref: str | None,
-    pane_ref: str | None,
-    history: bool,
-    start: int | None,
-    end: int | None,
-    join: bool,
-    escapes: bool,
-) -> None:
-    """Print what a pane shows."""
-    options: dict[str, Any] = {
-        "window_id": window_ref,
-        "pane_id": pane_ref,
-        "history": history,
-        "start": start,
-        "end": end,
-        "join": join,
-        "escapes": escapes,
-    }
-    query = urlencode(
-        {
-            k: "true" if v is True else v
-            for k, v in options.items()
-            if v is not None and v is not False  # not `in (None, False)`: 0 == False
-        }
-    )
-    answer = _ask_daemon("GET", f"/{_ref(name)}/capture?{query}")
-    if answer is _LOCAL:
-        with open_sessions(reconcile=False) as sessions:
-            answer = sessions.capture(
-                name,
-                window=window_ref,
-                pane=pane_ref,
-                history=history,
-                start=start,
-                end=end,
-                join=join,
-                escapes=escapes,
-            ).model_dump(mode="json")
-    content = answer["content"]
-    sys.stdout.write(content + ("\n" if content else ""))
-
-
-@session.command()
-@click.argument("name")
-@click.argument("command")
-@_pane_options
-@click.option(
-    "--timeout",
-    # The API's bounds, so that a run answered by the daemon and one done here agree.
-    type=click.FloatRange(0, 24 * 3600, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Seconds.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def run(
-    name: str,
-    command: str,
-    window_ref: str | None,
-    pane_ref: str | None,
-    timeout: float,
-    as_json: bool,
-) -> None:
-    """Run COMMAND in a pane's shell, wait, print its output and exit with its status.
-
-    On timeout the command gets Ctrl-C and gaia exits with 124; a Ctrl-C here is passed
-    on to the command too (exit 130).
-    """
-    body = {"command": command, "window_id": window_ref, "pane_id": pane_ref, "timeout": timeout}
-    try:
-        with _spinner(f"running {command}…"):
-            # Past the command's own timeout: the shell's start and the last output.
-            result = _ask_daemon("POST", f"/{_ref(name)}/run", body, timeout=timeout + 30)
-            if result is _LOCAL:
-                with open_sessions(reconcile=False) as sessions:
-                    view = sessions.run(
-                        name, command, window=window_ref, pane=pane_ref, timeout=timeout
-                    )
-                result = view.model_dump(mode="json")
-    except KeyboardInterrupt:
-        # In-process, the run sent the pane Ctrl-C; through the daemon, closing the
-        # connection on exit makes the daemon send it.
-        err_console.print("interrupted (the command got Ctrl-C)", markup=False)
-        sys.exit(EXIT_INTERRUPTED)
-    if as_json:
-        _print_json(result)
-    elif result["output"]:
-        sys.stdout.write(result["output"] + "\n")
-    if result["timed_out"]:
-        err_console.print(f"timed out after {timeout:g} s (sent Ctrl-C)", markup=False)
-        sys.exit(EXIT_TIMEOUT)
-    status = result["exit_status"]
-    sys.exit(status if status is not None else 1)
-
-
-@contextmanager
-def _spinner(message: str) -> Iterator[None]:
-    """A spinner on a terminal; nothing (and no rich import) for a script or an agent."""
-    if not sys.stderr.isatty():
-        yield
-        return
-    with err_console.status(esc(message)):
-        yield
-
-
-@session.command()
-@click.argument("layout", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--attach", "-a", "attach_after", is_flag=True, help="Attach when built.")
-@click.option(
-    "--wait", is_flag=True, help="Return only once every pane's commands have been typed."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
-def up(layout: Path, attach_after: bool, wait: bool, as_json: bool) -> None:
-    """Build a whole session from a layout file (tmuxp format).
-
-    Returns once tmux has the session; each pane's commands are typed by a detached helper
-    as soon as its shell is ready (--wait: before returning).
-    """
-    if layout.is_file() and not attach_after:
-        # Start directories expand $NAME and ~ from this command's environment, not the
-        # daemon's: send the variables the layout refers to.
-        names = referenced_variables(layout.read_text(encoding="utf-8", errors="replace"))
-        environ = {k: os.environ[k] for k in names | {"HOME"} if k in os.environ}
-        body = {
-            "path": str(layout.resolve()),
-            "source": str(layout),
-            "wait": wait,
-            "environ": environ,
-        }
-        answer = _ask_daemon("POST", "/up", body, timeout=600.0)
-        if answer is not _LOCAL:
-            _report_up(answer, as_json)
-            return
-    from gaia.sessions.loader import load_layout_file
-
-    spec = load_layout_file(layout)
-    with open_sessions() as sessions:
-        with err_console.status(f"building {esc(spec.session_name)}…"):
-            view = sessions.create(
-                spec,
-                origin="layout",
-                layout_file=str(layout.resolve()),
-                typing="wait" if wait else "fork",
-            )
-        _report_up(view.model_dump(mode="json"), as_json)
-        if attach_after:
-            _attach(sessions, view.name)
-
-
-def _report_up(view: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        _print_json(view)
-        return
-    windows = view["windows"]
-    panes = sum(len(w["panes"]) for w in windows)
-    # click.echo, not rich: a command the daemon answered should not import rich to say this
-    click.echo(
-        f"session {view['name']} is up: {len(windows)} windows, {panes} panes "
-        f"(`gaia session attach {view['name']}`)"
-    )
-
-
-@session.command()
-@click.argument("name")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write to this file instead of printing.",
-)
-@click.option("--force", is_flag=True, help="Overwrite the output file.")
-def freeze(name: str, output: Path | None, force: bool) -> None:
-    """Write the layout of live session NAME as a file `gaia session up` loads."""
-    with open_sessions() as sessions:
-        layout = sessions.freeze(name)
-    import yaml
-
-    text = yaml.safe_dump(layout, sort_keys=False, allow_unicode=True, width=1000)
-    if output is None:
-        sys.stdout.write(text)
-        return
-    if output.exists() and not force:
-        raise click.ClickException(f"{output} exists; use --force to overwrite it")
-    output.write_text(text, encoding="utf-8")
-    console.print(f"wrote {output}", markup=False)
-
-
-@session.command()
 @click.argument("name", required=False)
 @click.option("--all", "all_", is_flag=True, help="Every dead session.")
 def restore(name: str | None, all_: bool) -> None:
@@ -592,3 +301,8 @@ def cleanup(dry_run: bool) -> None:
         console.print(
             f"{verb} {item.name} (idle {format_duration(item.idle_seconds)})", markup=False
         )
+
+
+# The commands of the other two modules register themselves on the group when imported.
+from gaia.cli import session_layout as _layout  # noqa: E402, F401
+from gaia.cli import session_panes as _panes  # noqa: E402, F401

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
-from rich.text import Text
 
-from gaia._duration import format_duration
 from gaia.cli.common import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -26,14 +23,16 @@ from gaia.cli.common import (
     print_problems,
     short_id,
 )
-from gaia.cli.progress import SYMBOLS, Progress, print_summary
 from gaia.errors import GaiaError, WorkflowValidationError
-from gaia.runtime import Runtime
-from gaia.workflows.dag import layers
-from gaia.workflows.engine import RunStatus, TaskStatus
-from gaia.workflows.loader import parse_var_overrides
-from gaia.workflows.logs import follow_log, read_log
-from gaia.workflows.manager import RunResult, WorkflowManager
+from gaia.workflows.status import RunStatus, WorkflowTaskStatus
+
+# Everything else is imported by the command that needs it: `gaia workflow list` should
+# not pay for the progress display (rich.live), the engine or the YAML loader.
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from gaia.runtime import Runtime
+    from gaia.workflows.manager import RunResult, WorkflowManager
 
 __all__ = ["workflow"]
 
@@ -47,6 +46,8 @@ var_option = click.option(
 
 
 def _overrides(variables: tuple[str, ...]) -> dict[str, str]:
+    from gaia.workflows.loader import parse_var_overrides
+
     try:
         return parse_var_overrides(variables)
     except ValueError as exc:
@@ -68,6 +69,8 @@ def validate(file: Path, variables: tuple[str, ...]) -> None:
         loaded = runtime.workflows.load_file(file, _overrides(variables))
     finally:
         runtime.close()
+    from gaia.workflows.dag import layers
+
     spec = loaded.spec
     depth = len(layers({t.id: t.dependencies for t in spec.tasks}))
     console.print(
@@ -83,6 +86,8 @@ def validate(file: Path, variables: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON, no progress.")
 def run(file: Path, variables: tuple[str, ...], as_json: bool) -> None:
     """Run FILE here, with live progress; exit 0 if it completes, 1 if not."""
+    from rich.text import Text
+
     runtime = open_runtime()
     try:
         try:
@@ -110,6 +115,8 @@ def run(file: Path, variables: tuple[str, ...], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON, no progress.")
 def resume(run_id: str, as_json: bool) -> None:
     """Re-run what did not complete in RUN_ID, keeping completed tasks."""
+    from rich.text import Text
+
     runtime = open_runtime()
     try:
         full_id = runtime.workflows.resolve(run_id)
@@ -135,6 +142,10 @@ _RESUMABLE = frozenset({RunStatus.failed, RunStatus.cancelled, RunStatus.interru
 
 
 def _drive(runtime: Runtime, run_id: str, *, resume: bool, as_json: bool) -> RunResult:
+    import asyncio
+
+    from gaia.cli.progress import Progress, print_summary
+
     manager = runtime.workflows
     counts = manager.store.counts(run_id)
     total = sum(counts.values())
@@ -174,9 +185,11 @@ def _stop_on_signal(manager: WorkflowManager, run_id: str, signum: int) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only run ids, one per line.")
 def list_runs(status: str | None, limit: int, as_json: bool, quiet: bool) -> None:
     """List workflow runs, newest first."""
+    from gaia.workflows.summaries import list_summaries  # no engine, no SQLAlchemy
+
     runtime = open_runtime()
     try:
-        runs = runtime.workflows.list(status=status, limit=limit)
+        runs = list_summaries(runtime.db, status=status, limit=limit)
     finally:
         runtime.close()
     if quiet:
@@ -188,6 +201,10 @@ def list_runs(status: str | None, limit: int, as_json: bool, quiet: bool) -> Non
     if not runs:
         console.print("no workflow runs" + (f" with status {status}" if status else ""))
         return
+    from rich.table import Table
+
+    from gaia._duration import format_duration
+
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("id", "name", "status", "tasks", "created", "duration"):
         table.add_column(column)
@@ -205,6 +222,8 @@ def list_runs(status: str | None, limit: int, as_json: bool, quiet: bool) -> Non
 
 
 def _status_text(status: str) -> Text:
+    from rich.text import Text
+
     styles = {
         "completed": "green",
         "failed": "red",
@@ -220,6 +239,12 @@ def _status_text(status: str) -> Text:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(run_id: str, as_json: bool) -> None:
     """Show a run and its tasks."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from gaia._duration import format_duration
+    from gaia.cli.progress import SYMBOLS
+
     runtime = open_runtime()
     try:
         detail = runtime.workflows.get(runtime.workflows.resolve(run_id))
@@ -238,7 +263,7 @@ def show(run_id: str, as_json: bool) -> None:
     for column in ("task", "type", "agent", "status", "attempts", "duration", "needs", "error"):
         table.add_column(column)
     for t in detail.tasks:
-        symbol, style = SYMBOLS[TaskStatus(t.status)]
+        symbol, style = SYMBOLS[WorkflowTaskStatus(t.status)]
         table.add_row(
             esc(t.id),
             esc(t.type),
@@ -260,6 +285,10 @@ def show(run_id: str, as_json: bool) -> None:
 @click.option("--tail", type=click.IntRange(0), help="Only the last N lines.")
 def logs(run_id: str, task: str, follow: bool, attempt: int | None, tail: int | None) -> None:
     """Print the output of TASK in RUN_ID."""
+    import asyncio
+
+    from gaia.workflows.logs import follow_log, read_log
+
     runtime = open_runtime()
     try:
         manager = runtime.workflows

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from gaia._proc import kill_group
+from gaia.errors import ProcessError
 
 __all__ = ["ShellResult", "run_shell"]
 
@@ -35,17 +36,20 @@ def run_shell(
     on_line: Callable[[str], None] | None = None,
     keep: int = 4000,
 ) -> ShellResult:
-    process = subprocess.Popen(
-        ["/bin/sh", "-c", command],
-        cwd=cwd,
-        env=None if env is None else dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
+    try:
+        process = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except OSError as exc:  # no such directory, no /bin/sh, no more processes
+        raise ProcessError(f"cannot run {command!r} in {cwd}: {exc.strerror or exc}") from exc
     assert process.stdout is not None
     chunks: list[str] = []
     kept = 0

@@ -141,10 +141,10 @@ class ServiceManager:
         return self.sampler.sample(name)
 
     async def _sample_forever(self) -> None:
-        interval = self.settings.service_metrics_interval
         pruned_at = time.monotonic()
         while True:
-            await asyncio.sleep(interval)
+            # Read each time: a settings reload changes it for the next sample.
+            await asyncio.sleep(self.settings.service_metrics_interval)
             # psutil reads /proc for every process of every service: not on the loop.
             samples = await asyncio.to_thread(self.sampler.sample_all)
             if samples:

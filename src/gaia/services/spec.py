@@ -10,9 +10,9 @@ from __future__ import annotations
 import signal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from gaia._fields import Duration, EnvName, NoNul
+from gaia._fields import Duration, EnvName, NoNul, StrictModel
 
 __all__ = [
     "Condition",
@@ -35,11 +35,7 @@ ServiceName = Annotated[
 Condition = Literal["started", "healthy", "completed_successfully"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class HealthCheckSpec(_Strict):
+class HealthCheckSpec(StrictModel):
     """How to tell that a running service works; ``retries`` failures in a row = unhealthy."""
 
     type: Literal["http", "tcp", "exec"]
@@ -65,13 +61,13 @@ class HealthCheckSpec(_Strict):
         return self
 
 
-class RestartBackoff(_Strict):
+class RestartBackoff(StrictModel):
     initial: Duration = 1.0
     multiplier: float = Field(default=2.0, ge=1.0)
     max: Duration = 30.0
 
 
-class RestartSpec(_Strict):
+class RestartSpec(StrictModel):
     """When a service is restarted after it exits, and when gaia gives up."""
 
     policy: Literal["no", "on_failure", "always"] = "on_failure"
@@ -81,7 +77,7 @@ class RestartSpec(_Strict):
     window: Duration = Field(default=60.0, description="max_restarts counts within this window")
 
 
-class StopSpec(_Strict):
+class StopSpec(StrictModel):
     signal: str = "SIGTERM"
     timeout: Duration = 10.0
 
@@ -99,7 +95,7 @@ class StopSpec(_Strict):
         return int(signal.Signals[self.signal])
 
 
-class ServiceSpec(_Strict):
+class ServiceSpec(StrictModel):
     name: ServiceName
     description: str | None = None
     command: NoNul = Field(min_length=1)

@@ -9,17 +9,19 @@ rather than after a fixed sleep, which is what makes layouts load fast and relia
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from gaia.sessions.live import PANE_OPTION, SESSION_OPTION, WINDOW_OPTION
-from gaia.sessions.records import PaneRecord, SessionRecord, WindowRecord
+from gaia.sessions.records import Keystroke, PaneRecord, SessionRecord, WindowRecord
 from gaia.sessions.tmux import FIELD_SEPARATOR, Command, TmuxDriver, escape_format, execute_batched
 
 __all__ = [
     "LAYOUT_NAMES",
     "READY_POLL",
     "READY_TIMEOUT",
+    "Typed",
     "build_session",
     "directory_arguments",
     "environment_arguments",
@@ -37,6 +39,9 @@ _LAYOUT_STRING = re.compile(r"^[0-9a-f]{4},\d+x\d+,\d+,\d+")
 _LAYOUT_CELL = re.compile(r"\d+x\d+,\d+,\d+,\d+")
 READY_TIMEOUT = 5.0
 READY_POLL = 0.01
+# What to type into each pane (a tmux pane id): plain lines, or keystrokes with settings.
+Typed = Mapping[str, Sequence[str | Keystroke]]
+Options = Mapping[str, str | int | float | bool]
 
 
 def layout_pane_count(layout: str) -> int | None:
@@ -87,6 +92,7 @@ def _pane_commands(
                 "#{pane_id}",
                 *directory_arguments(pane.start_directory or window.start_directory or root),
                 *environment_arguments(window.environment, pane.environment),
+                *([pane.build.shell] if pane.build and pane.build.shell else []),
             ]
         )
         # Keep room for the next split; the window's own layout is applied at the end.
@@ -96,9 +102,16 @@ def _pane_commands(
 
 
 def build_session(
-    driver: TmuxDriver, record: SessionRecord, options: dict[str, str | int | bool] | None = None
+    driver: TmuxDriver,
+    record: SessionRecord,
+    options: Options | None = None,
+    global_options: Options | None = None,
 ) -> None:
-    """Create the session in tmux (one call) and fill in the tmux ids of ``record``."""
+    """Create the session in tmux (one call) and fill in the tmux ids of ``record``.
+
+    A directory missing on this machine is passed on as it is: tmux then starts the pane
+    in the home directory, as it does for tmuxp.
+    """
     first = record.windows[0]
     head: list[Command] = [
         [
@@ -108,7 +121,7 @@ def build_session(
             "-F",
             FIELD_SEPARATOR.join(["#{session_id}", "#{window_id}", "#{pane_id}"]),
             "-s",
-            record.name,
+            escape_format(record.name),  # tmux expands formats in it: '#{host}' stays text
             *directory_arguments(record.start_directory),
             *(["-x", str(record.width)] if record.width else []),
             *(["-y", str(record.height)] if record.height else []),
@@ -121,22 +134,29 @@ def build_session(
     ]
     for key, value in (options or {}).items():
         head.append(["set-option", key, _option_value(value)])
+    for key, value in (global_options or {}).items():
+        head.append(["set-option", "-g", key, _option_value(value)])
     pane0 = first.panes[0]
     own_directory = pane0.start_directory or first.start_directory
+    shell = first.build.shell if first.build else None
     if (
         first.environment
         or pane0.environment
+        or shell
         or (own_directory and own_directory != (record.start_directory))
     ):
-        # new-session cannot give its first pane its own environment: restart that shell.
+        # new-session cannot give its first pane its own environment or program: restart it.
         head.append(
             [
                 "respawn-pane",
                 "-k",
                 *directory_arguments(own_directory or record.start_directory),
                 *environment_arguments(first.environment, pane0.environment),
+                *([shell] if shell else []),
             ]
         )
+    if first.build and first.build.index is not None:
+        head.append(["move-window", "-t", f":{first.build.index}"])
     commands = list(head)
     for position, window in enumerate(record.windows):
         if position > 0:
@@ -153,6 +173,12 @@ def build_session(
                         or record.start_directory
                     ),
                     *environment_arguments(window.environment, window.panes[0].environment),
+                    *(
+                        ["-t", f":{window.build.index}"]
+                        if window.build and window.build.index is not None
+                        else []
+                    ),
+                    *([window.build.shell] if window.build and window.build.shell else []),
                 ]
             )
         commands.append(["set-option", "-w", WINDOW_OPTION, window.id])
@@ -164,6 +190,11 @@ def build_session(
                 _pane_commands(window, pane, first=index == 0, root=record.start_directory)
             )
         commands.extend(_layout(window))
+        if window.build:
+            commands.extend(
+                ["set-option", "-w", key, _option_value(value)]
+                for key, value in window.build.options_after.items()
+            )
     # Environment values are often secrets: keep them off every command line.
     private = bool(record.environment) or any(
         w.environment or any(p.environment for p in w.panes) for w in record.windows
@@ -192,7 +223,7 @@ def focus_commands(record: SessionRecord) -> list[Command]:
     return commands
 
 
-def _option_value(value: str | int | bool) -> str:
+def _option_value(value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)
@@ -223,13 +254,51 @@ def wait_until_ready(
     return ready
 
 
-def send_commands(driver: TmuxDriver, typed: dict[str, list[str]]) -> None:
-    """Type each pane's commands, each followed by Enter, in as few tmux calls as fit."""
+def send_commands(driver: TmuxDriver, typed: Typed, *, wait: bool = True) -> None:
+    """Type each pane's commands, each followed by Enter unless it says not to, in as few
+    tmux calls as fit.
+
+    A pane whose commands ask for pauses (``sleep_before``/``sleep_after``) is typed into
+    by a thread of its own, so that its pauses hold up no other pane; ``wait`` waits for
+    those threads.
+    """
     groups: list[list[Command]] = []
+    paced: list[threading.Thread] = []
     for pane_id, lines in typed.items():
-        group: list[Command] = []
-        for line in lines:
-            group.append(["send-keys", "-t", pane_id, "-l", line])
-            group.append(["send-keys", "-t", pane_id, "Enter"])
-        groups.append(group)
+        strokes = [line if isinstance(line, Keystroke) else Keystroke(line) for line in lines]
+        if any(k.sleep_before or k.sleep_after for k in strokes):
+            thread = threading.Thread(
+                target=_type_paced, args=(driver, pane_id, strokes), daemon=True
+            )
+            thread.start()
+            paced.append(thread)
+            continue
+        groups.append([c for k in strokes for c in _keystroke(pane_id, k)])
     execute_batched(driver, groups)
+    if wait:
+        for thread in paced:
+            thread.join()
+
+
+def _keystroke(pane_id: str, stroke: Keystroke) -> list[Command]:
+    text = (" " if stroke.suppress_history else "") + stroke.text
+    commands: list[Command] = [["send-keys", "-t", pane_id, "-l", text]] if text else []
+    if stroke.enter:
+        commands.append(["send-keys", "-t", pane_id, "Enter"])
+    return commands
+
+
+def _type_paced(driver: TmuxDriver, pane_id: str, strokes: list[Keystroke]) -> None:
+    from gaia.errors import GaiaError
+
+    try:
+        for stroke in strokes:
+            if stroke.sleep_before:
+                time.sleep(stroke.sleep_before)
+            commands = _keystroke(pane_id, stroke)
+            if commands:
+                driver.execute(*commands)
+            if stroke.sleep_after:
+                time.sleep(stroke.sleep_after)
+    except GaiaError:
+        pass  # the pane closed meanwhile: nothing left to type into

@@ -1,12 +1,15 @@
-"""Load a session layout file (tmuxp-style YAML); report every problem with file:line:column.
+"""Load a session layout file (tmuxp's format) as tmuxp loads it; say where each problem is.
 
-Start directories may use ``~`` and ``$VARIABLES`` and are relative to the layout file;
-each must exist, so that a typo is an error here rather than a pane quietly opened in $HOME.
+gaia.sessions.tmuxp reads the file the way tmuxp does (every key it ignores and every
+directory missing here is a warning with file:line:column); what tmuxp fails on is an
+error here, with all errors of the file reported at once.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +21,63 @@ from gaia._yaml import Positions, dotted, load_mapping, schema_problem
 from gaia.errors import Problem, SessionValidationError
 from gaia.sessions.builder import LAYOUT_NAMES, is_valid_layout
 from gaia.sessions.paths import expand_path
-from gaia.sessions.spec import PaneSpec, SessionSpec, WindowSpec
+from gaia.sessions.spec import CommandSpec, PaneSpec, SessionSpec, WindowSpec
+from gaia.sessions.tmuxp import normalise
 
-__all__ = ["load_layout", "load_layout_file", "resolve_directories"]
+__all__ = ["Layout", "load_layout", "load_layout_file", "read_layout_file", "resolve_directories"]
 
 _FIELDS: dict[str, list[str]] = {
     "": sorted(SessionSpec.model_fields),
     "windows": sorted(WindowSpec.model_fields),
     "panes": sorted(PaneSpec.model_fields),
+    "shell_command": sorted(CommandSpec.model_fields),
 }
 _HINTS = {"layout": f"use a tmux layout string or one of: {', '.join(sorted(LAYOUT_NAMES))}"}
 Report = Callable[[DataPath, str, str | None], None]
 
 
-def load_layout_file(
-    path: Path, *, source: str | None = None, environ: Mapping[str, str] | None = None
-) -> SessionSpec:
+@dataclass
+class Layout:
+    """A loaded layout file: the session to build, and what was ignored on the way."""
+
+    spec: SessionSpec
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def read_layout_file(
+    path: Path,
+    *,
+    source: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Layout:
     """``source`` names the file in messages (default: ``path`` as given); ``environ``
-    expands ``$NAME`` and ``~`` in start directories (default: this process's)."""
+    expands ``$NAME`` and ``~`` (default: this process's); ``cwd`` is the caller's working
+    directory (default: this process's)."""
     source = source or str(path)
     try:
         text = read_text_file(path, "layout file", source=source)
     except TextFileError as exc:
         raise SessionValidationError.from_problems(source, [exc.problem]) from None
-    return load_layout(text, source=source, base_dir=path.resolve().parent, environ=environ)
+    if path.suffix.lower() == ".json":
+        try:  # tmuxp reads .json files as JSON: what JSON refuses (trailing commas) fails
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem = Problem(
+                f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, column=exc.colno
+            )
+            raise SessionValidationError.from_problems(source, [problem]) from None
+    base = (cwd or Path.cwd()) / path
+    return load_layout(
+        text, source=source, base_dir=base.resolve().parent, environ=environ, cwd=cwd
+    )
+
+
+def load_layout_file(
+    path: Path, *, source: str | None = None, environ: Mapping[str, str] | None = None
+) -> SessionSpec:
+    """``read_layout_file`` without the warnings."""
+    return read_layout_file(path, source=source, environ=environ).spec
 
 
 def load_layout(
@@ -50,30 +86,41 @@ def load_layout(
     source: str = "<layout>",
     base_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
-) -> SessionSpec:
-    """Parse and validate; directories are made absolute against ``base_dir``."""
-    data, positions, problems = load_mapping(
+    cwd: Path | None = None,
+) -> Layout:
+    """Parse and validate; relative paths start at ``base_dir`` (the file's folder)."""
+    data, positions, duplicates = load_mapping(
         text,
         source,
         expected="a session layout (a mapping with 'session_name' and 'windows')",
         error=SessionValidationError,
+        last_wins=True,
     )
+    here = cwd or Path.cwd()
+    read = normalise(data, positions, file_dir=base_dir or here, cwd=here, environ=environ)
+    problems = list(read.errors)
     spec: SessionSpec | None = None
-    try:
-        spec = SessionSpec.model_validate(data)
-    except pydantic.ValidationError as exc:
-        problems.extend(_problem(error, positions) for error in exc.errors())
+    if not problems:
+        try:
+            spec = SessionSpec.model_validate(read.data)
+        except pydantic.ValidationError as exc:
+            problems.extend(_problem(error, positions) for error in exc.errors())
     if spec is not None:
-
-        def report(path: DataPath, message: str, hint: str | None) -> None:
-            problems.append(positions.problem(path, message, hint))
-
-        spec = resolve_directories(spec, base_dir or Path.cwd(), report, data, environ)
+        for w, window in enumerate(spec.windows):
+            if window.layout is not None and not is_valid_layout(window.layout):
+                problems.append(
+                    positions.problem(
+                        ("windows", w, "layout"),
+                        f"windows[{w}].layout: unknown layout {window.layout!r}",
+                        _HINTS["layout"],
+                    )
+                )
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise SessionValidationError.from_problems(source, problems)
     assert spec is not None
-    return spec
+    warnings = sorted([*duplicates, *read.warnings], key=lambda p: (p.line or 0, p.column or 0))
+    return Layout(spec, warnings)
 
 
 def resolve_directories(
@@ -83,12 +130,12 @@ def resolve_directories(
     data: dict[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> SessionSpec:
-    """Expand and check every start directory and layout; problems go to ``report``.
+    """Expand and check the start directories and layouts of a spec that did not come
+    from a file (the API's CreateSession, ``gaia session create``); problems go to
+    ``report``.
 
     With no ``base_dir`` (a request to the daemon, whose directory means nothing to the
-    caller) a relative directory is a problem. ``$NAME`` and ``~`` expand from
-    ``environ`` (a command's own variables, when the daemon loads its layout) or from
-    this process's environment.
+    caller) a relative directory is a problem.
     """
     session_key = "project_path" if data and "project_path" in data else "start_directory"
 

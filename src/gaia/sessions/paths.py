@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["expand_path", "referenced_variables"]
+__all__ = ["expand_path", "expand_shell", "referenced_variables"]
 
 _VARIABLE = re.compile(r"\$(\w+|\{([^}]*)\})")
 
@@ -37,3 +37,21 @@ def expand_path(value: str, environ: Mapping[str, str] | None = None) -> Path:
         if home:
             return Path(home + expanded[1:])
     return Path(expanded).expanduser()  # ~user: the password database, the same machine
+
+
+def expand_shell(value: str, environ: Mapping[str, str] | None = None) -> str:
+    """tmuxp's ``expandshell``: ``~`` first, then ``$NAME``, reading ``environ`` when given
+    (unknown names stay as they are, as ``os.path.expandvars`` leaves them)."""
+    if environ is None:
+        return os.path.expandvars(os.path.expanduser(value))  # noqa: PTH111 - str to str, as tmuxp
+    if value == "~" or value.startswith("~/"):
+        home = environ.get("HOME") or str(Path.home())
+        value = home + value[1:]
+    elif value.startswith("~"):
+        value = os.path.expanduser(value)  # noqa: PTH111 - ~user: the password database
+
+    def variable(match: re.Match[str]) -> str:
+        name = match.group(2) if match.group(2) is not None else match.group(1)
+        return environ.get(name, match.group(0))
+
+    return _VARIABLE.sub(variable, value)

@@ -18,8 +18,11 @@ from gaia.storage.types import utcnow
 __all__ = [
     "ALIVE",
     "DEAD",
+    "Keystroke",
+    "PaneBuild",
     "PaneRecord",
     "SessionRecord",
+    "WindowBuild",
     "WindowRecord",
     "from_epoch",
     "merge_live",
@@ -35,6 +38,35 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
+@dataclass(frozen=True)
+class Keystroke:
+    """One command to type: ``enter`` presses Enter after it; ``suppress_history`` types a
+    space first (shells with HISTCONTROL=ignorespace then keep it out of their history)."""
+
+    text: str
+    enter: bool = True
+    sleep_before: float | None = None
+    sleep_after: float | None = None
+    suppress_history: bool = False
+
+
+@dataclass
+class PaneBuild:
+    """How a pane is started and typed into; used when it is built, not remembered."""
+
+    shell: str | None = None  # a program to run instead of the default shell
+    keystrokes: list[Keystroke] = field(default_factory=list)
+
+
+@dataclass
+class WindowBuild:
+    """What applies to a window while it is built; not remembered."""
+
+    index: int | None = None
+    shell: str | None = None
+    options_after: dict[str, str | int | float | bool] = field(default_factory=dict)
+
+
 @dataclass
 class PaneRecord:
     id: str = field(default_factory=_new_id)
@@ -45,6 +77,7 @@ class PaneRecord:
     environment: dict[str, str] = field(default_factory=dict)
     active: bool = False
     created_at: datetime = field(default_factory=utcnow)
+    build: PaneBuild | None = None
 
 
 @dataclass
@@ -60,7 +93,8 @@ class WindowRecord:
     panes: list[PaneRecord] = field(default_factory=list)
     created_at: datetime = field(default_factory=utcnow)
     # tmux window options from a layout; applied when built, not recorded
-    options: dict[str, str | int | bool] = field(default_factory=dict)
+    options: dict[str, str | int | float | bool] = field(default_factory=dict)
+    build: WindowBuild | None = None
 
 
 @dataclass
@@ -100,16 +134,42 @@ def record_from_spec(
     windows: list[WindowRecord] = []
     for position, window in enumerate(spec.windows):
         before = [*spec.shell_command_before, *window.shell_command_before]
-        panes = [
-            PaneRecord(
-                position=index,
-                start_directory=pane.start_directory,
-                commands=[*before, *pane.shell_command],
-                environment=dict(pane.environment),
-                active=pane.focus,
+        # tmuxp types with a leading space unless suppress_history is false somewhere
+        suppress = window.suppress_history
+        if suppress is None:
+            suppress = spec.suppress_history
+        panes: list[PaneRecord] = []
+        for index, pane in enumerate(window.panes):
+            commands = [*before, *pane.shell_command_before, *pane.shell_command]
+            hide = pane.suppress_history if pane.suppress_history is not None else suppress
+            keystrokes: list[Keystroke] = []
+            enter, sleep_before, sleep_after = pane.enter, pane.sleep_before, pane.sleep_after
+            for command in commands:
+                # as tmuxp: a command's own setting also holds for the commands after it
+                enter = command.enter if command.enter is not None else enter
+                if command.sleep_before is not None:
+                    sleep_before = command.sleep_before
+                if command.sleep_after is not None:
+                    sleep_after = command.sleep_after
+                keystrokes.append(
+                    Keystroke(
+                        command.cmd,
+                        enter=enter,
+                        sleep_before=sleep_before,
+                        sleep_after=sleep_after,
+                        suppress_history=hide is not False and spec_suppresses(origin),
+                    )
+                )
+            panes.append(
+                PaneRecord(
+                    position=index,
+                    start_directory=pane.start_directory,
+                    commands=[c.cmd for c in commands],
+                    environment=dict(pane.environment or {}),
+                    active=pane.focus,
+                    build=PaneBuild(shell=pane.shell or window.window_shell, keystrokes=keystrokes),
+                )
             )
-            for index, pane in enumerate(window.panes)
-        ]
         windows.append(
             WindowRecord(
                 name=window.window_name or "",
@@ -120,6 +180,11 @@ def record_from_spec(
                 active=window.focus,
                 options=dict(window.options),
                 panes=panes,
+                build=WindowBuild(
+                    index=window.window_index,
+                    shell=(window.panes[0].shell if window.panes else None) or window.window_shell,
+                    options_after=dict(window.options_after),
+                ),
             )
         )
     return SessionRecord(
@@ -133,6 +198,12 @@ def record_from_spec(
         layout_file=layout_file,
         windows=windows,
     )
+
+
+def spec_suppresses(origin: str) -> bool:
+    """tmuxp's default (a space before each command) holds for layout files; sessions
+    made through the API or ``gaia session create`` type exactly what they were given."""
+    return origin == "layout"
 
 
 def record_from_live(live: LiveSession, socket: str) -> SessionRecord:

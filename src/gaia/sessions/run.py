@@ -191,9 +191,11 @@ def _between(captured: list[str], marker: str, prompt: str, command: str) -> tup
         body.pop()  # the next prompt alone on its line (what preceded it is old output)
     elif last and prompt:
         # The next prompt after output that had no final newline: find its longest tail.
+        # The whole prompt is cut however short (`$ ` is one character once stripped);
+        # a part of it only from two characters on, lest output ending in `$` lose it.
         for cut in range(len(prompt)):
             tail = prompt[cut:].lstrip()
-            if len(tail) >= 2 and body[-1].endswith(tail):
+            if (cut == 0 or len(tail) >= 2) and body[-1].endswith(tail):
                 body[-1] = body[-1][: -len(tail)].rstrip()
                 if not body[-1]:
                     body.pop()

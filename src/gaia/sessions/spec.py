@@ -1,10 +1,15 @@
 """What a session looks like: the layout file format and the CreateSession body.
 
-The format follows tmuxp's, so existing tmuxp files load: ``session_name``,
-``start_directory``, ``environment``, ``shell_command_before`` and ``windows``, each window
-with ``window_name``, ``layout``, ``panes`` and the same per-window keys, each pane a
-command string, a list of commands, empty, or a mapping with ``shell_command``. The API
-also accepts ``name`` and ``project_path`` as aliases.
+The format is tmuxp's, so that tmuxp files load as tmuxp loads them (gaia.sessions.tmuxp
+turns such a file into this shape first, the way tmuxp's own ``expand`` and ``trickle``
+do): ``session_name``, ``start_directory``, ``environment``, ``options``,
+``global_options``, ``suppress_history``, ``shell_command_before`` and ``windows``; each
+window with ``window_name``, ``window_index``, ``layout``, ``options``, ``options_after``,
+``window_shell``, ``focus`` and ``panes``; each pane a command string, a list of commands,
+empty, or a mapping with ``shell_command``, ``shell``, ``enter``, ``sleep_before``,
+``sleep_after``, ``focus``, ``environment`` and ``start_directory``. A command is a string
+or ``{cmd, enter, sleep_before, sleep_after}``. The API also accepts ``name`` and
+``project_path`` as aliases.
 """
 
 from __future__ import annotations
@@ -17,26 +22,25 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from gaia._fields import NoNul
 
 __all__ = [
-    "NAME_PATTERN",
+    "CommandSpec",
     "PaneSpec",
     "SessionSpec",
     "WindowSpec",
     "check_name",
 ]
 
-# tmux turns '.' and ':' in session names into '_' (they separate targets); we refuse them.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@+=-]{0,99}$")
-Commands = list[NoNul]
 Environment = dict[str, NoNul]
+OptionValue = str | int | float | bool
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def check_name(name: str, kind: str = "session name") -> str:
-    if not NAME_PATTERN.match(name):
-        raise ValueError(
-            f"{kind} {name!r} is not allowed: use 1-100 letters, digits, '_', '-', '@', '+' "
-            "or '=', starting with a letter, digit or '_'"
-        )
+    """tmux takes any name but turns '.' and ':' (which separate a target's parts) into
+    '_', so that tmuxp, which checks the name it gets back, fails on them: refuse them."""
+    if not name.strip() or "\n" in name or len(name) > 200:
+        raise ValueError(f"{kind} {name!r} is not allowed: use one non-blank line")
+    if "." in name or ":" in name:
+        raise ValueError(f"{kind} {name!r} is not allowed: tmux does not take '.' or ':' in it")
     return name
 
 
@@ -46,16 +50,7 @@ def _commands(value: Any) -> Any:
         return []
     if isinstance(value, str):
         return [value] if value.strip() else []
-    if isinstance(value, list):
-        return [item["cmd"] if isinstance(item, dict) and "cmd" in item else item for item in value]
     return value
-
-
-def _environment(value: dict[str, Any]) -> dict[str, str]:
-    for key in value:
-        if not _ENV_NAME.match(str(key)):
-            raise ValueError(f"environment variable name {key!r} is not valid")
-    return {str(k): "" if v is None else str(v) for k, v in value.items()}
 
 
 class _Spec(BaseModel):
@@ -69,14 +64,44 @@ class _Spec(BaseModel):
     @field_validator("environment", mode="before", check_fields=False)
     @classmethod
     def _check_environment(cls, value: Any) -> Any:
-        return _environment(value) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            for key in value:
+                if not _ENV_NAME.match(str(key)):
+                    raise ValueError(f"environment variable name {key!r} is not valid")
+            return {str(k): "" if v is None else str(v) for k, v in value.items()}
+        return value
+
+
+class CommandSpec(_Spec):
+    """One command typed into a pane; ``enter: false`` types it without pressing Enter."""
+
+    cmd: NoNul
+    enter: bool | None = None
+    sleep_before: float | None = Field(default=None, ge=0)
+    sleep_after: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"cmd": value} if isinstance(value, str) else value
+
+
+Commands = list[CommandSpec]
 
 
 class PaneSpec(_Spec):
     shell_command: Commands = Field(default_factory=list, description="commands typed in order")
+    shell_command_before: Commands = Field(default_factory=list)
     start_directory: NoNul | None = None
-    environment: Environment = Field(default_factory=dict)
+    environment: Environment | None = Field(
+        default=None, description="replaces the window's environment for this pane"
+    )
     focus: bool = False
+    enter: bool = True
+    sleep_before: float | None = Field(default=None, ge=0)
+    sleep_after: float | None = Field(default=None, ge=0)
+    suppress_history: bool | None = None
+    shell: NoNul | None = Field(default=None, description="run this instead of a shell")
 
     @model_validator(mode="before")
     @classmethod
@@ -91,13 +116,17 @@ class WindowSpec(_Spec):
     window_name: str | None = Field(
         default=None, validation_alias=AliasChoices("window_name", "name")
     )
+    window_index: int | None = Field(default=None, ge=0)
     layout: str | None = Field(default=None, description="a tmux layout name or layout string")
     start_directory: NoNul | None = None
     environment: Environment = Field(default_factory=dict)
     shell_command_before: Commands = Field(default_factory=list)
     panes: list[PaneSpec] = Field(default_factory=lambda: [PaneSpec()])
     focus: bool = False
-    options: dict[str, str | int | bool] = Field(default_factory=dict)
+    options: dict[str, OptionValue] = Field(default_factory=dict)
+    options_after: dict[str, OptionValue] = Field(default_factory=dict)
+    suppress_history: bool | None = None
+    window_shell: NoNul | None = None
 
     @field_validator("panes", mode="before")
     @classmethod
@@ -107,9 +136,9 @@ class WindowSpec(_Spec):
     @field_validator("window_name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is not None and ("\n" in value or not value.strip()):
+        if value is not None and ("\n" in value or (value and not value.strip())):
             raise ValueError("a window name must be one non-blank line")
-        return value
+        return value or None  # empty (tmuxp allows it): tmux names it after its program
 
 
 class SessionSpec(_Spec):
@@ -122,7 +151,12 @@ class SessionSpec(_Spec):
     windows: list[WindowSpec] = Field(default_factory=lambda: [WindowSpec()])
     width: int | None = Field(default=None, ge=10, le=1000)
     height: int | None = Field(default=None, ge=5, le=1000)
-    options: dict[str, str | int | bool] = Field(default_factory=dict)
+    options: dict[str, OptionValue] = Field(default_factory=dict)
+    global_options: dict[str, OptionValue] = Field(default_factory=dict)
+    suppress_history: bool | None = None
+    before_script: NoNul | None = Field(
+        default=None, description="run (not in tmux) before the session is built"
+    )
 
     @field_validator("session_name")
     @classmethod

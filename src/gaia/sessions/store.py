@@ -180,11 +180,12 @@ def _insert_layout(conn: Connection, record: SessionRecord) -> None:
     panes: list[dict[str, Any]] = []
     for window in record.windows:
         row = asdict(window)
-        del row["panes"], row["options"]
+        del row["panes"], row["options"], row["build"]  # applied when built, not kept
         windows.append({**row, "session_id": record.id})
-        panes.extend(
-            {**asdict(p), "window_id": window.id, "session_id": record.id} for p in window.panes
-        )
+        for pane in window.panes:
+            pane_row = asdict(pane)
+            del pane_row["build"]
+            panes.append({**pane_row, "window_id": window.id, "session_id": record.id})
     if windows:
         conn.execute(insert(W), windows)
     if panes:

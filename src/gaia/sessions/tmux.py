@@ -5,8 +5,8 @@ one. A call may carry several tmux commands separated by ``;``: tmux runs such a
 one client round trip and in order, without interleaving another client's commands, which
 is what makes gaia's session creation fast and its keystrokes atomic per request.
 
-The real driver runs tmux through libtmux's ``Server.cmd``; libtmux errors are translated
-into gaia errors here.
+The real driver runs the tmux binary directly (one process per call, no library between)
+and turns tmux's complaints into gaia errors here.
 """
 
 from __future__ import annotations
@@ -21,17 +21,20 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from gaia.errors import ConflictError, NotFoundError, SessionError, TmuxUnavailableError
-
-if TYPE_CHECKING:
-    import libtmux
+from gaia.errors import (
+    ConflictError,
+    NoServerError,
+    NotFoundError,
+    SessionError,
+    TmuxUnavailableError,
+)
 
 __all__ = [
     "FIELD_SEPARATOR",
     "MIN_TMUX_VERSION",
-    "LibtmuxDriver",
+    "CliDriver",
     "NoServerError",
     "TmuxDriver",
     "check_tmux",
@@ -51,10 +54,6 @@ _INSTALL_HINT = (
 )
 _NO_SERVER = re.compile(r"no server running|error connecting to|server exited")
 _MISSING_TARGET = re.compile(r"can't find (session|window|pane)|no such (session|window|pane)")
-
-
-class NoServerError(SessionError):
-    """gaia's tmux server is not running (it exits with its last session)."""
 
 
 class TmuxDriver(Protocol):
@@ -167,18 +166,12 @@ def quote_argument(value: str) -> str:
     return "".join(parts)
 
 
-class LibtmuxDriver:
-    """The real driver: tmux on the socket ``socket_name`` through libtmux."""
+class CliDriver:
+    """The real driver: the tmux binary on the socket ``socket_name``."""
 
     def __init__(self, socket_name: str) -> None:
-        # Imported here: every gaia command imports this module, few of them drive tmux.
-        import libtmux
-        from libtmux import exc
-
         self.binary = check_tmux()
         self.socket_name = socket_name
-        self.server: libtmux.Server = libtmux.Server(socket_name=socket_name)
-        self._not_found, self._tmux_error = exc.TmuxCommandNotFound, exc.LibTmuxException
 
     def execute(self, *commands: Command, private: bool = False) -> list[str]:
         if private:
@@ -209,23 +202,35 @@ class LibtmuxDriver:
 
     def _run(self, args: list[str], commands: Sequence[Command]) -> list[str]:
         try:
-            result = self.server.cmd(*args)
-        except self._not_found:
+            result = subprocess.run(
+                # "tmux" looked up on PATH at each call, as a shell would
+                ["tmux", "-L", self.socket_name, *args],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                errors="backslashreplace",
+                check=False,
+            )
+        except FileNotFoundError:
             check_tmux.cache_clear()
             raise TmuxUnavailableError(f"tmux is not installed; {_INSTALL_HINT}") from None
-        except self._tmux_error as exc:
+        except OSError as exc:
             raise SessionError(f"tmux failed: {exc}") from None
         if result.returncode != 0:
-            message = "; ".join(result.stderr) or f"exit status {result.returncode}"
+            stderr = [line for line in result.stderr.split("\n") if line]
+            message = "; ".join(stderr) or f"exit status {result.returncode}"
             if "duplicate session" in message:
                 raise ConflictError(f"tmux session {message.split(':', 1)[-1].strip()!r} exists")
             if _NO_SERVER.search(message):
-                raise NoServerError(f"tmux server {self.socket_name!r} is not running")
+                raise NoServerError.tmux(self.socket_name)
             found = _MISSING_TARGET.search(message)
             if found:
                 raise NotFoundError(f"tmux {found.group(1) or found.group(2)} not found: {message}")
             raise SessionError(f"tmux {commands[0][0]}: {message}")
-        return list(result.stdout)
+        lines = result.stdout.split("\n")  # not splitlines(): panes may show \x1c, \x85...
+        while lines and lines[-1] == "":
+            lines.pop()
+        return lines
 
     def wait_for(
         self, channel: str, timeout: float, stop: Callable[[], bool] | None = None

@@ -14,7 +14,8 @@ import time
 
 from gaia.errors import GaiaError
 from gaia.sessions import builder
-from gaia.sessions.tmux import TmuxDriver
+from gaia.sessions.records import Keystroke
+from gaia.sessions.tmux import NoServerError, TmuxDriver
 
 __all__ = ["Typist"]
 
@@ -26,10 +27,12 @@ class Typist:
         self._driver = driver
         self._timeout = timeout  # a pane still blank by then (an empty prompt) is typed anyway
         self._lock = threading.Lock()
-        self._pending: dict[str, tuple[list[str], float]] = {}  # pane -> (lines, deadline)
+        self._pending: dict[
+            str, tuple[list[str | Keystroke], float]
+        ] = {}  # pane -> (lines, deadline)
         self._thread: threading.Thread | None = None
 
-    def add(self, typed: dict[str, list[str]]) -> None:
+    def add(self, typed: builder.Typed) -> None:
         """Type ``lines`` into each pane (a tmux pane id) once its shell is ready."""
         deadline = time.monotonic() + self._timeout
         with self._lock:
@@ -53,6 +56,12 @@ class Typist:
                 waiting = dict(self._pending)
             try:
                 ready = builder.wait_until_ready(self._driver, waiting, timeout=0)
+            except NoServerError:
+                # the server ended (with its last session): no pane is left to type into
+                with self._lock:
+                    for pane in waiting:
+                        self._pending.pop(pane, None)
+                continue
             except GaiaError as exc:
                 log.warning("cannot poll tmux for ready shells: %s", exc)
                 ready = set()
@@ -69,14 +78,14 @@ class Typist:
                 self._send(due)
             time.sleep(builder.READY_POLL)
 
-    def _send(self, due: dict[str, list[str]]) -> None:
+    def _send(self, due: dict[str, list[str | Keystroke]]) -> None:
         try:
-            builder.send_commands(self._driver, due)
+            builder.send_commands(self._driver, due, wait=False)
             return
         except GaiaError:
             pass  # a pane closed meanwhile fails the whole command list: go pane by pane
         for pane, lines in due.items():
             try:
-                builder.send_commands(self._driver, {pane: lines})
+                builder.send_commands(self._driver, {pane: lines}, wait=False)
             except GaiaError as exc:
                 log.warning("cannot type into pane %s: %s", pane, exc)

@@ -63,6 +63,8 @@ class SessionView(BaseModel):
     idle_seconds: float | None
     dead_at: datetime | None
     windows: list[WindowView]
+    # what loading the layout file ignored or could not honour (file:line:column: ...)
+    warnings: list[str] = []
 
 
 class CaptureView(BaseModel):

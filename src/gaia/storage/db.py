@@ -8,46 +8,84 @@ once with SQLITE_BUSY when another process wrote in between, instead of waiting.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from gaia.errors import StorageError
 
-__all__ = ["Database"]
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.engine import URL
+
+__all__ = ["Database", "sqlite_file_of"]
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
+def sqlite_file_of(url: str) -> Path | None:
+    """The file of a plain ``sqlite:///path`` URL; None for any other URL (a driver, a
+    query string, ``:memory:``), which only SQLAlchemy reads."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    database = url[len(prefix) :]
+    if not database or "?" in database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 class Database:
-    """One SQLAlchemy engine plus read and write transaction helpers."""
+    """One SQLAlchemy engine plus read and write transaction helpers.
+
+    The engine (and SQLAlchemy, ~100 ms to import) is made on first use: a short command
+    reading a SQLite file through ``sqlite_read`` never loads it.
+    """
 
     def __init__(self, url: str) -> None:
+        self.url_text = url
+        self.sqlite_file = sqlite_file_of(url)
+        if self.sqlite_file is None:
+            _ = self.engine  # anything else is checked, and reported, now
+
+    @functools.cached_property
+    def url(self) -> URL:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
-            parsed = make_url(url)
+            return make_url(self.url_text)
         except ArgumentError as exc:
-            raise StorageError(f"invalid database_url {url!r}: {exc}") from None
-        self.url = parsed
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+            raise StorageError(f"invalid database_url {self.url_text!r}: {exc}") from None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlite_file is not None or self.url.get_backend_name() == "sqlite"
+
+    @functools.cached_property
+    def engine(self) -> Engine:
+        from sqlalchemy import create_engine
+        from sqlalchemy.exc import SQLAlchemyError
+
+        parsed = self.url
         kwargs: dict[str, Any] = {}
-        if self.is_sqlite:
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        if is_sqlite:
             database = parsed.database
             if database and database != ":memory:" and not database.startswith("file:"):
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False}
         try:
-            self.engine: Engine = create_engine(parsed, **kwargs)
+            engine = create_engine(parsed, **kwargs)
         except (SQLAlchemyError, ImportError) as exc:
             raise StorageError(f"cannot open database {parsed!r}: {exc}") from None
-        if self.is_sqlite:
-            _configure_sqlite(self.engine)
+        if is_sqlite:
+            _configure_sqlite(engine)
+        return engine
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -64,7 +102,29 @@ class Database:
                 yield conn
 
     @contextmanager
+    def sqlite_read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction straight on the SQLite file, without SQLAlchemy (only for a
+        ``sqlite_file``): for the few reads a short command makes."""
+        if self.sqlite_file is None:
+            raise StorageError(f"{self.url_text!r} is not a SQLite file")
+        try:
+            self.sqlite_file.expanduser().parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.sqlite_file, timeout=BUSY_TIMEOUT_SECONDS)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(f"database error ({self.sqlite_file}): {exc}") from None
+        try:
+            conn.isolation_level = None
+            conn.execute("BEGIN DEFERRED")  # one snapshot for every query of the read
+            yield conn
+        except sqlite3.Error as exc:
+            raise StorageError(f"database error ({self.sqlite_file}): {exc}") from exc
+        finally:
+            conn.close()  # nothing was written: closing ends the transaction
+
+    @contextmanager
     def _translate(self) -> Iterator[None]:
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
             yield
         except SQLAlchemyError as exc:
@@ -73,10 +133,13 @@ class Database:
             raise StorageError(f"database error ({where}): {reason}") from exc
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        if "engine" in vars(self):  # never made: nothing to dispose of
+            self.engine.dispose()
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    from sqlalchemy import event
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling is

@@ -10,14 +10,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gaia.agents.bridge import AgentBridge
-from gaia.agents.task import AUTO_AGENT, AgentResult, AgentTask, TaskType
-from gaia.agents.worktree import diff
+from gaia._task_type import AUTO_AGENT, TaskType
 from gaia.errors import GaiaError
 from gaia.workflows.executors import ShellExecutor, TaskExecutor, TaskOutcome, TaskRun
 from gaia.workflows.spec import SHELL_AGENT
+
+# The agents package is imported when an agent task runs: a process that only lists
+# workflow runs does not load the bridge.
+if TYPE_CHECKING:
+    from gaia.agents.bridge import AgentBridge
+    from gaia.agents.task import AgentResult
 
 __all__ = ["AgentTaskExecutor", "WorkflowExecutors"]
 
@@ -35,6 +39,8 @@ class AgentTaskExecutor:
             context["description"] = spec.description
         if str(spec.type) == TaskType.review:
             context.update(await asyncio.to_thread(_dependency_diffs, run))
+        from gaia.agents.task import AgentTask
+
         task = AgentTask(
             instruction=spec.command,
             agent_id=spec.effective_agent,
@@ -104,6 +110,8 @@ def _write_summary(path: Path, result: AgentResult, bridge: AgentBridge) -> None
 
 def _dependency_diffs(run: TaskRun) -> dict[str, str]:
     """``diff of <task>``: the patch each code dependency committed on its branch."""
+    from gaia.agents.worktree import diff
+
     diffs: dict[str, str] = {}
     for name, result in run.dependency_results.items():
         repo, base, commit = result.get("repo"), result.get("base_commit"), result.get("commit")
@@ -122,10 +130,30 @@ class WorkflowExecutors(Mapping[str, TaskExecutor]):
     Iterating gives the agents a workflow may name (``auto`` is accepted but not listed).
     """
 
-    def __init__(self, bridge: AgentBridge | None) -> None:
+    def __init__(
+        self,
+        bridge: AgentBridge | None = None,
+        *,
+        bridge_factory: Callable[[], AgentBridge] | None = None,
+    ) -> None:
         self.shell = ShellExecutor()
-        self.bridge = bridge
-        self.agent = AgentTaskExecutor(bridge) if bridge is not None else None
+        self._bridge = bridge
+        # Builds the bridge when an agent is first asked for: a process that only lists
+        # runs never discovers the agent CLIs.
+        self._bridge_factory = bridge_factory
+        self._agent: AgentTaskExecutor | None = None
+
+    @property
+    def bridge(self) -> AgentBridge | None:
+        if self._bridge is None and self._bridge_factory is not None:
+            self._bridge = self._bridge_factory()
+        return self._bridge
+
+    @property
+    def agent(self) -> AgentTaskExecutor | None:
+        if self._agent is None and self.bridge is not None:
+            self._agent = AgentTaskExecutor(self.bridge)
+        return self._agent
 
     def _agent_names(self) -> list[str]:
         if self.bridge is None:

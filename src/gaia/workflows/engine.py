@@ -24,7 +24,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -36,32 +35,14 @@ from gaia.storage.types import utcnow
 from gaia.workflows.backoff import retry_delay
 from gaia.workflows.executors import TaskExecutor, TaskOutcome, TaskRun
 from gaia.workflows.spec import TaskSpec, WorkflowSpec
+from gaia.workflows.status import RunStatus, WorkflowTaskStatus
 
-__all__ = ["RunEvent", "RunStatus", "TaskState", "TaskStatus", "WorkflowRunner"]
+__all__ = ["RunEvent", "RunStatus", "TaskState", "WorkflowRunner", "WorkflowTaskStatus"]
 
 log = logging.getLogger("gaia.workflows")
 
 _TASKS = workflow_tasks_table
 _EXECUTIONS = workflow_executions_table
-
-
-class RunStatus(StrEnum):
-    pending = "pending"
-    running = "running"
-    completed = "completed"
-    failed = "failed"
-    cancelled = "cancelled"
-    interrupted = "interrupted"
-
-
-class TaskStatus(StrEnum):
-    pending = "pending"
-    running = "running"
-    retrying = "retrying"
-    completed = "completed"
-    failed = "failed"
-    skipped = "skipped"
-    cancelled = "cancelled"
 
 
 @dataclass
@@ -70,7 +51,7 @@ class TaskState:
 
     spec: TaskSpec
     row_id: str
-    status: TaskStatus = TaskStatus.pending
+    status: WorkflowTaskStatus = WorkflowTaskStatus.pending
     attempts: int = 0  # executions so far, across resumes: numbers the next attempt
     error: str | None = None
     exit_code: int | None = None
@@ -83,9 +64,9 @@ class TaskState:
 
     @property
     def satisfies_dependents(self) -> bool:
-        if self.status is TaskStatus.completed:
+        if self.status is WorkflowTaskStatus.completed:
             return True
-        return self.status is TaskStatus.failed and self.spec.on_error == "continue"
+        return self.status is WorkflowTaskStatus.failed and self.spec.on_error == "continue"
 
 
 @dataclass(frozen=True)
@@ -94,7 +75,7 @@ class RunEvent:
 
     kind: str  # started | finished | retrying | skipped | cancelled
     task: str
-    status: TaskStatus
+    status: WorkflowTaskStatus
     attempt: int = 0
     duration: float | None = None
     error: str | None = None
@@ -106,9 +87,9 @@ Listener = Callable[[RunEvent], None]
 
 # What a task was doing when its run was stopped, as its error says it.
 _CANCELLED_WHILE = {
-    TaskStatus.running: "killed while running",
-    TaskStatus.retrying: "not retried",
-    TaskStatus.pending: "not run",
+    WorkflowTaskStatus.running: "killed while running",
+    WorkflowTaskStatus.retrying: "not retried",
+    WorkflowTaskStatus.pending: "not run",
 }
 
 
@@ -174,7 +155,7 @@ class WorkflowRunner:
             remaining[key] = sum(1 for d in deps if not self.states[d].satisfies_dependents)
 
         for key, st in self.states.items():
-            if st.status is not TaskStatus.completed and remaining[key] == 0:
+            if st.status is not WorkflowTaskStatus.completed and remaining[key] == 0:
                 self._launch(st)
 
         outcome: RunStatus = RunStatus.completed
@@ -187,7 +168,7 @@ class WorkflowRunner:
                     break
                 self._active.pop(item)
                 st = self.states[item]
-                if st.status is TaskStatus.failed and st.spec.on_error != "continue":
+                if st.status is WorkflowTaskStatus.failed and st.spec.on_error != "continue":
                     outcome = RunStatus.failed
                     self.error = f"task {st.key!r} failed: {st.error}"
                     await self._cancel_active()
@@ -199,23 +180,25 @@ class WorkflowRunner:
         except asyncio.CancelledError:
             self.error = "interrupted: gaia was stopped"
             await asyncio.shield(self._cancel_active())
-            self._finish_leftovers(TaskStatus.cancelled)
+            self._finish_leftovers(WorkflowTaskStatus.cancelled)
             raise
 
         self._finish_leftovers(
-            TaskStatus.skipped if outcome is RunStatus.failed else TaskStatus.cancelled
+            WorkflowTaskStatus.skipped
+            if outcome is RunStatus.failed
+            else WorkflowTaskStatus.cancelled
         )
         if outcome is RunStatus.completed and any(
-            st.status is not TaskStatus.completed and not st.satisfies_dependents
+            st.status is not WorkflowTaskStatus.completed and not st.satisfies_dependents
             for st in self.states.values()
         ):
             outcome = RunStatus.failed  # unreachable unless the graph lied; never say completed
         return outcome
 
-    def _finish_leftovers(self, status: TaskStatus) -> None:
+    def _finish_leftovers(self, status: WorkflowTaskStatus) -> None:
         self._stopping = True
         for st in self.states.values():
-            if st.status in (TaskStatus.pending, TaskStatus.retrying):
+            if st.status in (WorkflowTaskStatus.pending, WorkflowTaskStatus.retrying):
                 self._set_final(st, status, "not run: " + (self.error or "run ended"))
 
     def _launch(self, st: TaskState) -> None:
@@ -238,14 +221,14 @@ class WorkflowRunner:
                 async with self._slots:
                     outcome = await self._attempt(st)
                 if outcome.ok:
-                    await self._end(st, TaskStatus.completed, None, outcome.exit_code)
+                    await self._end(st, WorkflowTaskStatus.completed, None, outcome.exit_code)
                     break
                 failures += 1
                 if failures >= st.spec.max_attempts or self._stopping:
-                    await self._end(st, TaskStatus.failed, outcome.error, outcome.exit_code)
+                    await self._end(st, WorkflowTaskStatus.failed, outcome.error, outcome.exit_code)
                     break
                 delay = retry_delay(st.spec.backoff, failures)
-                st.status = TaskStatus.retrying
+                st.status = WorkflowTaskStatus.retrying
                 self.recorder.update(_TASKS, st.row_id, status=st.status, error=outcome.error)
                 self._emit("retrying", st, error=outcome.error, delay=delay)
                 await asyncio.sleep(delay)
@@ -253,7 +236,9 @@ class WorkflowRunner:
             what = _CANCELLED_WHILE.get(st.status)
             if what is not None:
                 # The status already says cancelled; the error says when and why.
-                self._set_final(st, TaskStatus.cancelled, f"{what}: {self.error or 'run stopped'}")
+                self._set_final(
+                    st, WorkflowTaskStatus.cancelled, f"{what}: {self.error or 'run stopped'}"
+                )
             raise
         except StorageError as exc:
             # Dependents must not start on an end the database does not hold: stop here.
@@ -265,7 +250,7 @@ class WorkflowRunner:
         self._done.put_nowait(st.key)
 
     async def _end(
-        self, st: TaskState, status: TaskStatus, error: str | None, exit_code: int | None
+        self, st: TaskState, status: WorkflowTaskStatus, error: str | None, exit_code: int | None
     ) -> None:
         """Record a task's end, wait until it is committed, and only then announce it."""
         self._set_final(st, status, error, exit_code, announce=False)
@@ -279,7 +264,7 @@ class WorkflowRunner:
         log_path = self.options.log_dir / f"{st.key}.{attempt}.log"
         started_at = utcnow()
         started = time.monotonic()
-        st.status = TaskStatus.running
+        st.status = WorkflowTaskStatus.running
         self.recorder.insert(
             _EXECUTIONS,
             {
@@ -369,7 +354,7 @@ class WorkflowRunner:
     def _set_final(
         self,
         st: TaskState,
-        status: TaskStatus,
+        status: WorkflowTaskStatus,
         error: str | None,
         exit_code: int | None = None,
         *,
@@ -391,8 +376,8 @@ class WorkflowRunner:
 
     def _announce(self, st: TaskState, error: str | None) -> None:
         kind = {
-            TaskStatus.skipped: "skipped",
-            TaskStatus.cancelled: "cancelled",
+            WorkflowTaskStatus.skipped: "skipped",
+            WorkflowTaskStatus.cancelled: "cancelled",
         }.get(st.status, "finished")
         self._emit(kind, st, error=error)
 

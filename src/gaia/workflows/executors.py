@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gaia._lifeline import tethered
-from gaia._proc import ProcessError, describe_exit, spawn
+from gaia._proc import describe_exit, spawn
+from gaia.errors import ProcessError
 from gaia.workflows.spec import TaskSpec
 
 __all__ = ["ShellExecutor", "TaskExecutor", "TaskOutcome", "TaskRun"]

@@ -15,16 +15,15 @@ from typing import Any
 
 import pydantic
 
+from gaia._task_type import AUTO_AGENT, TaskType
 from gaia._textfile import TextFileError, read_text_file
 from gaia._yaml import Positions, YamlSyntaxError, dotted, load_located, schema_problem
 from gaia.errors import Problem, WorkflowValidationError
 from gaia.workflows.dag import find_cycles
 from gaia.workflows.spec import (
-    AUTO_AGENT,
     SHELL_AGENT,
     SHELL_TYPES,
     TaskSpec,
-    TaskType,
     WorkflowSpec,
     default_task_type,
 )

@@ -16,7 +16,7 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaia._owner import current_owner, owner_alive
 from gaia._proc import any_alive, find_by_cookie, kill_cookie_holders, signal_all
@@ -26,7 +26,6 @@ from gaia.storage.db import Database
 from gaia.storage.models import workflows_table
 from gaia.storage.recorder import Recorder
 from gaia.storage.types import utcnow
-from gaia.workflows.agent_tasks import WorkflowExecutors
 from gaia.workflows.engine import (
     Listener,
     RunOptions,
@@ -35,10 +34,13 @@ from gaia.workflows.engine import (
     WorkflowRunner,
 )
 from gaia.workflows.executors import TaskExecutor
-from gaia.workflows.loader import LoadedWorkflow, load_workflow, load_workflow_file
 from gaia.workflows.spec import WorkflowSpec
 from gaia.workflows.store import WorkflowStore
+from gaia.workflows.summaries import list_summaries
 from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
+
+if TYPE_CHECKING:  # the YAML loader is imported when a definition is loaded
+    from gaia.workflows.loader import LoadedWorkflow
 
 __all__ = ["RunResult", "WorkflowManager"]
 
@@ -65,9 +67,11 @@ class WorkflowManager:
         self.db = db
         self.settings = settings
         self.store = WorkflowStore(db)
-        self.executors: Mapping[str, TaskExecutor] = (
-            executors if executors is not None else WorkflowExecutors(None)
-        )
+        if executors is None:
+            from gaia.workflows.agent_tasks import WorkflowExecutors
+
+            executors = WorkflowExecutors()
+        self.executors: Mapping[str, TaskExecutor] = executors
         self._owner = current_owner()
         self._runners: dict[str, WorkflowRunner] = {}
         self._background: dict[str, asyncio.Task[RunResult]] = {}
@@ -80,6 +84,8 @@ class WorkflowManager:
         return set(self.executors)
 
     def load_file(self, path: Path, overrides: Mapping[str, str] | None = None) -> LoadedWorkflow:
+        from gaia.workflows.loader import load_workflow_file
+
         return load_workflow_file(path, overrides=overrides, known_agents=self.known_agents)
 
     def load_text(
@@ -90,6 +96,8 @@ class WorkflowManager:
         overrides: Mapping[str, str] | None = None,
         base_dir: Path | None = None,
     ) -> LoadedWorkflow:
+        from gaia.workflows.loader import load_workflow
+
         return load_workflow(
             text,
             source=source,
@@ -309,17 +317,17 @@ class WorkflowManager:
     def resolve(self, ident: str) -> str:
         return self.store.resolve(ident)
 
+    # Reads only read. Runs of dead owners are recovered when a process opens its
+    # Runtime and, in the daemon, every RECOVERY_INTERVAL: never as a side effect of a view.
+
     def list(self, status: str | None = None, limit: int = 100) -> list[WorkflowSummary]:
-        self.recover_interrupted()
-        return self.store.list(status, limit)
+        return list_summaries(self.db, status, limit)
 
     def get(self, run_id: str) -> WorkflowDetail:
-        self.recover_interrupted()
         return self.store.detail(run_id)
 
     def task_statuses(self, run_id: str) -> tuple[WorkflowSummary, dict[str, str]]:
         """The run's summary and its tasks' statuses, cheaply (a poller's view)."""
-        self.recover_interrupted()
         return self.store.task_statuses(run_id)
 
     def task(self, run_id: str, task_key: str) -> TaskDetail:

@@ -6,12 +6,12 @@ The core fields are ``name``, ``variables`` and ``tasks`` (with ``id``, ``type``
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from gaia._fields import Duration, EnvName, NoNul
+from gaia._fields import Duration, EnvName, NoNul, StrictModel
+from gaia._task_type import AUTO_AGENT, TaskType
 
 __all__ = [
     "SHELL_AGENT",
@@ -26,7 +26,6 @@ __all__ = [
 ]
 
 SHELL_AGENT = "system"
-AUTO_AGENT = "auto"
 
 TaskId = Annotated[
     str,
@@ -37,14 +36,6 @@ TaskId = Annotated[
         description="letters, digits, '_', '-' and '.'",
     ),
 ]
-
-
-class TaskType(StrEnum):
-    shell = "shell"
-    code = "code"
-    test = "test"
-    review = "review"
-    refactor = "refactor"
 
 
 SHELL_TYPES = frozenset({TaskType.shell, TaskType.test})
@@ -59,11 +50,7 @@ def default_task_type(agent: object) -> TaskType:
     return TaskType.shell
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BackoffSpec(_Strict):
+class BackoffSpec(StrictModel):
     """Exponential backoff with full jitter: sleep uniform(0, min(max, initial*multiplier**n))."""
 
     initial: Duration = 1.0
@@ -72,12 +59,12 @@ class BackoffSpec(_Strict):
     jitter: bool = True
 
 
-class RetrySpec(_Strict):
+class RetrySpec(StrictModel):
     max_attempts: int = Field(default=3, ge=1, le=100)
     backoff: BackoffSpec = BackoffSpec()
 
 
-class TaskSpec(_Strict):
+class TaskSpec(StrictModel):
     id: TaskId
     type: TaskType = TaskType.shell
     agent: str | None = Field(default=None, min_length=1)
@@ -127,7 +114,7 @@ class TaskSpec(_Strict):
         return self.retry.backoff if self.retry is not None else BackoffSpec()
 
 
-class WorkflowSpec(_Strict):
+class WorkflowSpec(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = None
     variables: dict[str, NoNul] = Field(default_factory=dict)

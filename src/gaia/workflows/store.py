@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, select, update
 
@@ -20,9 +20,12 @@ from gaia.storage.models import (
     workflows_table,
 )
 from gaia.storage.types import utcnow
-from gaia.workflows.engine import RunStatus, TaskState, TaskStatus
-from gaia.workflows.loader import LoadedWorkflow
+from gaia.workflows.engine import RunStatus, TaskState, WorkflowTaskStatus
 from gaia.workflows.spec import WorkflowSpec
+
+if TYPE_CHECKING:
+    from gaia.workflows.loader import LoadedWorkflow
+
 from gaia.workflows.views import (
     ExecutionView,
     TaskDetail,
@@ -40,7 +43,7 @@ D = workflow_dependencies_table
 E = workflow_executions_table
 
 RESUMABLE = (RunStatus.failed, RunStatus.cancelled, RunStatus.interrupted)
-ACTIVE_TASK = (TaskStatus.running, TaskStatus.retrying)
+ACTIVE_TASK = (WorkflowTaskStatus.running, WorkflowTaskStatus.retrying)
 
 
 class WorkflowStore:
@@ -85,7 +88,7 @@ class WorkflowStore:
                         "agent": task.effective_agent,
                         "command": written[task.id],  # as written: no env values
                         "description": task.description,
-                        "status": TaskStatus.pending,
+                        "status": WorkflowTaskStatus.pending,
                         "attempts": 0,
                         "config": {
                             "timeout": task.timeout,
@@ -169,8 +172,13 @@ class WorkflowStore:
             if resume:
                 conn.execute(
                     update(T)
-                    .where(T.c.workflow_id == run_id, T.c.status != TaskStatus.completed)
-                    .values(status=TaskStatus.pending, error=None, exit_code=None, updated_at=now)
+                    .where(T.c.workflow_id == run_id, T.c.status != WorkflowTaskStatus.completed)
+                    .values(
+                        status=WorkflowTaskStatus.pending,
+                        error=None,
+                        exit_code=None,
+                        updated_at=now,
+                    )
                 )
             row = self.row(conn, run_id)
             tasks = conn.execute(
@@ -185,7 +193,7 @@ class WorkflowStore:
             task.id: TaskState(
                 spec=task,
                 row_id=by_key[task.id].id,
-                status=TaskStatus(by_key[task.id].status),
+                status=WorkflowTaskStatus(by_key[task.id].status),
                 attempts=by_key[task.id].attempts,
                 # A task finished by an earlier run keeps its duration, so that the summary
                 # after a resume shows it rather than "-".
@@ -222,7 +230,7 @@ class WorkflowStore:
                 conn.execute(
                     update(T)
                     .where(T.c.workflow_id == run_id)
-                    .values(status=TaskStatus.cancelled, updated_at=now)
+                    .values(status=WorkflowTaskStatus.cancelled, updated_at=now)
                 )
         return bool(result.rowcount)
 
@@ -260,7 +268,12 @@ class WorkflowStore:
             conn.execute(
                 update(T)
                 .where(T.c.workflow_id == run_id, T.c.status.in_(ACTIVE_TASK))
-                .values(status=TaskStatus.cancelled, error=reason, finished_at=now, updated_at=now)
+                .values(
+                    status=WorkflowTaskStatus.cancelled,
+                    error=reason,
+                    finished_at=now,
+                    updated_at=now,
+                )
             )
             conn.execute(
                 update(E)

@@ -1,7 +1,7 @@
 """013_gaia_agents: agents, their task queue, results and executions.
 
 Revision ID: 013_gaia_agents
-Revises: 010_gaia_sessions
+Revises: 012_gaia_sessions
 Create Date: 2026-11-24
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "013_gaia_agents"
-down_revision = "010_gaia_sessions"
+down_revision = "012_gaia_sessions"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
-"""010_gaia_sessions: tmux sessions, windows and panes (numbered before its place in the chain).
+"""012_gaia_sessions: tmux sessions, windows and panes.
 
-Revision ID: 010_gaia_sessions
-Revises: 012_gaia_services
+Revision ID: 012_gaia_sessions
+Revises: 011_gaia_services
 Create Date: 2026-11-24
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "010_gaia_sessions"
-down_revision = "012_gaia_services"
+revision = "012_gaia_sessions"
+down_revision = "011_gaia_services"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
-"""012_gaia_services: services, their health history, events and metrics.
+"""011_gaia_services: services, their health history, events and metrics.
 
-Revision ID: 012_gaia_services
-Revises: 011_gaia_workflows
+Revision ID: 011_gaia_services
+Revises: 010_gaia_workflows
 Create Date: 2026-11-24
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "012_gaia_services"
-down_revision = "011_gaia_workflows"
+revision = "011_gaia_services"
+down_revision = "010_gaia_workflows"
 branch_labels = None
 depends_on = None
 

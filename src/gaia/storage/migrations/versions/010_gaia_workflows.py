@@ -1,6 +1,6 @@
-"""011_gaia_workflows: workflow runs, their tasks, dependencies and executions.
+"""010_gaia_workflows: workflow runs, their tasks, dependencies and executions.
 
-Revision ID: 011_gaia_workflows
+Revision ID: 010_gaia_workflows
 Revises: (none)
 Create Date: 2026-11-24
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "011_gaia_workflows"
+revision = "010_gaia_workflows"
 down_revision = None
 branch_labels = None
 depends_on = None
