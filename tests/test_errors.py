@@ -18,7 +18,7 @@ from gaia.api.errors import install_error_handlers
 from gaia.cli.daemon import DaemonClient, DaemonInfo
 from gaia.cli.remote import DaemonUnavailable
 from gaia.errors import GaiaError, NoServerError, ProcessError
-from gaia.sessions.tmux import LibtmuxDriver, check_tmux
+from gaia.sessions.tmux import CliDriver, check_tmux
 
 
 def _error_classes() -> list[type[GaiaError]]:
@@ -54,7 +54,7 @@ def test_starting_in_a_missing_directory_is_a_process_error(tmp_path: Path) -> N
 
 def test_a_tmux_socket_without_a_server_is_no_server_error(tmp_path: Path) -> None:
     check_tmux()
-    driver = LibtmuxDriver(f"gaia-test-noserver-{tmp_path.name}")
+    driver = CliDriver(f"gaia-test-noserver-{tmp_path.name}")
     with pytest.raises(NoServerError, match="is not running") as caught:
         driver.execute(["list-sessions"])
     assert caught.value.http_status == 503
