@@ -176,3 +176,42 @@ def test_start_of_a_service_that_dies_at_once_fails_with_its_log(
     assert "failed to start: exit status 5 within 1s of starting" in started.stderr
     assert "no such config" in started.stderr
     assert "Traceback" not in started.stderr
+
+
+def test_relative_cwd_and_env_file_are_the_definition_files_not_the_daemons(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`cwd: work` and `env_file: .env` mean project/work and project/work/.env, whatever
+    directory the daemon (auto-started from another one here) runs in."""
+    project = tmp_path / "project"
+    (project / "work").mkdir(parents=True)
+    (project / "work" / ".env").write_text("GREETING=from-dotenv # a comment\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "svc.yaml").write_text(
+        "name: where\n"
+        "command: 'echo \"cwd=$(pwd) greeting=$GREETING\"; exec sleep 300'\n"
+        "cwd: work\n"
+        "env_file: .env\n"
+    )
+    registered = subprocess.run(
+        [str(GAIA), "service", "register", "../project/svc.yaml"],
+        env=env,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert registered.returncode == 0, registered.stderr
+    [shown] = json.loads(gaia(env, "service", "list", "--json").stdout)
+    assert shown["cwd"] == str(project.resolve() / "work")
+    started = gaia(env, "service", "start", "where")
+    assert started.returncode == 0, started.stderr
+    expected = f"cwd={project.resolve() / 'work'} greeting=from-dotenv"
+    wait_until(
+        lambda: expected in gaia(env, "service", "logs", "where").stdout,
+        timeout=10,
+        what="the service to print where it runs",
+    )
+    assert gaia(env, "service", "stop", "where").returncode == 0

@@ -177,3 +177,22 @@ def test_register_get_list_unregister_and_start_order(runtime: Runtime) -> None:
     registry.unregister("web")
     registry.unregister(db.id)
     assert registry.list() == []
+
+
+def test_relative_paths_are_taken_from_the_file_and_the_cwd(tmp_path: Path) -> None:
+    """A relative or absent cwd is the file's folder; a relative env_file the cwd's; ~ is home."""
+    (tmp_path / "svc.yaml").write_text(
+        "- {name: a, command: x, cwd: work, env_file: .env}\n"
+        "- {name: b, command: x, env_file: conf/b.env}\n"
+        "- {name: c, command: x, cwd: ~/src, env_file: /etc/c.env}\n"
+        "- {name: d, command: x}\n"
+    )
+    a, b, c, d = load_service_file(tmp_path / "svc.yaml")
+    base = tmp_path.resolve()
+    assert (a.cwd, a.env_file) == (str(base / "work"), str(base / "work" / ".env"))
+    assert (b.cwd, b.env_file) == (str(base), str(base / "conf" / "b.env"))
+    assert (c.cwd, c.env_file) == (str(Path.home() / "src"), "/etc/c.env")
+    assert (d.cwd, d.env_file) == (str(base), None)
+    # Text without a file (the API without base_dir): relative to the home directory.
+    [e] = load_services("{name: e, command: x, cwd: work}")
+    assert e.cwd == str(Path.home() / "work")

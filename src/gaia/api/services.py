@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from sse_starlette import ServerSentEvent
 
-from gaia.api.body import definition_text, parse_definition
+from gaia.api.body import body_problem, definition_text, parse_definition
 from gaia.api.deps import Auth, RuntimeDep
 from gaia.api.errors import problem_responses
 from gaia.api.stopping import STOPPING_EVENT
@@ -52,11 +52,23 @@ class Transition(BaseModel):
 
 @router.post("", status_code=201, response_model=list[ServiceView])
 async def register_services(
-    request: Request, services: ServicesDep, replace: bool = False
+    request: Request,
+    services: ServicesDep,
+    replace: bool = False,
+    base_dir: Annotated[str | None, Query(description="absolute dir for relative paths")] = None,
 ) -> list[ServiceView]:
-    """Register one service or a list (JSON or YAML body); all or nothing."""
+    """Register one service or a list (JSON or YAML body); all or nothing.
+
+    A relative `cwd` is taken from `base_dir` (the CLI sends the definition file's folder;
+    default the home directory of the daemon's user), a relative `env_file` from `cwd`.
+    """
     text = await definition_text(request, "service")
-    specs = await parse_definition(request, load_services, text, source="<request body>")
+    base = Path(base_dir) if base_dir else Path.home()
+    if not base.is_absolute() or not base.is_dir():
+        raise body_problem(f"base_dir {base_dir!r} must be an absolute path to a directory")
+    specs = await parse_definition(
+        request, load_services, text, source="<request body>", base_dir=base
+    )
     records = await asyncio.to_thread(
         services.register, specs, source="<request body>", replace=replace
     )

@@ -54,7 +54,11 @@ def register(file: Path, replace: bool) -> None:
     client = connect()
     try:
         created = client.request(
-            "POST", "/services", content=file.read_bytes(), params={"replace": replace}
+            "POST",
+            "/services",
+            content=file.read_bytes(),
+            # Relative paths in the file are the file's folder's, not the daemon's cwd.
+            params={"replace": replace, "base_dir": str(file.resolve().parent)},
         )
     finally:
         client.close()

@@ -28,15 +28,25 @@ _HINTS = {
 
 
 def load_service_file(path: Path) -> list[ServiceSpec]:
+    """Load a file; its relative `cwd` and `env_file` are taken from the file's folder."""
     try:
         text = read_text_file(path, "service file")
     except TextFileError as exc:
         raise ServiceValidationError.from_problems(str(path), [exc.problem]) from None
-    return load_services(text, source=str(path))
+    return load_services(text, source=str(path), base_dir=path.resolve().parent)
 
 
-def load_services(text: str, *, source: str = "<services>") -> list[ServiceSpec]:
-    """Parse and validate; raise ServiceValidationError listing every problem."""
+def load_services(
+    text: str, *, source: str = "<services>", base_dir: Path | None = None
+) -> list[ServiceSpec]:
+    """Parse and validate; raise ServiceValidationError listing every problem.
+
+    `~` in `cwd` and `env_file` is the user's home; a relative (or absent) `cwd` is
+    taken from ``base_dir`` (the definition file's folder; default the home directory,
+    never the daemon's working directory, which the user does not choose), and a
+    relative `env_file` from the service's `cwd`. The specs carry the absolute paths, so a
+    service starts in the same place whoever registered it and from wherever.
+    """
     try:
         data, positions, problems = load_located(text, source)
     except YamlSyntaxError as exc:
@@ -82,11 +92,19 @@ def load_services(text: str, *, source: str = "<services>") -> list[ServiceSpec]
             )
             continue
         seen[spec.name] = path
-        specs.append(spec)
+        specs.append(_with_absolute_paths(spec, base_dir or Path.home()))
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise ServiceValidationError.from_problems(source, problems)
     return specs
+
+
+def _with_absolute_paths(spec: ServiceSpec, base_dir: Path) -> ServiceSpec:
+    cwd = base_dir / Path(spec.cwd).expanduser() if spec.cwd else base_dir
+    env_file = cwd / Path(spec.env_file).expanduser() if spec.env_file else None
+    return spec.model_copy(
+        update={"cwd": str(cwd), "env_file": None if env_file is None else str(env_file)}
+    )
 
 
 def _problem(error: Any, item: DataPath, positions: Positions) -> Problem:
