@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,14 @@ EXIT = re.compile(r"^exit=(\d+)\s*$", re.MULTILINE)
 class Terminal:
     """A 120x40 xterm-256color pane running /bin/sh with a known prompt and environment."""
 
-    def __init__(self, home: Path, gaia_home: Path, tmux_socket: str) -> None:
+    def __init__(
+        self,
+        home: Path,
+        gaia_home: Path,
+        tmux_socket: str,
+        extra: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         assert TMUX is not None
         self.tmux = TMUX
         self.socket = f"gaia-term-{uuid.uuid4().hex[:12]}"
@@ -46,10 +53,12 @@ class Terminal:
             f"GAIA_HOME={gaia_home}",
             f"GAIA_TMUX_SOCKET={tmux_socket}",
             "GAIA_KILL_GRACE_PERIOD=1s",
+            *(f"{key}={value}" for key, value in (extra or {}).items()),
             "PS1=$ ",
             "/bin/sh",
         ]
-        self._tmux("new-session", "-d", "-x", "120", "-y", "40", "-s", "t", *shell)
+        where = ["-c", str(cwd)] if cwd else []
+        self._tmux("new-session", "-d", "-x", "120", "-y", "40", *where, "-s", "t", *shell)
 
     def _tmux(self, *args: str) -> str:
         # -u: the pane is UTF-8 whatever the test runner's locale; -f /dev/null: no tmux.conf.
