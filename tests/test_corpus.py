@@ -1,6 +1,8 @@
 """The malformed-input corpus (tests/corpus/generate.py) through every loader, the CLI
-and the API: each file is a located error — exit 2 or a 4xx — within a second (a
-generous wall-clock guard per file); never a traceback, a 5xx or a hang.
+and the API: each file is a located error — exit 2 or a 4xx — never a traceback, a 5xx
+or a hang. In-process, each file may cost this thread at most 2 s of CPU (an alias bomb
+once took 64 s): CPU time, not the wall clock, so a busy machine cannot fail the test;
+over the API the client's timeout is the hang guard.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from tests.api.test_workflows_api import (
 from tests.corpus.generate import CONFIG, KINDS, generic, specific, write_corpus
 
 GAIA_BIN = Path(sys.executable).parent / "gaia"
-PER_FILE = 2.0  # seconds: a hang guard for a shared, busy machine; most take milliseconds
+PER_FILE = 2.0  # seconds of this thread's CPU per file; most take milliseconds
 LOCATED = re.compile(r"\S+:\d+:\d+: ")
 YAML_FILES = [(kind, name) for kind in KINDS for name in (*generic(kind), *specific()[kind])]
 CONFIG_FILES = sorted(CONFIG)
@@ -60,10 +62,11 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def timed(what: str, run: Callable[[], Any]) -> Any:
-    started = time.monotonic()
+    """Run ``run`` in this thread; it must not cost more than PER_FILE of CPU."""
+    started = time.thread_time()
     result = run()
-    elapsed = time.monotonic() - started
-    assert elapsed < PER_FILE, f"{what} took {elapsed:.2f}s"
+    used = time.thread_time() - started
+    assert used < PER_FILE, f"{what} used {used:.2f}s of CPU"
     return result
 
 
@@ -232,10 +235,8 @@ def test_api(corpus: Path, server: Server, kind: str) -> None:
         for path in sorted((corpus / kind).iterdir()):
             route, body = api_requests(kind, path)
             headers = {"content-type": "application/yaml"} if "content" in body else {}
-            response = timed(
-                str(path),
-                lambda r=route, h=headers, b=body: client.post(r, headers=h, **b),
-            )
+            # The daemon does the work: the client's timeout guards against a hang.
+            response = client.post(route, headers=headers, **body)
             if not 400 <= response.status_code < 500:
                 failures.append(f"{path.name}: {response.status_code} {response.text[:200]}")
                 continue
