@@ -23,10 +23,10 @@ def laughs(levels: int) -> str:
 
 
 def syntax_error(text: str) -> str:
-    started = time.monotonic()
+    started = time.thread_time()
     with pytest.raises(YamlSyntaxError) as caught:
         load_located(text, "doc.yaml")
-    assert time.monotonic() - started < 5, "a hostile document must fail fast"
+    assert time.thread_time() - started < 5, "a hostile document must fail fast (CPU of this thread)"
     return str(caught.value.problem)
 
 
@@ -121,10 +121,10 @@ def test_many_references_in_one_value_are_located_in_linear_time() -> None:
     # from the start of the file), a fraction of a second now.
     command = "echo " + " ".join("${x}" for _ in range(16_000))
     text = f"name: q\ntasks:\n  - id: a\n    command: {command!r}\n"
-    started = time.monotonic()
+    started = time.thread_time()
     with pytest.raises(WorkflowValidationError) as caught:
         load_workflow(text, source="q.yaml", environ={})
-    assert time.monotonic() - started < 5
+    assert time.thread_time() - started < 5
     problems = caught.value.problems
     assert len(problems) == 16_000
     assert (problems[0].line, problems[0].column) == (4, 20)
@@ -133,7 +133,7 @@ def test_many_references_in_one_value_are_located_in_linear_time() -> None:
 
 def test_unclosed_references_are_scanned_once() -> None:
     text = "echo ${a} " + "${" * 40_000
-    started = time.monotonic()
+    started = time.thread_time()
     assert [r.raw for r in references(text)] == ["${a}"]
     assert substitute("x $${y ${z", {}, {}) == "x ${y ${z"
-    assert time.monotonic() - started < 5  # 30 s before
+    assert time.thread_time() - started < 5  # 30 s before
