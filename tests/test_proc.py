@@ -30,11 +30,19 @@ async def main() -> dict:
     handle = spawn(["/bin/sh", "-c", script], cookie="test/zombie")
     leader = psutil.Process(handle.pid)
     deadline = time.monotonic() + 10
-    # The subshell has set its trap once it has started its sleep.
-    while time.monotonic() < deadline:
+    # The subshell has set its trap once it has started its sleep; and the sleep must have
+    # been exec'd: a SIGTERM that reaches dash's fork before it resets its traps is lost,
+    # and that `sleep 30` would live on until the SIGKILL at the end of the grace.
+    def sleeping() -> bool:
         children = leader.children()
-        if children and children[0].children():
-            break
+        grandchildren = children[0].children() if children else []
+        return bool(grandchildren) and grandchildren[0].name() == "sleep"
+    while time.monotonic() < deadline:
+        try:
+            if sleeping():
+                break
+        except psutil.NoSuchProcess:
+            pass
         await asyncio.sleep(0.01)
     [sleeper] = leader.children()
     started = time.monotonic()
