@@ -101,6 +101,22 @@ def test_url_and_token_print_what_a_script_needs(env: dict[str, str], gaia_home:
     assert answer.status_code == 200, answer.text
 
 
+def test_status_with_a_broken_config_still_reports_the_running_daemon(
+    env: dict[str, str], gaia_home: Path
+) -> None:
+    """The daemon runs on the settings it started with: status says where, and warns."""
+    started = gaia(env, "service", "list")
+    assert started.returncode == 0, started.stderr
+    (gaia_home / "config.toml").write_text("port = [\n", encoding="utf-8")
+    result = gaia(env, "daemon", "status")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    info = daemon_info(gaia_home)
+    assert result.stdout.splitlines()[0] == f"gaia daemon running: pid {info['pid']}, {info['url']}"
+    assert "warning:" in result.stderr and "config.toml:" in result.stderr, result.stderr
+    (gaia_home / "config.toml").unlink()  # for the fixture's `daemon stop`
+
+
 def daemon_info(gaia_home: Path) -> dict[str, object]:
     data: dict[str, object] = json.loads((gaia_home / "daemon.json").read_text())
     return data

@@ -23,7 +23,7 @@ import httpx
 from gaia.cli.common import EXIT_FAILED, GaiaGroup, console, err_console, open_settings
 from gaia.cli.remote import error_from_response
 from gaia.config import Settings
-from gaia.errors import NoServerError, ProcessError
+from gaia.errors import ConfigError, NoServerError, ProcessError
 from gaia.home import GaiaHome, default_home
 
 __all__ = ["DaemonClient", "connect", "daemon"]
@@ -157,14 +157,30 @@ def daemon() -> None:
 
 @daemon.command()
 def status() -> None:
-    """Say whether a daemon runs for this GAIA_HOME, where, and what it uses."""
-    settings = open_settings()
-    home = settings.gaia_home
-    info = find_daemon(settings)
+    """Say whether a daemon runs for this GAIA_HOME, where, and what it uses.
+
+    A config.toml that does not load is reported, not fatal: the daemon runs on the
+    settings it read when it started, and daemon.json says what they are.
+    """
+    home = GaiaHome(default_home())
+    try:
+        settings: Settings | None = open_settings()
+    except ConfigError as exc:
+        settings = None
+        err_console.print(
+            f"warning: {exc} (the running daemon keeps the settings it started with; "
+            "`gaia daemon reload` once it is fixed)",
+            markup=False,
+        )
+    info = find_daemon(settings) if settings is not None else find_daemon_in(home)
     if info is None:
         console.print(f"no gaia daemon is running for {home.root}", markup=False)
         sys.exit(EXIT_FAILED)
-    if info.database is None:  # a daemon from before daemon.json named its database
+    if info.database is not None:
+        database = info.database
+    elif settings is None:
+        database = "(unknown: config.toml does not load)"
+    else:  # a daemon from before daemon.json named its database
         from sqlalchemy.engine import make_url  # here: other commands skip importing it
         from sqlalchemy.exc import ArgumentError
 
@@ -173,8 +189,7 @@ def status() -> None:
             database = url.render_as_string(hide_password=True)
         except ArgumentError:
             database = "(database_url is not a valid URL)"
-    else:
-        database = info.database
+    socket = info.tmux_socket or (settings.tmux_socket if settings else "(unknown)")
     # Paths and URLs are printed whole (no wrapping, no highlighting) so they can be copied.
     lines = [
         f"gaia daemon running: pid {info.pid}, {info.url}",
@@ -182,7 +197,7 @@ def status() -> None:
         f"  token file:  {home.token_file}  (send 'Authorization: Bearer <token>')",
         f"  database:    {database}",
         f"  home:        {home.root}",
-        f"  tmux socket: {info.tmux_socket or settings.tmux_socket}",
+        f"  tmux socket: {socket}",
     ]
     for line in lines:
         console.print(line, soft_wrap=True, highlight=False, markup=False)
