@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import resource
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,8 +35,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from _serve import gaia_serve
+
 BIN = Path(sys.executable).parent
-SERVING = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
 WORKFLOW = """\
 name: bench-{n}
 tasks:
@@ -106,28 +105,8 @@ def seed_runs(home: Path, count: int) -> None:
 @contextlib.contextmanager
 def daemon(env: dict[str, str]) -> Iterator[None]:
     """A real `gaia serve` on a free port for this home; stopped (by its pid) after."""
-    proc = subprocess.Popen(
-        [str(BIN / "gaia"), "serve", "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if SERVING.search(line):
-                break
-        else:
-            raise SystemExit("gaia serve did not start")
+    with gaia_serve(env):
         yield
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def row(label: str, timing: Timing, floor: Timing, target: float | None) -> str:

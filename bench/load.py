@@ -33,7 +33,6 @@ import multiprocessing
 import os
 import random
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -46,8 +45,9 @@ from pathlib import Path
 
 import httpx
 
+from _serve import gaia_serve
+
 API = "/api/orchestration"
-SERVING = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
 PEER_APP = textwrap.dedent(
     """
     from fastapi import FastAPI
@@ -189,32 +189,9 @@ def gaia_daemon(home: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
         "GAIA_TMUX_SOCKET": f"gaia-bench-load-{os.getpid()}",
         "GAIA_SERVICE_METRICS_INTERVAL": "5s",
     }
-    gaia = Path(sys.executable).parent / "gaia"
-    proc = subprocess.Popen(
-        [str(gaia), "serve", "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = ""
-        for line in proc.stdout:
-            if match := SERVING.search(line):
-                url = match.group(1)
-                break
-        if not url:
-            raise SystemExit("gaia serve did not start")
+    with gaia_serve(env) as (url, proc):
         token = (home / "token").read_text().strip()
         yield url, token, proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextlib.contextmanager

@@ -24,7 +24,6 @@ import contextlib
 import itertools
 import json
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -38,12 +37,12 @@ from pathlib import Path
 import httpx
 import psutil
 
+from _serve import gaia_serve
 from gaia.config import load_settings
 from gaia.runtime import Runtime
 from gaia.services.spec import ServiceSpec
 
 API = "/api/orchestration"
-SERVING = re.compile(r"serving (http://127\.0\.0\.1:\d+)")
 CRASHER = (
     'echo "start $(date +%s%N)" >> {log}; sleep 0.01; echo "exit $(date +%s%N)" >> {log}; exit 1'
 )
@@ -175,30 +174,11 @@ def gaia_daemon(home: Path) -> Iterator[tuple[httpx.Client, subprocess.Popen[str
     """A real ``gaia serve`` (its own GAIA_HOME, default settings) and an API client."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
     env |= {"GAIA_HOME": str(home), "GAIA_TMUX_SOCKET": f"gaia-bench-services-{os.getpid()}"}
-    gaia = Path(sys.executable).parent / "gaia"
-    proc = subprocess.Popen(
-        [str(gaia), "serve", "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = next((m.group(1) for line in proc.stdout if (m := SERVING.search(line))), "")
-        if not url:
-            raise SystemExit("gaia serve did not start")
+    with gaia_serve(env, stop_timeout=300) as (url, proc):
         token = (home / "token").read_text().strip()
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=url + API, headers=headers, timeout=600, trust_env=False) as api:
             yield api, proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=300)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def cpu_share(pid: int, seconds: float) -> float:

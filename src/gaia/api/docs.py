@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -29,8 +30,9 @@ def assets_directory() -> Path:
 
 
 def _openapi_url(request: Request) -> str:
+    # Quoted: the page puts this URL in a script, and the token is whatever the URL said.
     token = request.query_params.get("token", "")
-    return f"/openapi.json?token={token}" if token else "/openapi.json"
+    return f"/openapi.json?token={quote(token, safe='')}" if token else "/openapi.json"
 
 
 def install_docs(app: FastAPI) -> None:
