@@ -26,6 +26,10 @@ COOKIE_ENV = "GAIA_PROC_COOKIE"
 AGENTS = {
     "fake": AgentSettings(command=["sh", "-c", 'echo "$0" > out.txt; echo done', "{prompt}"]),
     "bad": AgentSettings(command=["sh", "-c", "echo oops; echo why >&2; exit 3", "{prompt}"]),
+    # 300 KB of stderr: several pipe buffers still in flight when the agent exits.
+    "loud": AgentSettings(
+        command=["sh", "-c", "seq 1 50000 >&2; echo last words >&2; exit 4", "{prompt}"]
+    ),
     "slow": AgentSettings(command=["sh", "-c", "echo waiting; sleep 30", "{prompt}"]),
 }
 
@@ -131,6 +135,16 @@ async def test_visible_run_reports_a_nonzero_exit(
     window = f"{VISIBLE_SESSION}:bad-{task.id[:8]}"
     screen = tmux(tmux_socket, "capture-pane", "-p", "-J", "-S", "-", "-t", window)
     assert "[gaia] agent exited with status 3" in screen
+
+
+async def test_visible_run_waits_for_all_of_stderr(
+    runtime: Runtime, tmux_socket: str, work: Path
+) -> None:
+    """The error quotes the last line of a long stderr: gaia reads it after the tee is done."""
+    result = await asyncio.wait_for(runtime.agents.execute(visible("loud", work)), timeout=30)
+    assert result.status is TaskStatus.failed, result
+    assert result.exit_code == 4
+    assert result.error is not None and result.error.endswith("last words"), result.error
 
 
 async def test_cancel_kills_a_visible_run(runtime: Runtime, tmux_socket: str, work: Path) -> None:

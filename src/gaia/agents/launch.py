@@ -78,11 +78,15 @@ def _wrapper_script(
         f'{shlex.join([*tmux, "wait-for", "-S", channel])}; exit "$1"; }}',
         f"cd -- {q(str(cwd))} || finish 127",
         "set -o pipefail",
-        f"{shlex.join(argv)} 2> >(tee -a {q(str(stderr))} >&2) | tee {q(str(stdout))}",
+        # The stderr tee is a process substitution of this shell (not of the pipeline's
+        # subshell, where ``$!`` cannot reach it), so it can be closed and awaited: gaia
+        # reads the file as soon as it is told the agent ended.
+        f"exec 3> >(tee -a {q(str(stderr))} >&2)",
+        "stderr_tee=$!",
+        f"{shlex.join(argv)} 2>&3 3>&- | tee {q(str(stdout))}",
         "code=$?",
-        # bash does not wait for a process substitution: the stderr tee may still be
-        # writing, and gaia reads the file as soon as it is told the agent ended.
-        "wait $! 2>/dev/null",
+        "exec 3>&-",
+        'wait "$stderr_tee" 2>/dev/null',
         "printf '\\n[gaia] agent exited with status %s\\n' \"$code\"",
         'finish "$code"',
     ]
