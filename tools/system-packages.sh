@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The system packages gaia's tests use: tmux (sessions), git (agent worktrees), curl (the
-# README's tour), Node.js 20+ with npm (the real agent CLIs). Installs the missing ones with apt-get when run as
+# README's tour), Node.js 20+ with npm (the real agent CLIs), Chromium (the dashboard's
+# browser tests, driven by Playwright). Installs the missing ones with apt-get when run as
 # root on a Debian-like machine; otherwise says exactly what is missing and how to get
 # it, and fails.
 set -euo pipefail
@@ -11,6 +12,7 @@ command -v git >/dev/null 2>&1 || missing+=(git)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+[[ -x "${GAIA_CHROMIUM:-/usr/bin/chromium}" ]] || missing+=(chromium)
 
 if ((${#missing[@]})); then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -13,12 +13,13 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from gaia import __version__
-from gaia.api import agents, daemon, scaffold, services, sessions, workflows
+from gaia.api import agents, auth, daemon, events, scaffold, services, sessions, workflows
 from gaia.api.body import BodyLimitMiddleware
 from gaia.api.docs import install_docs
 from gaia.api.errors import install_error_handlers
 from gaia.api.head import HeadMiddleware
 from gaia.api.security import SecurityMiddleware
+from gaia.browser_auth import BrowserAuth
 from gaia.reload import Reloader, reload_settings
 from gaia.runtime import Runtime
 
@@ -106,6 +107,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
+    # Browsers signed in to the dashboard: the API accepts their cookie too.
+    app.state.browsers = browsers = BrowserAuth(runtime.token())
     app.state.reload = reload or (lambda: reload_settings(runtime))
     install_error_handlers(app)
     # A wildcard bind has no single name to allow; a named address is allowed as Host.
@@ -115,7 +118,9 @@ def create_app(
     # Added before SecurityMiddleware, so it runs inside it: no body is read before the token.
     # Asked on each request: `gaia daemon reload` changes runtime.settings.
     app.add_middleware(BodyLimitMiddleware, limit=lambda: runtime.settings.max_request_body)
-    app.add_middleware(SecurityMiddleware, token=runtime.token(), extra_hosts=extra_hosts)
+    app.add_middleware(
+        SecurityMiddleware, token=runtime.token(), extra_hosts=extra_hosts, browsers=browsers
+    )
 
     @app.get("/api/orchestration/health", tags=["health"])
     async def health() -> dict[str, Any]:
@@ -132,4 +137,6 @@ def create_app(
     app.include_router(agents.router)
     app.include_router(scaffold.router)
     app.include_router(daemon.router)
+    app.include_router(auth.router)
+    app.include_router(events.router)
     return app

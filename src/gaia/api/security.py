@@ -4,6 +4,12 @@ Binding 127.0.0.1 is not enough on its own: a web page in the user's browser can
 localhost (CSRF) and DNS rebinding can make an attacker's host name resolve to it. So
 the Host header must name localhost, any Origin must be a localhost origin, and every
 request except the health probe must carry the token.
+
+The dashboard's browser signs in with a cookie instead (gaia.browser_auth). A cookie goes
+with every request the browser makes to this host, whichever page asked for it, so a
+cookie-authenticated request that changes something must also carry this server's own
+``Origin``: a missing or foreign one is refused (403). Paths outside the API (the
+dashboard's pages and assets) pass these checks to the dashboard, which signs in itself.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gaia.api.errors import PROBLEM_JSON, problem_body
+from gaia.browser_auth import COOKIE_NAME, BrowserAuth
 
 __all__ = ["LOCAL_HOSTS", "SecurityMiddleware"]
 
@@ -27,6 +34,25 @@ PUBLIC_PATHS = frozenset(
 PUBLIC_PREFIXES = ("/docs/static/",)
 # Browsers cannot put a header on a link or an EventSource: these GETs may pass ?token=.
 QUERY_TOKEN_PATHS = ("/docs", "/openapi.json", "/redoc")
+# What the token guards here; every other path is the dashboard's (it signs in itself).
+API_PREFIXES = ("/api/", *QUERY_TOKEN_PATHS)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_cookie(headers: dict[str, str]) -> str | None:
+    """The dashboard's session id from a Cookie header, if there is one."""
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE_NAME and value:
+            return value
+    return None
+
+
+def same_origin(headers: dict[str, str]) -> bool:
+    """Whether the request's Origin is this server as the browser addressed it."""
+    origin = headers.get("origin", "").lower()
+    host = headers.get("host", "").lower()
+    return bool(host) and origin in (f"http://{host}", f"https://{host}")
 
 
 def _hostname(value: str) -> str | None:
@@ -51,9 +77,16 @@ def _hostname(value: str) -> str | None:
 
 
 class SecurityMiddleware:
-    def __init__(self, app: ASGIApp, token: str, extra_hosts: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str,
+        extra_hosts: Iterable[str] = (),
+        browsers: BrowserAuth | None = None,
+    ) -> None:
         self.app = app
         self.token = token.encode()
+        self.browsers = browsers
         self.hosts = LOCAL_HOSTS | {h.lower() for h in extra_hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -82,11 +115,26 @@ class SecurityMiddleware:
                 )
                 return
         method, path = scope["method"], scope["path"]
-        public = (method, path) in PUBLIC_PATHS or (
-            method in ("GET", "HEAD") and path.startswith(PUBLIC_PREFIXES)
+        public = (
+            (method, path) in PUBLIC_PATHS
+            or (method in ("GET", "HEAD") and path.startswith(PUBLIC_PREFIXES))
+            or not path.startswith(API_PREFIXES)
         )
         if public or self._authorized(scope, headers):
             await self.app(scope, receive, send)
+            return
+        if self.browsers is not None and self.browsers.valid(session_cookie(headers)):
+            if method in SAFE_METHODS or same_origin(headers):
+                await self.app(scope, receive, send)
+                return
+            await _deny(
+                send,
+                403,
+                "forbidden_origin",
+                "a browser signed in by cookie may change something only from gaia's own "
+                f"pages: the Origin header is {headers.get('origin', 'missing')!r}",
+                path,
+            )
             return
         await _deny(
             send,

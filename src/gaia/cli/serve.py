@@ -19,13 +19,13 @@ import click
 import uvicorn
 
 from gaia import __version__
-from gaia.api import create_app
 from gaia.cli.common import EXIT_FAILED, console, err_console, open_runtime
 from gaia.cli.remote import settings_digest
 from gaia.config import ENV_PREFIX, Settings
 from gaia.errors import GaiaError
 from gaia.reload import Reloader, ReloadReport, reload_settings
 from gaia.runtime import Runtime, settle_heap
+from gaia.server import create_daemon_app
 
 __all__ = ["serve"]
 
@@ -188,7 +188,7 @@ def serve(host: str | None, port: int | None) -> None:
             await asyncio.to_thread(write_daemon_file)
         return report
 
-    app = create_app(runtime, reload=reload)
+    app = create_daemon_app(runtime, reload=reload)
     settle_heap()  # the app's routes and schemas live as long as the daemon
     config = uvicorn.Config(
         app,
