@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gaia.live import agents, overview, services, sessions, workflows
+from gaia.live import agents, overview, run, services, sessions, workflows
 from gaia.live.base import Watch
 
 __all__ = ["WATCHES"]
@@ -10,6 +10,7 @@ __all__ = ["WATCHES"]
 WATCHES: dict[str, Watch] = {
     **overview.WATCHES,
     **workflows.WATCHES,
+    **run.WATCHES,
     **services.WATCHES,
     **sessions.WATCHES,
     **agents.WATCHES,
