@@ -8,6 +8,7 @@ is checked to arrive without the page reloading.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from gaia.services.feed import LOG_READ_MAX, LogFollower
 from tests.api.test_workflows_api import Server, gaia_env, start_server, stop_server_checked
 from tests.dashboard.conftest import Dashboard, api
 from tests.helpers import free_port, wait_until
@@ -24,7 +26,7 @@ from tests.helpers import free_port, wait_until
 # The loop checks for the file, prints it and removes it: each "say" is printed once.
 TICKER = (
     'n=0; while :; do n=$((n+1)); echo "tick $n"; '
-    'if [ -f say ]; then cat say; rm -f say; fi; sleep 0.5; done'
+    "if [ -f say ]; then cat say; rm -f say; fi; sleep 0.5; done"
 )
 AT_LEAST_TWO = re.compile(r"^([2-9]|\d{2,})$")
 
@@ -68,7 +70,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, server: Server) -> Path:
     api(server, "POST", "/services", json=[web, ticker])
     for name in ("web", "ticker"):
         api(server, "POST", f"/services/{name}/start")
-    wait_until(lambda: service(server, "web")["health"] == "healthy", timeout=20, what="web healthy")
+    wait_until(
+        lambda: service(server, "web")["health"] == "healthy", timeout=20, what="web healthy"
+    )
     return path
 
 
@@ -99,7 +103,8 @@ def chart_drawn(chart: Locator) -> None:
     expect(chart.locator(".uplot canvas")).to_have_count(1)
     inked = chart.locator("canvas").evaluate(
         """(canvas) => {
-            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            const { width, height } = canvas;
+            const data = canvas.getContext("2d").getImageData(0, 0, width, height).data;
             for (let i = 3; i < data.length; i += 4) if (data[i] > 0) return true;
             return false;
         }"""
@@ -226,3 +231,76 @@ def test_an_unknown_service_says_so(dashboard: Dashboard) -> None:
     page = dashboard.goto("/services/nosuch")
     expect(page.locator("#view")).to_contain_text("No service is registered as “nosuch”")
     expect(page.get_by_role("link", name="All services")).to_be_visible()
+
+
+def test_a_watch_of_an_unknown_service_says_which(server: Server) -> None:
+    """The stream stays up and names the watch that cannot be, with the reason."""
+    with (
+        server.client() as client,
+        client.stream(
+            "GET", "/api/orchestration/events", params={"watch": ["service:nosuch", "services"]}
+        ) as response,
+    ):
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        for line in lines:
+            if line == "event: error":
+                data = json.loads(next(lines).removeprefix("data: "))
+                break
+    assert data["watch"] == "service:nosuch"
+    assert "nosuch" in data["message"]
+
+
+# -- following a log file (what the page's log shows) ---------------------------------
+
+
+def test_the_log_follower_starts_at_the_tail_then_gives_whole_new_lines(tmp_path: Path) -> None:
+    path = tmp_path / "svc.log"
+    path.write_text("".join(f"line {n}\n" for n in range(500)))
+    follower = LogFollower(path)
+    lines, skipped = follower.read(tail_lines=3)
+    assert (lines, skipped) == (["line 497", "line 498", "line 499"], 0)
+    assert follower.read() == ([], 0)
+    with path.open("a") as fh:
+        fh.write("new one\nhalf")
+    assert follower.read() == (["new one"], 0)
+    with path.open("a") as fh:
+        fh.write(" done\r\n")
+    assert follower.read() == (["half done"], 0)
+
+
+def test_the_log_follower_reads_a_rotated_file_from_its_start(tmp_path: Path) -> None:
+    path = tmp_path / "svc.log"
+    path.write_text("old a\nold b\nold c\n")
+    follower = LogFollower(path)
+    assert follower.read()[0] == ["old a", "old b", "old c"]
+    path.rename(tmp_path / "svc.log.1")
+    path.write_text("fresh\n")
+    assert follower.read() == (["fresh"], 0)
+
+
+def test_the_log_follower_skips_what_a_poll_cannot_read_and_says_how_much(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "svc.log"
+    path.write_text("start\n")
+    follower = LogFollower(path)
+    assert follower.read()[0] == ["start"]
+    line = "x" * 99 + "\n"
+    burst = LOG_READ_MAX // len(line) * 3
+    with path.open("a") as fh:
+        fh.write(line * burst + "the end\n")
+    lines, skipped = follower.read()
+    assert skipped == path.stat().st_size - 6 - LOG_READ_MAX
+    assert lines[-1] == "the end" and set(lines[:-1]) == {"x" * 99}
+
+
+def test_the_log_follower_gives_a_line_without_newline_once_it_stays_so(tmp_path: Path) -> None:
+    path = tmp_path / "svc.log"
+    path.write_text("")
+    follower = LogFollower(path)
+    assert follower.read() == ([], 0)
+    path.write_text("password: ")
+    assert follower.read() == ([], 0)  # it may still be being written
+    assert follower.read() == (["password: "], 0)  # nothing came for a poll: it is whole
+    assert follower.read() == ([], 0)

@@ -179,13 +179,12 @@ class LogFollower:
     """Follows a service's log file: its tail first, then each complete new line.
 
     A file that shrank was rotated: the new one is read from its start. A line without
-    its newline yet waits for it, unless it is still alone a poll later (a prompt).
+    its newline yet waits for it, unless a poll finds nothing more (a prompt).
     """
 
     path: Path
     offset: int | None = None
     _partial: str = ""
-    _partial_polls: int = 0
     _decoder: codecs.IncrementalDecoder = field(
         default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
     )
@@ -216,7 +215,7 @@ class LogFollower:
         self.offset += len(data)
         text = self._partial + self._decoder.decode(data)
         lines = text.split("\n")
-        self._partial, self._partial_polls = lines.pop(), 0
+        self._partial = lines.pop()
         if started_mid_file and lines:
             lines = lines[1:]  # the first line was cut by where the read began
         lines = [line.removesuffix("\r") for line in lines]
@@ -225,10 +224,8 @@ class LogFollower:
         return lines, skipped
 
     def _flush_partial(self) -> list[str]:
+        """The pending line, once a poll found nothing more: it is all there will be."""
         if not self._partial:
             return []
-        self._partial_polls += 1
-        if self._partial_polls < 2:
-            return []
-        line, self._partial, self._partial_polls = self._partial, "", 0
+        line, self._partial = self._partial, ""
         return [line]
