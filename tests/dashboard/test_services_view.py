@@ -98,18 +98,20 @@ def not_reloaded(page: Page) -> None:
 
 
 def chart_drawn(chart: Locator) -> None:
-    """The uPlot chart holds two samples or more, and its canvas has ink on it."""
+    """The uPlot chart holds two samples or more, and its canvas has ink on it (a blank
+    canvas fails the test when the wait times out)."""
     expect(chart).to_have_attribute("data-points", AT_LEAST_TWO)
     expect(chart.locator(".uplot canvas")).to_have_count(1)
-    inked = chart.locator("canvas").evaluate(
+    # uPlot draws in the next frame: wait for ink, not for a time.
+    chart.page.wait_for_function(
         """(canvas) => {
             const { width, height } = canvas;
             const data = canvas.getContext("2d").getImageData(0, 0, width, height).data;
             for (let i = 3; i < data.length; i += 4) if (data[i] > 0) return true;
             return false;
-        }"""
+        }""",
+        arg=chart.locator("canvas").element_handle(),
     )
-    assert inked, "the chart's canvas is blank"
 
 
 def test_the_list_shows_each_service_live(dashboard: Dashboard, workdir: Path) -> None:

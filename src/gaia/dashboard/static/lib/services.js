@@ -87,7 +87,11 @@ export class Samples {
 }
 
 const COLOURS = { cpu: ["#2b6cb0", "rgba(43,108,176,.14)"], rss: ["#2f7d5b", "rgba(47,125,91,.14)"] };
-const atLeast = (floor) => (_u, _min, max) => [0, Math.max(floor, (max || 0) * 1.15)];
+// From a little under 0 (a line of zeros stays visible) to above the highest sample.
+const atLeast = (floor) => (_u, _min, max) => {
+  const top = Math.max(floor, (max || 0) * 1.15);
+  return [-top * 0.04, top];
+};
 
 /**
  * A chart of one series of samples. `small`: a sparkline for a table cell (no axes);
