@@ -63,7 +63,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, server: Server) -> Path:
         "args": ["-m", "http.server", str(port), "--bind", "127.0.0.1"],
         "cwd": str(path),
         "port": port,
-        "health_check": {"type": "http", "interval": "300ms", "timeout": "2s", "retries": 2},
+        # Python's start-up on a loaded machine may outlast a few checks: were they to
+        # make it unhealthy, the supervisor would restart it under the test's feet.
+        "health_check": {"type": "http", "interval": "300ms", "timeout": "2s", "retries": 20},
         "auto_restart": True,
     }
     ticker = {"name": "ticker", "command": "sh", "args": ["-c", TICKER], "cwd": str(path)}
