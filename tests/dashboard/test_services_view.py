@@ -231,6 +231,30 @@ def test_a_line_the_service_prints_appears_live(dashboard: Dashboard, workdir: P
     not_reloaded(page)
 
 
+def test_a_start_that_fails_says_why_where_it_was_asked(
+    dashboard: Dashboard, workdir: Path
+) -> None:
+    server = dashboard.server
+    broken = {
+        "name": "broken",
+        "command": "sh",
+        "args": ["-c", "echo 'cannot open config.yml' >&2; exit 3"],
+        "cwd": str(workdir),
+    }
+    api(server, "POST", "/services", json=broken)
+    page = dashboard.goto("/services")
+    row = page.locator("tr[data-service='broken']")
+    expect(row.locator("td").nth(1)).to_have_text("stopped")
+    page.get_by_role("button", name="Start broken", exact=True).click()
+    toast = page.locator("#toasts .toast.error")
+    expect(toast).to_contain_text("Start broken")
+    expect(toast).to_contain_text("cannot open config.yml")
+    expect(row.locator("td").nth(1)).to_have_text("failed")
+    assert service(server, "broken")["state"] == "failed"
+    api(server, "DELETE", "/services/broken")
+    expect(row).to_have_count(0)
+
+
 def test_an_unknown_service_says_so(dashboard: Dashboard) -> None:
     page = dashboard.goto("/services/nosuch")
     expect(page.locator("#view")).to_contain_text("No service is registered as “nosuch”")
