@@ -48,19 +48,27 @@ function entry(name) {
     uptime: h("td", { class: "num" }), restarts: h("td", { class: "num" }),
     cpuText: h("span", { class: "figure" }), rssText: h("span", { class: "figure" }),
   };
+  const ctl = controls(name);
+  const cpuCell = h("td", { class: "metric" }, cells.cpuText);
+  const rssCell = h("td", { class: "metric" }, cells.rssText);
+  const row = h("tr", { dataset: { service: name } },
+    cells.name, cells.state, cells.health, cells.pid, cells.port, cells.uptime, cells.restarts,
+    cpuCell, rssCell, h("td", { class: "actions" }, ctl.el));
+  item = { row, cells, cpuCell, rssCell, charts: null, controls: ctl, samples: new Samples(SPARK_POINTS), state: null };
+  rows.set(name, item);
+  return item;
+}
+
+/** A row's two charts, made once it has samples: a list of services never started
+ * (or a thousand) costs no chart at all. */
+function sparklines(item, name) {
   const charts = {
     cpu: new SampleChart("cpu", { small: true, label: `CPU of ${name}` }),
     rss: new SampleChart("rss", { small: true, label: `memory of ${name}` }),
   };
-  const ctl = controls(name);
-  const row = h("tr", { dataset: { service: name } },
-    cells.name, cells.state, cells.health, cells.pid, cells.port, cells.uptime, cells.restarts,
-    h("td", { class: "metric" }, cells.cpuText, charts.cpu.el),
-    h("td", { class: "metric" }, cells.rssText, charts.rss.el),
-    h("td", { class: "actions" }, ctl.el));
-  item = { row, cells, charts, controls: ctl, samples: new Samples(SPARK_POINTS), state: null };
-  rows.set(name, item);
-  return item;
+  item.cpuCell.append(charts.cpu.el);
+  item.rssCell.append(charts.rss.el);
+  return charts;
 }
 
 function fill(item, s) {
@@ -91,8 +99,11 @@ function draw() {
   // Reorder only when the order changed: moving a row would take the focus off its buttons.
   const current = [...tbody.children];
   if (current.length !== wanted.length || current.some((row, i) => row !== wanted[i])) tbody.replaceChildren(...wanted);
+  const registered = new Set(services.map((s) => s.name));
   for (const [name, item] of rows) {
-    if (!services.some((s) => s.name === name)) { item.charts.cpu.destroy(); item.charts.rss.destroy(); rows.delete(name); }
+    if (registered.has(name)) continue;
+    if (item.charts) { item.charts.cpu.destroy(); item.charts.rss.destroy(); }
+    rows.delete(name);
   }
   empty.hidden = services.length > 0;
   capped.hidden = matching.length <= SHOWN_MAX;
@@ -130,6 +141,7 @@ live(["services"], {
     }
     for (const name of touched) {
       const item = rows.get(name);
+      if (!item.charts) item.charts = sparklines(item, name);
       item.charts.cpu.draw(item.samples);
       item.charts.rss.draw(item.samples);
       figures(item);
