@@ -91,6 +91,11 @@ class Supervisor:
         svc = self._services.get(name)
         return svc.restart_count if svc else 0
 
+    def started_at(self, name: str) -> float | None:
+        """When the service's current process started (epoch seconds), if it has one."""
+        svc = self._services.get(name)
+        return svc.pid_started_at if svc is not None and svc.handle is not None else None
+
     def recent_checks(self, name: str) -> list[dict[str, Any]]:
         """The latest health check results of the service's current run, newest first."""
         svc = self._services.get(name)
