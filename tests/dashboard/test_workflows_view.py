@@ -95,6 +95,48 @@ def list_loaded(page: Page) -> None:
 # -- the list --------------------------------------------------------------------------
 
 
+def test_screenshot_of_the_workflows_view(
+    dashboard: Dashboard, server: Server, workdir: Path
+) -> None:
+    """Realistic data: runs of several workflows in each state, one still running (first
+    in the module, so the list holds only these)."""
+    build = """
+        name: build-and-test
+        description: compile, test and package the project
+        tasks:
+          - {id: deps, command: "true"}
+          - {id: compile, command: "true", dependencies: [deps]}
+          - {id: unit-tests, command: "true", dependencies: [compile]}
+          - {id: lint, command: "true", dependencies: [deps]}
+          - {id: package, command: "true", dependencies: [unit-tests, lint]}
+        """
+    nightly = """
+        name: nightly-report
+        tasks:
+          - {id: fetch, command: "true"}
+          - {id: crunch, command: "exit 2", dependencies: [fetch]}
+          - {id: mail, command: "true", dependencies: [crunch]}
+        """
+    for text, status in ((build, "completed"), (nightly, "failed"), (build, "completed")):
+        finished(server, create(server, text, workdir, start="true")["id"], {status})
+    create(server, simple("release-notes"), workdir)
+    running = """
+        name: deploy-staging
+        tasks:
+          - {id: build, command: "true"}
+          - {id: migrate, command: "true", dependencies: [build]}
+          - id: rollout
+            command: while [ ! -e go ]; do sleep 0.05; done
+            dependencies: [migrate]
+          - {id: smoke-test, command: "true", dependencies: [rollout]}
+        """
+    live = create(server, running, workdir, start="true")
+    page = dashboard.goto("/workflows")
+    expect(row(page, live["id"]).locator(".wf-task-words")).to_contain_text("2 completed")
+    expect(row(page, live["id"]).locator(".wf-duration")).to_have_text(re.compile(r"^\d+ s$"))
+    dashboard.shot("workflows")
+
+
 def test_the_list_shows_runs_with_their_status(
     dashboard: Dashboard, server: Server, workdir: Path
 ) -> None:
@@ -242,6 +284,7 @@ def test_start_from_pasted_yaml_runs_it(
     page = dashboard.goto("/workflows")
     page.get_by_role("button", name="Start a workflow…").click()
     expect(page).to_have_url(f"{server.url}/workflows?new=yaml")
+    expect(page.get_by_label("Workflow file")).to_be_hidden()
     page.get_by_label("Workflow YAML").fill(
         f"name: {name}\n"
         "variables:\n  word: nothing\n"
@@ -294,6 +337,7 @@ def test_invalid_yaml_shows_its_problems_at_their_lines(
     expect(gutter.nth(6)).to_have_class("bad")
     expect(gutter.nth(4)).not_to_have_class("bad")
     assert page.url == f"{server.url}/workflows?new=yaml"
+    dashboard.shot("workflows-start")
 
     # Clicking a problem selects its line in the editor.
     problems.filter(has_text="missing").get_by_role("button").click()
@@ -323,6 +367,7 @@ def test_start_from_a_file_path(
     page = dashboard.goto("/workflows?new=yaml")
     page.get_by_label("A file on the daemon's machine").check()
     expect(page).to_have_url(f"{server.url}/workflows?new=file")
+    expect(page.get_by_label("Workflow YAML")).to_be_hidden()
     page.get_by_label("Workflow file").fill(str(definition))
     page.get_by_label("Variables").fill("what=from-the-file")
     page.get_by_role("button", name="Start", exact=True).click()
@@ -344,46 +389,6 @@ def test_start_from_a_file_path(
     page.get_by_role("button", name="Start", exact=True).click()
     expect(page.locator("#wf-problems li").first).to_contain_text("absent.yaml")
     expect(page.locator("#wf-problems li").first).to_contain_text("No such file")
-
-
-def test_screenshot_of_the_workflows_view(
-    dashboard: Dashboard, server: Server, workdir: Path
-) -> None:
-    """Realistic data: runs of several workflows in each state, one still running."""
-    build = """
-        name: build-and-test
-        description: compile, test and package the project
-        tasks:
-          - {id: deps, command: "true"}
-          - {id: compile, command: "true", dependencies: [deps]}
-          - {id: unit-tests, command: "true", dependencies: [compile]}
-          - {id: lint, command: "true", dependencies: [deps]}
-          - {id: package, command: "true", dependencies: [unit-tests, lint]}
-        """
-    nightly = """
-        name: nightly-report
-        tasks:
-          - {id: fetch, command: "true"}
-          - {id: crunch, command: "exit 2", dependencies: [fetch]}
-          - {id: mail, command: "true", dependencies: [crunch]}
-        """
-    for text, status in ((build, "completed"), (nightly, "failed"), (build, "completed")):
-        finished(server, create(server, text, workdir, start="true")["id"], {status})
-    create(server, simple("release-notes"), workdir)
-    running = """
-        name: deploy-staging
-        tasks:
-          - {id: build, command: "true"}
-          - {id: migrate, command: "true", dependencies: [build]}
-          - id: rollout
-            command: while [ ! -e go ]; do sleep 0.05; done
-            dependencies: [migrate]
-          - {id: smoke-test, command: "true", dependencies: [rollout]}
-        """
-    live = create(server, running, workdir, start="true")
-    page = dashboard.goto("/workflows")
-    expect(row(page, live["id"]).locator(".wf-task-words")).to_contain_text("2 completed")
-    dashboard.shot("workflows")
 
 
 # -- the API the view uses ---------------------------------------------------------------
