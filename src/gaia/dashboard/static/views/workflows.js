@@ -90,23 +90,31 @@ function countsShown() {
   return state.name ? namedCounts || {} : overallCounts;
 }
 
+// One link per status (built once, then updated in place so that keyboard focus stays).
+const statusLinkOf = new Map();
+for (const status of ["", ...STATUSES]) {
+  const label = status ? status[0].toUpperCase() + status.slice(1) : "All";
+  const link = h("a", {
+    dataset: { status: status || "all" },
+    onclick: (event) => {
+      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+      event.preventDefault();
+      navigate({ status });
+    },
+  }, label, " ", h("span", { class: "n" }, "0"));
+  statusLinkOf.set(status, link);
+  statusLinks.append(h("li", {}, link));
+}
+
 function drawStatusLinks() {
   const counts = countsShown();
   const all = Object.values(counts).reduce((a, b) => a + b, 0);
-  const link = (status, label, n) => h("li", {},
-    h("a", {
-      href: urlOf({ ...state, status }),
-      "aria-current": state.status === status ? "true" : null,
-      dataset: { status: status || "all" },
-      onclick: (event) => {
-        if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
-        event.preventDefault();
-        navigate({ status });
-      },
-    }, label, " ", h("span", { class: "n" }, String(n))));
-  show(statusLinks,
-    link("", "All", all),
-    STATUSES.map((status) => link(status, status[0].toUpperCase() + status.slice(1), counts[status] || 0)));
+  for (const [status, link] of statusLinkOf) {
+    link.href = urlOf({ ...state, status });
+    if (state.status === status) link.setAttribute("aria-current", "true");
+    else link.removeAttribute("aria-current");
+    link.querySelector(".n").textContent = String(status ? counts[status] || 0 : all);
+  }
 }
 
 // Typing filters as you go; one history entry per burst of typing, so back undoes it.
@@ -134,9 +142,12 @@ nameInput.addEventListener("keydown", (event) => {
   burst = null;
 });
 
-function matches(run) {
-  if (state.status && run.status !== state.status) return false;
+function nameMatches(run) {
   return !state.name || run.name.toLowerCase().includes(state.name.toLowerCase());
+}
+
+function matches(run) {
+  return (!state.status || run.status === state.status) && nameMatches(run);
 }
 
 // -- rows -------------------------------------------------------------------------------------
@@ -293,31 +304,41 @@ async function load() {
 let recount = null;
 /** Apply a live change: rows that match the filters are added or updated, others dropped. */
 function change(runs) {
-  let touched = false;
+  let moved = false; // whether a run matching the name may have entered or left a status
   for (const run of runs) {
     const row = rows.get(run.id);
-    if (row && matches(run)) updateRow(row, run);
-    else if (row) { removeRow(run.id); touched = true; }
-    else if (matches(run)) { insertRow(run); touched = true; }
-    if (state.name && run.name.toLowerCase().includes(state.name.toLowerCase())) touched = true;
+    const named = nameMatches(run);
+    if (row && matches(run)) {
+      if (row.run.status !== run.status) moved = true;
+      updateRow(row, run);
+    } else if (row) {
+      removeRow(run.id);
+      moved = true;
+    } else {
+      if (matches(run)) insertRow(run);
+      if (named) moved = true; // a new run, or one past the rows drawn
+    }
   }
   if (!state.name) total = Math.max(totalFromCounts(), rows.size);
-  else if (touched) {
-    // The counts the watch sends are of every name: ask for this name's again (once a
-    // second at most), since a capped list cannot tell them from its rows.
-    clearTimeout(recount);
-    recount = setTimeout(async () => {
+  else if (moved) {
+    // The counts the watch sends are of every name: this name's are asked for again (at
+    // most twice a second), since a capped list cannot tell them from its rows.
+    total = Math.max(total, rows.size);
+    recount = recount || setTimeout(async () => {
+      recount = null;
+      const name = state.name;
       try {
-        const name = state.name;
         const counts = await api("/workflows/counts", { query: { name } });
         if (name !== state.name) return;
         namedCounts = counts.by_status;
         total = Math.max(totalFromCounts(), rows.size);
         drawStatusLinks();
         drawCount();
-      } catch (error) { failure.hidden = false; failure.textContent = `Could not count the runs: ${error.message}`; }
-    }, 300);
-    total = Math.max(total, rows.size);
+      } catch (error) {
+        failure.hidden = false;
+        failure.textContent = `Could not count the runs: ${error.message}`;
+      }
+    }, 500);
   }
   drawStatusLinks();
   drawCount();
