@@ -142,8 +142,11 @@ nameInput.addEventListener("keydown", (event) => {
   burst = null;
 });
 
+// As the API matches names: containing the text, ignoring the case of ASCII letters only.
+const asciiLower = (text) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
 function nameMatches(run) {
-  return !state.name || run.name.toLowerCase().includes(state.name.toLowerCase());
+  return !state.name || asciiLower(run.name).includes(asciiLower(state.name));
 }
 
 function matches(run) {
