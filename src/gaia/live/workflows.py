@@ -12,10 +12,11 @@ it can drop them), or might have (a resumed run's status before is not known).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from gaia.live.base import POLL_INTERVAL, LiveEvent, Watch, WatchError
+from gaia.live.base import POLL_INTERVAL, RECHECK_SECONDS, LiveEvent, Watch, WatchError
 from gaia.runtime import Runtime
 from gaia.workflows.changes import RunChanges, RunsChanged
 from gaia.workflows.status import RunStatus
@@ -48,8 +49,26 @@ async def _watch_runs(runtime: Runtime, argument: str) -> AsyncIterator[LiveEven
         raise WatchError(f"unknown run status {status!r} (known: {', '.join(STATUSES)})")
     changes = RunChanges(runtime.db)
     initial = True
+    seen: object = None
+    looked = 0.0
+
+    def look() -> RunsChanged | None:
+        # Nothing committed, nothing changed: no query (but a look every RECHECK_SECONDS,
+        # for a change the generation cannot see).
+        nonlocal seen, looked
+        current, now = runtime.db.generation(), time.monotonic()
+        if (
+            not initial
+            and current is not None
+            and current == seen
+            and now - looked < RECHECK_SECONDS
+        ):
+            return None
+        seen, looked = current, now
+        return changes.look()
+
     while True:
-        news = await asyncio.to_thread(changes.look)
+        news = await asyncio.to_thread(look)
         if news is not None:
             payload = runs_payload(news, initial=initial, status=status)
             if initial or payload["runs"]:
