@@ -54,6 +54,18 @@ async def test_the_sqlite_reader_gives_the_stores_summaries(
         quick = list_summaries(runtime.db, status, limit)
         stored = manager.store.list(status, limit)
         assert [s.model_dump() for s in quick] == [s.model_dump() for s in stored]
+    # Names containing a text, in any ASCII case; LIKE's wildcards match themselves.
+    for status, name, count in [
+        (None, "O", 3),
+        ("failed", "BA", 1),
+        (None, "%", 0),
+        (None, "_", 0),
+    ]:
+        quick = list_summaries(runtime.db, status, 100, name=name)
+        stored = manager.store.list(status, 100, name=name)
+        assert [s.model_dump() for s in quick] == [s.model_dump() for s in stored]
+        assert len(quick) == count
+    assert manager.count_by_status("ok") == {"completed": 1, "interrupted": 1, "pending": 1}
     everything = list_summaries(runtime.db)
     assert {s.status for s in everything} == {"completed", "failed", "pending", "interrupted"}
     by_status = {s.status: s for s in everything}

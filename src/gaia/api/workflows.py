@@ -18,8 +18,10 @@ from gaia.api.deps import Auth, RuntimeDep, WorkflowsDep
 from gaia.api.errors import problem_responses
 from gaia.api.stopping import STOPPING_EVENT
 from gaia.api.streams import LineSplitter, end_event, event_stream, log_event
-from gaia.workflows.loader import parse_var_overrides
+from gaia.errors import Problem, ValidationError
+from gaia.workflows.loader import LoadedWorkflow, parse_var_overrides
 from gaia.workflows.logs import follow_log, read_log
+from gaia.workflows.manager import WorkflowManager
 from gaia.workflows.views import TaskDetail, WorkflowDetail, WorkflowSummary
 
 __all__ = ["router"]
@@ -55,6 +57,15 @@ class StatusView(BaseModel):
     duration_seconds: float | None
 
 
+class RunCounts(BaseModel):
+    total: int
+    by_status: dict[str, int]
+
+
+def _query_problem(message: str, field: str) -> ValidationError:
+    return ValidationError(message, [Problem(message, source="query", path=field)])
+
+
 @router.post("", status_code=201, response_model=Created)
 async def create_workflow(
     request: Request,
@@ -62,24 +73,35 @@ async def create_workflow(
     var: Annotated[list[str] | None, Query(description="variable override, key=value")] = None,
     base_dir: Annotated[str | None, Query(description="absolute dir for relative paths")] = None,
     start: Annotated[bool, Query(description="start the run at once")] = False,
+    path: Annotated[
+        str | None,
+        Query(
+            description="absolute path of a workflow file on the daemon's machine, read "
+            "instead of a body; relative paths in it are its folder's"
+        ),
+    ] = None,
 ) -> Created:
-    """Create a run from a YAML (or JSON) workflow definition in the body."""
-    text = await definition_text(request, "workflow")
+    """Create a run from a YAML (or JSON) workflow definition in the body, or in the file
+    at ``path``."""
     try:
         overrides = parse_var_overrides(var or [])
     except ValueError as exc:
         raise body_problem(str(exc)) from None
-    base = Path(base_dir) if base_dir else Path.home()
-    if not base.is_absolute() or not base.is_dir():
-        raise body_problem(f"base_dir {base_dir!r} must be an absolute path to a directory")
-    loaded = await parse_definition(
-        request,
-        workflows.load_text,
-        text,
-        source="<request body>",
-        overrides=overrides,
-        base_dir=base,
-    )
+    if path is not None:
+        loaded = await _load_path(request, workflows, path, base_dir, overrides)
+    else:
+        text = await definition_text(request, "workflow")
+        base = Path(base_dir) if base_dir else Path.home()
+        if not base.is_absolute() or not base.is_dir():
+            raise body_problem(f"base_dir {base_dir!r} must be an absolute path to a directory")
+        loaded = await parse_definition(
+            request,
+            workflows.load_text,
+            text,
+            source="<request body>",
+            overrides=overrides,
+            base_dir=base,
+        )
     run_id = await asyncio.to_thread(workflows.create, loaded)
     status = "pending"
     if start:
@@ -88,13 +110,49 @@ async def create_workflow(
     return Created(id=run_id, name=loaded.spec.name, status=status, tasks=len(loaded.spec.tasks))
 
 
+async def _load_path(
+    request: Request,
+    workflows: WorkflowManager,
+    path: str,
+    base_dir: str | None,
+    overrides: dict[str, str],
+) -> LoadedWorkflow:
+    """The workflow file at ``path`` (read and parsed in a worker thread)."""
+    if not Path(path).is_absolute():
+        raise _query_problem(f"path must be an absolute path (got {path!r})", "path")
+    if base_dir is not None:
+        raise _query_problem(
+            "base_dir goes with a definition in the body: a file's relative paths are "
+            "its own folder's",
+            "base_dir",
+        )
+    if await request.body():
+        raise body_problem("send the workflow either in the body or as a path, not both")
+    return await parse_definition(request, workflows.load_file, Path(path), overrides)
+
+
 @router.get("", response_model=list[WorkflowSummary])
 def list_workflows(
     workflows: WorkflowsDep,
     status: Annotated[str | None, Query(description="only runs in this status")] = None,
+    name: Annotated[
+        str | None, Query(description="only runs whose name contains this (any ASCII case)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[WorkflowSummary]:
-    return workflows.list(status=status, limit=limit)
+    return workflows.list(status=status, limit=limit, name=name)
+
+
+@router.get("/counts", response_model=RunCounts)
+def count_workflows(
+    workflows: WorkflowsDep,
+    name: Annotated[
+        str | None, Query(description="only runs whose name contains this (any ASCII case)")
+    ] = None,
+) -> RunCounts:
+    """How many runs there are, in all and in each status (the total a capped list is of)."""
+    by_status = workflows.count_by_status(name)
+    return RunCounts(total=sum(by_status.values()), by_status=by_status)
 
 
 @router.get("/{workflow_id}", response_model=WorkflowDetail)

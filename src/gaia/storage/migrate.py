@@ -25,7 +25,7 @@ __all__ = ["HEAD_REVISION", "RENAMED_REVISIONS", "current_revision", "upgrade"]
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # The newest revision: tests check it is Alembic's own head.
-HEAD_REVISION = "014_agent_task_owner"
+HEAD_REVISION = "015_workflow_updated_index"
 
 # Until 2026-12-07 the chain ran 011 workflows -> 012 services -> 010 sessions -> 013
 # agents; the files are now numbered in chain order. A database made before stores an old

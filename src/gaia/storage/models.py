@@ -80,6 +80,7 @@ workflows_table = Table(
     Column("metadata", JSON(), nullable=False, default=dict),
     *_timestamps(),
     Index("ix_gaia_workflows_created_at", "created_at"),
+    Index("ix_gaia_workflows_updated_at", "updated_at"),
 )
 
 workflow_tasks_table = Table(

@@ -320,8 +320,13 @@ class WorkflowManager:
     # Reads only read. Runs of dead owners are recovered when a process opens its
     # Runtime and, in the daemon, every RECOVERY_INTERVAL: never as a side effect of a view.
 
-    def list(self, status: str | None = None, limit: int = 100) -> list[WorkflowSummary]:
-        return list_summaries(self.db, status, limit)
+    def list(
+        self, status: str | None = None, limit: int = 100, *, name: str | None = None
+    ) -> list[WorkflowSummary]:
+        return list_summaries(self.db, status, limit, name=name)
+
+    def count_by_status(self, name: str | None = None) -> dict[str, int]:
+        return self.store.count_by_status(name)
 
     def get(self, run_id: str) -> WorkflowDetail:
         return self.store.detail(run_id)

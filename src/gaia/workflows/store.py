@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from gaia.storage.models import (
 from gaia.storage.types import utcnow
 from gaia.workflows.engine import RunStatus, TaskState, WorkflowTaskStatus
 from gaia.workflows.spec import WorkflowSpec
+from gaia.workflows.summaries import name_pattern
 
 if TYPE_CHECKING:
     from gaia.workflows.loader import LoadedWorkflow
@@ -284,16 +285,37 @@ class WorkflowStore:
 
     # -- views -----------------------------------------------------------------------
 
-    def list(self, status: str | None = None, limit: int = 100) -> list[WorkflowSummary]:
+    def list(
+        self,
+        status: str | None = None,
+        limit: int = 100,
+        *,
+        name: str | None = None,
+        ids: Collection[str] | None = None,
+    ) -> list[WorkflowSummary]:
+        """The newest ``limit`` runs: with ``status``, whose name contains ``name``
+        (ignoring ASCII case), among ``ids``, if given."""
         with self.db.read() as conn:
             # Only what a summary shows: the stored definition (spec) is JSON of every
             # task, and decoding it for each listed run was most of a list's cost.
             query = select(*_summary_columns()).order_by(W.c.created_at.desc()).limit(limit)
             if status:
                 query = query.where(W.c.status == status)
+            if name:
+                query = query.where(W.c.name.ilike(name_pattern(name), escape="\\"))
+            if ids is not None:
+                query = query.where(W.c.id.in_(list(ids)))
             rows = conn.execute(query).all()
             counts = self._counts(conn, [r.id for r in rows])
         return [_summary(row, counts.get(row.id, {})) for row in rows]
+
+    def count_by_status(self, name: str | None = None) -> dict[str, int]:
+        """How many runs there are in each status (whose name contains ``name``)."""
+        query = select(W.c.status, func.count()).group_by(W.c.status)
+        if name:
+            query = query.where(W.c.name.ilike(name_pattern(name), escape="\\"))
+        with self.db.read() as conn:
+            return {str(status): int(n) for status, n in conn.execute(query).all()}
 
     def detail(self, run_id: str) -> WorkflowDetail:
         with self.db.read() as conn:

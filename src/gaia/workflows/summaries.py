@@ -15,22 +15,38 @@ from gaia.storage.db import Database
 from gaia.workflows.status import RunStatus
 from gaia.workflows.views import WorkflowSummary, seconds_between
 
-__all__ = ["has_running_runs", "list_summaries"]
+__all__ = ["has_running_runs", "list_summaries", "name_pattern"]
 
 _COLUMNS = (
     "id, name, description, status, source, error, created_at, started_at, finished_at, owner_pid"
 )
 
 
+def name_pattern(name: str) -> str:
+    """A LIKE pattern (escape character ``\\``) for names containing ``name``."""
+    escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def list_summaries(
-    db: Database, status: str | None = None, limit: int = 100
+    db: Database, status: str | None = None, limit: int = 100, *, name: str | None = None
 ) -> list[WorkflowSummary]:
-    """The newest ``limit`` runs (with ``status`` only, if given), newest first."""
+    """The newest ``limit`` runs (with ``status`` only, and only those whose name contains
+    ``name`` ignoring ASCII case, if given), newest first."""
     if db.sqlite_file is None:
         from gaia.workflows.store import WorkflowStore
 
-        return WorkflowStore(db).list(status, limit)
-    where, params = ("WHERE status = ? ", [status]) if status else ("", [])
+        return WorkflowStore(db).list(status, limit, name=name)
+    clauses: list[str] = []
+    params: list[object] = []
+    if status:
+        clauses.append("status = ?")
+        params.append(status)
+    if name:
+        # SQLite's LIKE ignores ASCII case, as the store's ilike does.
+        clauses.append("name LIKE ? ESCAPE '\\'")
+        params.append(name_pattern(name))
+    where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
     with db.sqlite_read() as conn:
         rows = conn.execute(
             f"SELECT {_COLUMNS} FROM gaia_workflows {where}"  # noqa: S608 (constant text, values bound)
