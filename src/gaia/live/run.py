@@ -102,6 +102,7 @@ class _LogReader:
     def __init__(self, runtime: Runtime, run_id: str, task_key: str) -> None:
         self.runtime, self.run_id, self.task_key = runtime, run_id, task_key
         self.path: Path | None = None
+        self.started = False  # the first poll always sends a log event, empty or not
         self.offset = 0
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
@@ -111,8 +112,8 @@ class _LogReader:
         latest = Path(state["log_path"]) if state["log_path"] else None
         reset = False
         truncated = False
-        if latest != self.path:
-            self.path, self.offset, reset = latest, 0, True
+        if latest != self.path or not self.started:
+            self.path, self.offset, reset, self.started = latest, 0, True, True
             self.decoder.reset()
             if latest is not None and latest.exists():
                 size = latest.stat().st_size

@@ -99,7 +99,7 @@ export class TaskList {
         role: "option", "aria-selected": selected ? "true" : "false", "aria-setsize": this.shown.length,
         "aria-posinset": i + 1, class: selected ? "selected" : null, style: `top:${i * ROW}px`,
         dataset: { task: key }, onclick: () => this.onSelect(key),
-      }, h("span", { class: "task-id" }, key), badge(status)));
+      }, h("span", { class: "task-id" }, key), " ", badge(status)));
     }
     this.rows.replaceChildren(...items);
     const current = this.selected && this.shown.includes(this.selected) ? this.rows.querySelector("li.selected") : null;

@@ -106,7 +106,7 @@ function drawRun(state) {
 
 // -- the graph and the list, once the layout is here -------------------------------------
 
-const layoutLoaded = api(`${path}/graph`).then((layout) => {
+api(`${path}/graph`).then((layout) => {
   const status = (key) => statuses.get(key) || "pending";
   list = new TaskList(layout.nodes.map((node) => node.id), { status, onSelect: (key) => select(key) });
   show(listBox, list.element);
@@ -163,8 +163,9 @@ addEventListener("popstate", () => {
   select(key, { push: false });
 });
 
-if (selected) { const key = selected; selected = null; select(key, { push: false }); }
-layoutLoaded.then(() => { if (!selected) panel.clear(); });
+// The stream opened above already follows the task named in the URL.
+if (selected) panel.show(selected, statuses.get(selected));
+else panel.clear();
 
 // -- actions ----------------------------------------------------------------------------
 
