@@ -20,7 +20,7 @@ router = APIRouter(
     prefix="/api/orchestration/workflows",
     tags=["workflows"],
     dependencies=[Auth],
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 
 
