@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 from playwright.sync_api import Page, sync_playwright
 
 from _serve import gaia_serve
@@ -32,6 +33,7 @@ from _serve import gaia_serve
 CHROMIUM = os.environ.get("GAIA_CHROMIUM", "/usr/bin/chromium")
 API = "/api/orchestration"
 LOADS = 7
+IDLE_SECONDS = 15
 
 
 def wide_dag(name: str, count: int, seed: int = 7) -> str:
@@ -93,7 +95,7 @@ def main() -> None:
         base.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("GAIA_")}
         env |= {"GAIA_HOME": str(home), "GAIA_TMUX_SOCKET": f"gaia-bench-dashboard-{os.getpid()}"}
-        with gaia_serve(env, stop_timeout=120) as (url, _proc):
+        with gaia_serve(env, stop_timeout=120) as (url, proc):
             token = (home / "token").read_text(encoding="utf-8").strip()
             headers = {"Authorization": f"Bearer {token}"}
             client = httpx.Client(base_url=url + API, headers=headers, timeout=600, trust_env=False)
@@ -108,12 +110,14 @@ def main() -> None:
                 done = create(api, wide_dag("c2000", 2000), base, start=True)
                 status = wait_ended(api, done)
                 cases.append((f"2,000 tasks, {status}", done, "t1999", status, 1.0))
-            rows = measure(url, token, cases)
+            rows, idle = measure(url, token, cases, psutil.Process(proc.pid))
     heading = f"run page, time to usable (median of {LOADS - 1})"
     print(f"{heading:<44}{'cold':>9}{'graph':>9}{'usable':>9}{'target':>9}")
     print("-" * 80)
     for label, cold, drawn, ready, target in rows:
         print(f"{label:<44}{cold:>8.2f}s{drawn:>8.2f}s{ready:>8.2f}s{target:>8.1f}s")
+    print(f"{'daemon CPU, no page open':<44}{idle[0]:>26.2f}%")
+    print(f"{'daemon CPU, idle page of 5,000 tasks open':<44}{idle[1]:>26.2f}%{'+1 %':>9}")
     print("\ncold: the first load (lays the graph out); graph: drawn with every status;")
     print("usable: and the last task found by its id and clicked, its status and log shown.")
     print("peers (issue 17): Argo's UI hangs at 2,000-4,000 nodes;")
@@ -121,8 +125,10 @@ def main() -> None:
 
 
 def measure(
-    url: str, token: str, cases: list[tuple[str, str, str, str, float]]
-) -> list[tuple[str, float, float, float, float]]:
+    url: str, token: str, cases: list[tuple[str, str, str, str, float]], daemon: psutil.Process
+) -> tuple[list[tuple[str, float, float, float, float]], tuple[float, float]]:
+    """Each case's figures, and the daemon's CPU (% of a core) with no page open and
+    while a page of the biggest run is open and idle."""
     rows = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -137,8 +143,22 @@ def measure(
             ready = statistics.median(t[1] for t in times[1:])
             note(f"{label}: cold {cold:.2f} s, usable {ready:.2f} s")
             rows.append((label, cold, drawn, ready, target))
+        page.goto("about:blank")
+        baseline = cpu_percent(daemon)
+        page.goto(f"{url}/workflows/{cases[1][1]}")
+        page.wait_for_selector("main[data-ready]", state="attached", timeout=60_000)
+        time.sleep(2)  # past the first events
+        watched = cpu_percent(daemon)
         browser.close()
-    return rows
+    return rows, (baseline, watched)
+
+
+def cpu_percent(daemon: psutil.Process) -> float:
+    """The daemon's CPU over IDLE_SECONDS, in % of one core."""
+    before, started = daemon.cpu_times(), time.monotonic()
+    time.sleep(IDLE_SECONDS)
+    after, elapsed = daemon.cpu_times(), time.monotonic() - started
+    return 100 * ((after.user + after.system) - (before.user + before.system)) / elapsed
 
 
 def note(text: str) -> None:

@@ -38,7 +38,7 @@ LOG_CHUNK = 256 * 1024  # the most sent in one event
 W = workflows_table
 
 
-def _run_state(runtime: Runtime, run_id: str) -> dict[str, Any]:
+def _run_row(runtime: Runtime, run_id: str) -> Any:
     with runtime.db.read() as conn:
         row = conn.execute(
             select(
@@ -50,10 +50,15 @@ def _run_state(runtime: Runtime, run_id: str) -> dict[str, Any]:
                 W.c.started_at,
                 W.c.finished_at,
                 W.c.stop_requested_at,
+                W.c.updated_at,
             ).where(W.c.id == run_id)
         ).first()
     if row is None:
         raise NotFoundError.of("workflow", run_id)
+    return row
+
+
+def _run_state(row: Any, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
@@ -63,7 +68,7 @@ def _run_state(runtime: Runtime, run_id: str) -> dict[str, Any]:
         "started_at": _iso(row.started_at),
         "finished_at": _iso(row.finished_at),
         "stopping": row.stop_requested_at is not None and row.status == "running",
-        "task_counts": runtime.workflows.store.counts(run_id),
+        "task_counts": counts,
     }
 
 
@@ -78,10 +83,23 @@ async def _watch_run(runtime: Runtime, argument: str) -> AsyncIterator[LiveEvent
     tasks = TaskCursor(runtime.db, run_id)
     attempts = AttemptCursor(runtime.db, run_id)
     previous: dict[str, Any] | None = None
+    seen_update: Any = None
     full = True
+    counts: dict[str, int] = {}
 
     def poll() -> tuple[dict[str, Any], list[list[Any]], list[dict[str, Any]]]:
-        return _run_state(runtime, run_id), tasks.changes(), attempts.changes()
+        nonlocal seen_update, counts
+        row = _run_row(runtime, run_id)
+        changed: list[list[Any]] = []
+        started: list[dict[str, Any]] = []
+        # Only a running run's tasks change without the run's row changing too (a start,
+        # resume, retry, stop or recovery writes both): a page of an idle run reads one row.
+        if row.status == "running" or row.updated_at != seen_update:
+            seen_update = row.updated_at
+            changed, started = tasks.changes(), attempts.changes()
+            if changed:
+                counts = tasks.counts()
+        return _run_state(row, counts), changed, started
 
     while True:
         state, changed, started = await asyncio.to_thread(poll)

@@ -7,7 +7,7 @@ requests, and a live page polls only the rows that changed since it last looked.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -19,6 +19,7 @@ from gaia.storage.models import (
     workflow_tasks_table,
     workflows_table,
 )
+from gaia.storage.types import utcnow
 
 __all__ = ["AttemptCursor", "TaskCursor", "attempts", "graph_tasks", "task_log_state"]
 
@@ -26,11 +27,10 @@ W = workflows_table
 T = workflow_tasks_table
 E = workflow_executions_table
 
-# A row written with a timestamp taken a moment before an earlier-committed one would
-# slip past a strict "after the last seen" cursor: look back this far, and send only
-# rows whose content differs from what was sent.
+# A row is committed a moment after the timestamp it carries (the recorder writes in
+# batches): each poll looks back this far before the previous one, and sends only rows
+# whose content differs from what it sent.
 LOOK_BACK = timedelta(seconds=3)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # before anything
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -93,7 +93,11 @@ def _task_item(row: Any) -> list[Any]:
 @dataclass
 class TaskCursor:
     """The run's tasks as ``[id, status, attempts, exit code]``: all of them on the first
-    call, then only those that changed (by ``updated_at``)."""
+    call, then only those that changed (by ``updated_at``).
+
+    The window is the wall clock's, not the rows': from the previous call's start (less
+    LOOK_BACK), so an idle run's rows soon fall out of it and a poll reads nothing.
+    """
 
     db: Database
     run_id: str
@@ -101,7 +105,8 @@ class TaskCursor:
     sent: dict[str, list[Any]] = field(default_factory=dict)
 
     def changes(self) -> list[list[Any]]:
-        query = select(T.c.task_key, T.c.status, T.c.attempts, T.c.exit_code, T.c.updated_at)
+        now = utcnow()
+        query = select(T.c.task_key, T.c.status, T.c.attempts, T.c.exit_code)
         query = query.where(T.c.workflow_id == self.run_id)
         if self.since is not None:
             query = query.where(T.c.updated_at >= self.since - LOOK_BACK)
@@ -109,23 +114,27 @@ class TaskCursor:
             query = query.order_by(T.c.position)
         with self.db.read() as conn:
             rows = conn.execute(query).all()
+        self.since = now
         changed = []
         for row in rows:
             item = _task_item(row)
             if self.sent.get(row.task_key) != item:
                 self.sent[row.task_key] = item
                 changed.append(item)
-            if self.since is None or row.updated_at > self.since:
-                self.since = row.updated_at
-        if self.since is None:  # a run without tasks: nothing to look after
-            self.since = EPOCH
         return changed
+
+    def counts(self) -> dict[str, int]:
+        """Tasks by status, from what was read (no query)."""
+        counts: dict[str, int] = {}
+        for item in self.sent.values():
+            counts[item[1]] = counts.get(item[1], 0) + 1
+        return counts
 
 
 @dataclass
 class AttemptCursor:
-    """Attempts that started or ended since the last call (none on the first: the page
-    reads them all from ``GET /workflows/{id}/attempts``)."""
+    """Attempts that started or ended since the last call, from a moment before the
+    first (the page reads the earlier ones from ``GET /workflows/{id}/attempts``)."""
 
     db: Database
     run_id: str
@@ -133,23 +142,14 @@ class AttemptCursor:
     sent: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
     def changes(self) -> list[dict[str, Any]]:
-        if self.since is None:
-            with self.db.read() as conn:
-                latest = conn.execute(
-                    select(E.c.started_at)
-                    .where(E.c.workflow_id == self.run_id)
-                    .order_by(E.c.started_at.desc())
-                    .limit(1)
-                ).scalar()
-            # What the page read a moment ago may have changed since: look back from the
-            # latest start, as for every later call.
-            self.since = latest or EPOCH
-        after = self.since - LOOK_BACK
+        now = utcnow()
+        after = (self.since or now) - LOOK_BACK
         query = _attempts_query(self.run_id).where(
             or_(E.c.started_at >= after, E.c.finished_at >= after)
         )
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(E.c.started_at)).all()
+        self.since = now
         changed = []
         for row in rows:
             item = _attempt(row)
@@ -157,9 +157,6 @@ class AttemptCursor:
             if self.sent.get(key) != item:
                 self.sent[key] = item
                 changed.append(item)
-            for moment in (row.started_at, row.finished_at):
-                if moment is not None and moment > self.since:
-                    self.since = moment
         return changed
 
 

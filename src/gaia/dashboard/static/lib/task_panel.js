@@ -64,11 +64,11 @@ export class TaskPanel {
     const s = this.state, d = this.detail || {};
     show(this.statusLine, h("span", { class: "label" }, "Status "), badge(s.status));
     const facts = [
-      ["Attempts", s.attempts !== undefined ? `${s.attempts}${d.max_attempts ? ` of at most ${d.max_attempts}` : ""}` : null],
+      ["Attempts", s.attempts !== undefined ? String(s.attempts) : null],
       ["Exit code", s.exit_code ?? (s.status === "completed" || s.status === "failed" ? "-" : null)],
       ["Started", s.started_at ? when(s.started_at) : null],
       ["Took", s.started_at ? duration(since(s.started_at, s.finished_at)) : null],
-      ["On error", d.on_error],
+      ["On error", d.on_error ? (d.max_attempts > 1 ? `${d.on_error} (up to ${d.max_attempts} attempts a run)` : d.on_error) : null],
       ["Depends on", d.dependencies && d.dependencies.length ? d.dependencies.join(", ") : null],
       ["Command", d.command ? h("code", {}, d.command) : null],
     ].filter(([, value]) => value !== null && value !== undefined);

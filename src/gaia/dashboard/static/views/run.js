@@ -93,7 +93,7 @@ function drawRun(state) {
     h("div", { class: "run-line" },
       h("span", { class: "label" }, "Status"), badge(state.stopping ? "stopping" : state.status),
       h("span", { class: "label" }, "Started"), h("span", {}, when(state.started_at)),
-      h("span", { class: "label" }, "Duration"), h("span", {}, took),
+      h("span", { class: "label" }, "Duration"), h("span", { class: "run-took" }, took),
       h("span", { class: "label" }, "Run"), h("code", {}, state.id)),
     h("div", { class: "run-line counts", "aria-label": "Tasks by status" }, counts),
     state.error ? h("p", { class: "error run-error" }, state.error) : null);
@@ -103,6 +103,13 @@ function drawRun(state) {
   panel.drawActions();
   if (first) ready();
 }
+
+// A running run's duration grows: the page counts it (no request).
+setInterval(() => {
+  if (!run || run.status !== "running" || !run.started_at) return;
+  const took = summary.querySelector(".run-took");
+  if (took) took.textContent = duration(since(run.started_at));
+}, 1000);
 
 // -- the graph and the list, once the layout is here -------------------------------------
 
@@ -177,7 +184,8 @@ async function act(what, done) {
 async function retry(key) {
   const result = await api(`${path}/tasks/${encodeURIComponent(key)}/retry`, { method: "POST" });
   const others = result.tasks.length - 1;
-  toast(`Retrying ${key}${others > 0 ? ` and ${others} task${others > 1 ? "s" : ""} that depend on it` : ""}`);
+  const also = others === 1 ? " and 1 task that depends on it" : others > 1 ? ` and ${others} tasks that depend on it` : "";
+  toast(`Retrying ${key}${also}`);
 }
 
 // What the page drew, for tests and the curious: window.gaiaRun.graph().drawnLabels lists
