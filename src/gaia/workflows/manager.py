@@ -126,10 +126,17 @@ class WorkflowManager:
         return self._recorder
 
     async def execute(
-        self, run_id: str, *, resume: bool = False, listener: Listener | None = None
+        self,
+        run_id: str,
+        *,
+        resume: bool = False,
+        listener: Listener | None = None,
+        retry: str | None = None,
     ) -> RunResult:
-        """Run (or resume) ``run_id`` in this event loop until it ends."""
-        runner = await self._claim(run_id, resume=resume, listener=listener)
+        """Run (or resume) ``run_id`` in this event loop until it ends; ``retry``: run
+        only that failed task again, with the dependents it held back (see retry_task)."""
+        resume = resume or retry is not None
+        runner = await self._claim(run_id, resume=resume, listener=listener, retry=retry)
         return await self._drive(runner, resume=resume)
 
     async def start(self, run_id: str, *, resume: bool = False) -> asyncio.Task[RunResult]:
