@@ -40,6 +40,8 @@ class GraphView(BaseModel):
     layers: int
     node_width: int
     node_height: int
+    row_gap: int
+    margin: int
 
 
 class AttemptView(BaseModel):

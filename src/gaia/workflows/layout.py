@@ -39,9 +39,10 @@ SWEEPS = 4  # down, up, down, up: past a few, crossings hardly drop further
 def layout_graph(tasks: Sequence[tuple[str, Sequence[str]]]) -> dict[str, Any]:
     """Lay out ``(task id, dependency ids)`` pairs (in the definition's order).
 
-    Returns ``{nodes: [{id, x, y, layer}], edges: [[from, to]], width, height, layers}``:
-    x and y are each node's top-left corner; an edge goes from a dependency to its
-    dependent. Nodes come in the definition's order.
+    Returns ``{nodes: [{id, x, y, layer}], edges: [[from, to]], width, height, layers,
+    node_width, node_height, row_gap, margin}``: x and y are each node's top-left corner;
+    an edge goes from a dependency to its dependent. Nodes come in the definition's order.
+    (A client may turn it top to bottom: layer for y, y / row_gap for the column.)
     """
     import networkx as nx
 
@@ -77,6 +78,8 @@ def layout_graph(tasks: Sequence[tuple[str, Sequence[str]]]) -> dict[str, Any]:
         "layers": len(columns),
         "node_width": NODE_WIDTH,
         "node_height": NODE_HEIGHT,
+        "row_gap": ROW_GAP,
+        "margin": MARGIN,
     }
 
 

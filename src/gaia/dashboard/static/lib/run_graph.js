@@ -6,7 +6,8 @@ import { colorOf } from "./run_colors.js";
 const BUCKET = 256; // world units per hit-test bucket side
 const MIN_SCALE = 0.002;
 const MAX_SCALE = 3;
-const LABEL_SCALE = 0.45; // below this, nodes are coloured boxes without text
+const TB_LAYER_GAP = 64; // top to bottom: from one layer's top to the next one's
+const LABEL_SCALE = 0.38; // below this, nodes are coloured boxes without text (under 10 px high)
 
 export class RunGraph {
   /**
@@ -22,9 +23,15 @@ export class RunGraph {
     this.selected = null;
     this.nodeW = layout.node_width;
     this.nodeH = layout.node_height;
-    this.byId = new Map(layout.nodes.map((node) => [node.id, node]));
+    this.nodes = layout.nodes;
+    this.worldW = layout.width;
+    this.worldH = layout.height;
+    this.vertical = false;
+    this.resize();
+    this._orient();
+    this.byId = new Map(this.nodes.map((node) => [node.id, node]));
     this.buckets = new Map();
-    for (const node of layout.nodes) {
+    for (const node of this.nodes) {
       for (const key of this._bucketsOf(node)) {
         if (!this.buckets.has(key)) this.buckets.set(key, []);
         this.buckets.get(key).push(node);
@@ -35,8 +42,27 @@ export class RunGraph {
     this.drawnLabels = []; // [id, status] of each node labelled in the last frame
     this.frame = 0;
     this._bind();
-    this.resize();
     this.fit();
+  }
+
+  /** The server lays out left to right; a deep, narrow graph fits the canvas better top
+   * to bottom (a layer per row): take whichever shows it larger. */
+  _orient() {
+    const { layout, nodeW, nodeH } = this;
+    const margin = layout.margin, column = nodeW + 24, rowGap = layout.row_gap;
+    const tallW = margin * 2 + ((layout.height - margin * 2 - nodeH) / rowGap) * column + nodeW;
+    const tallH = margin * 2 + (layout.layers - 1) * TB_LAYER_GAP + nodeH;
+    const fitScale = (w, h) => Math.min(1, this.width / w, this.height / h);
+    if (fitScale(tallW, tallH) <= fitScale(layout.width, layout.height) * 1.05) return;
+    this.vertical = true;
+    this.worldW = tallW;
+    this.worldH = tallH;
+    this.nodes = layout.nodes.map((node) => ({
+      id: node.id,
+      layer: node.layer,
+      x: margin + ((node.y - margin) / rowGap) * column,
+      y: margin + node.layer * TB_LAYER_GAP,
+    }));
   }
 
   _bucketsOf(node) {
@@ -141,10 +167,10 @@ export class RunGraph {
   /** Show the whole graph (at most at natural size). */
   fit() {
     const pad = 16;
-    const scale = Math.min(1, (this.width - pad * 2) / this.layout.width, (this.height - pad * 2) / this.layout.height);
+    const scale = Math.min(1, (this.width - pad * 2) / this.worldW, (this.height - pad * 2) / this.worldH);
     this.view.scale = Math.max(MIN_SCALE, scale);
-    this.view.x = (this.width - this.layout.width * this.view.scale) / 2;
-    this.view.y = (this.height - this.layout.height * this.view.scale) / 2;
+    this.view.x = (this.width - this.worldW * this.view.scale) / 2;
+    this.view.y = (this.height - this.worldH * this.view.scale) / 2;
     this.draw();
   }
 
@@ -187,10 +213,17 @@ export class RunGraph {
     for (const [from, to] of this.edges) {
       if (Math.max(from.x, to.x) + nodeW < left || Math.min(from.x, to.x) > right) continue;
       if (Math.max(from.y, to.y) + nodeH < top || Math.min(from.y, to.y) > bottom) continue;
-      const x1 = from.x + nodeW, y1 = from.y + nodeH / 2, x2 = to.x, y2 = to.y + nodeH / 2;
-      ctx.moveTo(x1, y1);
-      const mid = (x1 + x2) / 2;
-      ctx.bezierCurveTo(mid, y1, mid, y2, x2, y2);
+      if (this.vertical) {
+        const x1 = from.x + nodeW / 2, y1 = from.y + nodeH, x2 = to.x + nodeW / 2, y2 = to.y;
+        const mid = (y1 + y2) / 2;
+        ctx.moveTo(x1, y1);
+        ctx.bezierCurveTo(x1, mid, x2, mid, x2, y2);
+      } else {
+        const x1 = from.x + nodeW, y1 = from.y + nodeH / 2, x2 = to.x, y2 = to.y + nodeH / 2;
+        const mid = (x1 + x2) / 2;
+        ctx.moveTo(x1, y1);
+        ctx.bezierCurveTo(mid, y1, mid, y2, x2, y2);
+      }
     }
     ctx.strokeStyle = "rgba(110, 122, 140, 0.55)";
     ctx.lineWidth = 1 / s;
@@ -199,7 +232,7 @@ export class RunGraph {
     // Nodes, batched by status colour.
     const labelled = s >= LABEL_SCALE;
     const groups = new Map();
-    for (const node of this.layout.nodes) {
+    for (const node of this.nodes) {
       if (!visible(node)) continue;
       const status = this.status(node.id);
       if (!groups.has(status)) groups.set(status, []);
@@ -222,27 +255,34 @@ export class RunGraph {
     }
     const drawn = [];
     if (labelled) {
-      ctx.font = "12px system-ui, sans-serif";
+      // Text in screen space: crisp, and never smaller than 8 px however far out.
+      ctx.setTransform(this.ratio, 0, 0, this.ratio, 0, 0);
+      const boxW = nodeW * s, boxH = nodeH * s;
+      const size = Math.min(12, Math.max(8, Math.floor(boxH * 0.6)));
+      ctx.font = `${size}px system-ui, sans-serif`;
       ctx.textBaseline = "middle";
-      ctx.fillStyle = "#1d2330";
+      const markSize = size + 1;
       for (const [status, nodes] of groups) {
+        const color = colorOf(status);
+        const mark = MARKS[status] || "·";
         for (const node of nodes) {
+          const x = node.x * s + view.x, y = node.y * s + view.y;
           ctx.save();
           ctx.beginPath();
-          ctx.rect(node.x + 4, node.y, nodeW - 20, nodeH);
+          ctx.rect(x + 2, y, boxW - markSize - 6, boxH);
           ctx.clip();
-          ctx.fillText(node.id, node.x + 7, node.y + nodeH / 2 + 0.5);
+          ctx.fillStyle = "#1d2330";
+          ctx.fillText(node.id, x + Math.max(3, 7 * s), y + boxH / 2 + 0.5);
           ctx.restore();
+          // The status as a mark too (not colour alone): ✓ completed, ✗ failed, ...
+          ctx.font = `bold ${markSize}px system-ui, sans-serif`;
+          ctx.fillStyle = color.line;
+          ctx.fillText(mark, x + boxW - markSize - 2, y + boxH / 2 + 0.5);
+          ctx.font = `${size}px system-ui, sans-serif`;
           drawn.push([node.id, status]);
         }
       }
-      // The status as a mark too (not colour alone): ✓ completed, ✗ failed, … others.
-      ctx.font = "bold 12px system-ui, sans-serif";
-      for (const [status, nodes] of groups) {
-        ctx.fillStyle = colorOf(status).line;
-        const mark = MARKS[status] || "·";
-        for (const node of nodes) ctx.fillText(mark, node.x + nodeW - 14, node.y + nodeH / 2 + 0.5);
-      }
+      ctx.setTransform(this.ratio * s, 0, 0, this.ratio * s, this.ratio * view.x, this.ratio * view.y);
     }
     const selected = this.selected && this.byId.get(this.selected);
     if (selected) {
