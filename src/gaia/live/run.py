@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 
 from gaia.errors import NotFoundError
-from gaia.live.base import POLL_INTERVAL, LiveEvent, Watch, WatchError
+from gaia.live.base import POLL_INTERVAL, RECHECK_SECONDS, LiveEvent, Watch, WatchError
 from gaia.runtime import Runtime
 from gaia.storage.models import workflows_table
 from gaia.workflows.run_view import AttemptCursor, TaskCursor, task_log_state
@@ -87,8 +88,12 @@ async def _watch_run(runtime: Runtime, argument: str) -> AsyncIterator[LiveEvent
     full = True
     counts: dict[str, int] = {}
 
-    def poll() -> tuple[dict[str, Any], list[list[Any]], list[dict[str, Any]]]:
+    gate = _Gate(runtime)
+
+    def poll() -> tuple[dict[str, Any] | None, list[list[Any]], list[dict[str, Any]]]:
         nonlocal seen_update, counts
+        if not gate.changed():
+            return previous, [], []
         row = _run_row(runtime, run_id)
         changed: list[list[Any]] = []
         started: list[dict[str, Any]] = []
@@ -108,10 +113,28 @@ async def _watch_run(runtime: Runtime, argument: str) -> AsyncIterator[LiveEvent
             full = False
         if started:
             yield "attempts", started
-        if state != previous:
+        if state is not None and state != previous:
             yield "run", state
             previous = state
         await asyncio.sleep(POLL_INTERVAL)
+
+
+class _Gate:
+    """Whether anything committed to the database since the last look (the database's
+    generation), or RECHECK_SECONDS passed: an idle page queries nothing in between."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.seen: object = None
+        self.checked = float("-inf")
+
+    def changed(self) -> bool:
+        now = time.monotonic()
+        current = self.runtime.db.generation()
+        if current is not None and current == self.seen and now - self.checked < RECHECK_SECONDS:
+            return False
+        self.seen, self.checked = current, now
+        return True
 
 
 class _LogReader:
@@ -123,10 +146,15 @@ class _LogReader:
         self.started = False  # the first poll always sends a log event, empty or not
         self.offset = 0
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.gate = _Gate(runtime)
+        self.state: dict[str, Any] | None = None
 
     def poll(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """(the task's state, a log event or None)."""
-        state = task_log_state(self.runtime.db, self.run_id, self.task_key)
+        """(the task's state, a log event or None). The task's row is read again only
+        after a commit; its log file is looked at each time (writing it commits nothing)."""
+        if self.state is None or self.gate.changed():
+            self.state = task_log_state(self.runtime.db, self.run_id, self.task_key)
+        state = dict(self.state)
         latest = Path(state["log_path"]) if state["log_path"] else None
         reset = False
         truncated = False
