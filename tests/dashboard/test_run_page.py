@@ -294,3 +294,60 @@ def test_a_2000_task_run_becomes_usable(dashboard: Dashboard, workdir: Path) -> 
     assert page.locator("[role=option]").count() < 100
     expect(page.get_by_text("2000 tasks", exact=True)).to_be_visible()
     dashboard.shot("run-2000")
+
+
+def node_centre(page: Page, key: str) -> tuple[float, float]:
+    """Where ``key``'s node is on the screen (page coordinates)."""
+    x, y = page.evaluate(
+        """(key) => {
+          const graph = window.gaiaRun.graph();
+          const node = graph.byId.get(key), v = graph.view;
+          const rect = graph.canvas.getBoundingClientRect();
+          return [rect.left + (node.x + graph.nodeW / 2) * v.scale + v.x,
+                  rect.top + (node.y + graph.nodeH / 2) * v.scale + v.y];
+        }""",
+        key,
+    )
+    return float(x), float(y)
+
+
+def test_a_click_on_a_node_selects_it_and_the_graph_pans_and_zooms(
+    dashboard: Dashboard, workdir: Path
+) -> None:
+    run_id = create_run(
+        dashboard.server,
+        """
+        name: pair
+        tasks:
+          - {id: left, command: 'echo from the left'}
+          - {id: right, command: 'echo from the right', dependencies: [left]}
+        """,
+        workdir,
+        start=True,
+    )
+    wait_run(dashboard.server, run_id, {"completed"})
+    page = open_run(dashboard, run_id)
+    panel = page.get_by_role("complementary", name="Selected task")
+    page.mouse.click(*node_centre(page, "right"))
+    expect(page).to_have_url(re.compile(r"\?task=right$"))
+    expect(panel.get_by_label("Log of right")).to_contain_text("from the right")
+
+    scale = page.evaluate("() => window.gaiaRun.graph().view.scale")
+    x, y = node_centre(page, "left")
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -400)  # zoom in, around the pointer
+    zoomed = page.evaluate("() => window.gaiaRun.graph().view.scale")
+    assert zoomed > scale
+    # The node under the pointer stayed under it: a click there still finds it.
+    page.mouse.click(x, y)
+    expect(page).to_have_url(re.compile(r"\?task=left$"))
+    before = node_centre(page, "left")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 60, y + 30, steps=4)
+    page.mouse.up()  # a drag pans and selects nothing
+    after = node_centre(page, "left")
+    assert round(after[0] - before[0]) == 60 and round(after[1] - before[1]) == 30
+    expect(page).to_have_url(re.compile(r"\?task=left$"))
+    page.get_by_role("button", name="Fit graph").click()
+    assert page.evaluate("() => window.gaiaRun.graph().view.scale") == scale

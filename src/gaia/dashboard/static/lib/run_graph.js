@@ -79,7 +79,7 @@ export class RunGraph {
   nodeAt(px, py) {
     const { x, y } = this.toWorld(px, py);
     // At small scales a node is a few pixels: accept clicks a little around it.
-    const slack = Math.max(0, 4 / this.view.scale - 0);
+    const slack = 4 / this.view.scale;
     const key = `${Math.floor(x / BUCKET)},${Math.floor(y / BUCKET)}`;
     let best = null;
     let bestDistance = Infinity;
