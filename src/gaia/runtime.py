@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import importlib
 import logging
 import threading
 from logging.handlers import RotatingFileHandler
@@ -167,6 +168,11 @@ class Runtime:
         # first uses at once must not build one twice.
         for component in ("workflows", "services", "sessions", "agents"):
             await asyncio.to_thread(getattr, self, component)
+        # A run's page lays its graph out with networkx (~0.2 s to import): import it now,
+        # in the background, rather than while the first person to open a run waits.
+        threading.Thread(
+            target=importlib.import_module, args=("networkx",), name="gaia-import", daemon=True
+        ).start()
         await self.services.restore()
         self.services.start_sampling()
         await asyncio.to_thread(self.maintain_sessions, cleanup=False)

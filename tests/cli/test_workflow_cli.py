@@ -651,3 +651,39 @@ def test_markup_in_a_workflow_path_prints_literally(
     result = gaia("workflow", "validate", str(path))
     assert result.returncode == 0, result.stderr
     assert f"✓ {path} is valid" in result.stdout
+
+
+def test_retry_runs_a_failed_task_again_here(
+    gaia: Gaia, write_workflow: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`gaia workflow retry RUN TASK` runs the failed task and what it held back; a task
+    that did not fail is refused with the reason."""
+    marker = tmp_path / "fixed"
+    path = write_workflow(
+        f"""
+        name: fixable
+        tasks:
+          - {{id: first, command: 'echo one'}}
+          - {{id: boom, command: 'test -f {marker}', dependencies: [first]}}
+          - {{id: after, command: 'echo after', dependencies: [boom]}}
+        """
+    )
+    code, failed = run_json(gaia, path)
+    assert code == 1
+    run_id = failed["id"]
+    refused = gaia("workflow", "retry", run_id[:8], "first")
+    assert refused.returncode != 0
+    assert "it is completed, not failed" in refused.stderr + refused.stdout
+    assert_clean_error(refused)
+
+    marker.touch()
+    result = gaia("workflow", "retry", run_id[:8], "boom")
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert "retrying boom of fixable" in result.stdout
+    shown = json.loads(gaia("workflow", "show", run_id, "--json").stdout)
+    attempts = {t["id"]: (t["status"], t["attempts"]) for t in shown["tasks"]}
+    assert attempts == {
+        "first": ("completed", 1),
+        "boom": ("completed", 2),
+        "after": ("completed", 1),
+    }

@@ -13,7 +13,17 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from gaia import __version__
-from gaia.api import agents, auth, daemon, events, scaffold, services, sessions, workflows
+from gaia.api import (
+    agents,
+    auth,
+    daemon,
+    events,
+    scaffold,
+    services,
+    sessions,
+    workflow_graph,
+    workflows,
+)
 from gaia.api.body import BodyLimitMiddleware
 from gaia.api.docs import install_docs
 from gaia.api.errors import install_error_handlers
@@ -132,6 +142,7 @@ def create_app(
 
     install_docs(app)
     app.include_router(workflows.router)
+    app.include_router(workflow_graph.router)
     app.include_router(services.router)
     app.include_router(sessions.router)
     app.include_router(agents.router)

@@ -1,4 +1,4 @@
-"""``gaia workflow``: run, validate, list, show, logs, stop, resume."""
+"""``gaia workflow``: run, validate, list, show, logs, stop, resume, retry."""
 
 from __future__ import annotations
 
@@ -138,10 +138,39 @@ def resume(run_id: str, as_json: bool) -> None:
     sys.exit(0 if result.status is RunStatus.completed else EXIT_FAILED)
 
 
+@workflow.command()
+@click.argument("run_id")
+@click.argument("task_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON, no progress.")
+def retry(run_id: str, task_id: str, as_json: bool) -> None:
+    """Run TASK_ID of RUN_ID again here: a failed task, and the tasks after it that it
+    kept from running. The run's other tasks keep their states."""
+    from rich.text import Text
+
+    runtime = open_runtime()
+    try:
+        full_id = runtime.workflows.resolve(run_id)
+        if not as_json:
+            name = runtime.workflows.store.name(full_id)
+            console.print(
+                Text.assemble(
+                    ("retrying ", "bold"),
+                    (task_id, "bold cyan"),
+                    f" of {name} · run {short_id(full_id)}",
+                )
+            )
+        result = _drive(runtime, full_id, resume=True, as_json=as_json, retry=task_id)
+    finally:
+        runtime.close()
+    sys.exit(0 if result.status is RunStatus.completed else EXIT_FAILED)
+
+
 _RESUMABLE = frozenset({RunStatus.failed, RunStatus.cancelled, RunStatus.interrupted})
 
 
-def _drive(runtime: Runtime, run_id: str, *, resume: bool, as_json: bool) -> RunResult:
+def _drive(
+    runtime: Runtime, run_id: str, *, resume: bool, as_json: bool, retry: str | None = None
+) -> RunResult:
     import asyncio
 
     from gaia.cli.progress import Progress, print_summary
@@ -157,9 +186,9 @@ def _drive(runtime: Runtime, run_id: str, *, resume: bool, as_json: bool) -> Run
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, _stop_on_signal, manager, run_id, signum)
         if as_json:
-            return await manager.execute(run_id, resume=resume)
+            return await manager.execute(run_id, resume=resume, retry=retry)
         with Progress(console, total=total, done=already) as progress:
-            return await manager.execute(run_id, resume=resume, listener=progress)
+            return await manager.execute(run_id, resume=resume, listener=progress, retry=retry)
 
     result = asyncio.run(main())
     elapsed = time.monotonic() - started

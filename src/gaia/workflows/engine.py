@@ -154,8 +154,11 @@ class WorkflowRunner:
                 dependents[dep].append(key)
             remaining[key] = sum(1 for d in deps if not self.states[d].satisfies_dependents)
 
+        # Only pending tasks run: a start or resume makes every task that did not complete
+        # pending; a retry of one task makes only it and its dependents pending, and the
+        # other failed tasks stay as they are.
         for key, st in self.states.items():
-            if st.status is not WorkflowTaskStatus.completed and remaining[key] == 0:
+            if st.status is WorkflowTaskStatus.pending and remaining[key] == 0:
                 self._launch(st)
 
         outcome: RunStatus = RunStatus.completed
@@ -188,11 +191,18 @@ class WorkflowRunner:
             if outcome is RunStatus.failed
             else WorkflowTaskStatus.cancelled
         )
-        if outcome is RunStatus.completed and any(
-            st.status is not WorkflowTaskStatus.completed and not st.satisfies_dependents
+        unfinished = [
+            st
             for st in self.states.values()
-        ):
-            outcome = RunStatus.failed  # unreachable unless the graph lied; never say completed
+            if st.status is not WorkflowTaskStatus.completed and not st.satisfies_dependents
+        ]
+        if outcome is RunStatus.completed and unfinished:
+            # A retry of one task leaves the run's other failed tasks failed; otherwise
+            # unreachable unless the graph lied. Never say completed.
+            outcome = RunStatus.failed
+            failed = [st for st in unfinished if st.status is WorkflowTaskStatus.failed]
+            first = (failed or unfinished)[0]
+            self.error = f"task {first.key!r} is {first.status.value}: {first.error}"
         return outcome
 
     def _finish_leftovers(self, status: WorkflowTaskStatus) -> None:

@@ -8,6 +8,7 @@ another one, resumes them, and recovers runs whose owning process died.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import os
@@ -33,7 +34,11 @@ from gaia.workflows.engine import (
     TaskState,
     WorkflowRunner,
 )
+from gaia.workflows.engine import WorkflowTaskStatus as TaskStatus
 from gaia.workflows.executors import TaskExecutor
+from gaia.workflows.layout import GraphLayouts
+from gaia.workflows.retry import claim_retry
+from gaia.workflows.run_view import attempts, graph_tasks
 from gaia.workflows.spec import WorkflowSpec
 from gaia.workflows.store import WorkflowStore
 from gaia.workflows.summaries import list_summaries
@@ -76,6 +81,7 @@ class WorkflowManager:
         self._runners: dict[str, WorkflowRunner] = {}
         self._background: dict[str, asyncio.Task[RunResult]] = {}
         self._recorder: Recorder | None = None
+        self._layouts: GraphLayouts | None = None
 
     # -- definitions -----------------------------------------------------------------
 
@@ -120,10 +126,17 @@ class WorkflowManager:
         return self._recorder
 
     async def execute(
-        self, run_id: str, *, resume: bool = False, listener: Listener | None = None
+        self,
+        run_id: str,
+        *,
+        resume: bool = False,
+        listener: Listener | None = None,
+        retry: str | None = None,
     ) -> RunResult:
-        """Run (or resume) ``run_id`` in this event loop until it ends."""
-        runner = await self._claim(run_id, resume=resume, listener=listener)
+        """Run (or resume) ``run_id`` in this event loop until it ends; ``retry``: run
+        only that failed task again, with the dependents it held back (see retry_task)."""
+        resume = resume or retry is not None
+        runner = await self._claim(run_id, resume=resume, listener=listener, retry=retry)
         return await self._drive(runner, resume=resume)
 
     async def start(self, run_id: str, *, resume: bool = False) -> asyncio.Task[RunResult]:
@@ -134,8 +147,22 @@ class WorkflowManager:
         task.add_done_callback(lambda t: self._background_done(run_id, t))
         return task
 
+    async def retry_task(self, run_id: str, task_key: str) -> list[str]:
+        """Run one failed task of an ended run again, in the background, with the
+        dependents it kept from running; the run's other tasks keep their states.
+
+        Returns the keys of the tasks that will run. ConflictError when the run is
+        running or the task did not fail.
+        """
+        runner = await self._claim(run_id, resume=True, listener=None, retry=task_key)
+        keys = [key for key, st in runner.states.items() if st.status is TaskStatus.pending]
+        task = asyncio.create_task(self._drive(runner, resume=True), name=f"workflow:{run_id}")
+        self._background[run_id] = task
+        task.add_done_callback(lambda t: self._background_done(run_id, t))
+        return keys
+
     async def _claim(
-        self, run_id: str, *, resume: bool, listener: Listener | None
+        self, run_id: str, *, resume: bool, listener: Listener | None, retry: str | None = None
     ) -> WorkflowRunner:
         if run_id in self._runners:
             raise ConflictError(f"workflow {run_id!r} is already running in this process")
@@ -144,9 +171,14 @@ class WorkflowManager:
             # in its turn if the database still refuses writes.
             await asyncio.to_thread(self._recorder.close)
             self._recorder = None
-        row, task_rows = await asyncio.to_thread(
-            self.store.claim, run_id, self._owner, resume=resume
-        )
+        if retry is not None:
+            row, task_rows, _keys = await asyncio.to_thread(
+                claim_retry, self.db, run_id, retry, self._owner
+            )
+        else:
+            row, task_rows = await asyncio.to_thread(
+                self.store.claim, run_id, self._owner, resume=resume
+            )
         if resume:
             await asyncio.to_thread(self._end_earlier_attempts, run_id)
         spec = WorkflowSpec.model_validate(row.spec)
@@ -337,6 +369,16 @@ class WorkflowManager:
 
     def task(self, run_id: str, task_key: str) -> TaskDetail:
         return self.store.task(run_id, task_key)
+
+    def graph_layout(self, run_id: str) -> bytes:
+        """The run's DAG laid out for drawing, as JSON (computed once per run; blocking)."""
+        if self._layouts is None:
+            self._layouts = GraphLayouts(lambda ident: graph_tasks(self.db, ident))
+        return self._layouts.get(run_id)
+
+    def attempts(self, run_id: str) -> builtins.list[dict[str, Any]]:
+        """Every attempt of every task of the run, by start time."""
+        return attempts(self.db, run_id)
 
     def log_path(self, run_id: str, task_key: str, attempt: int | None = None) -> Path | None:
         """The log file of an attempt (default: the latest); None if it never ran."""
