@@ -77,7 +77,9 @@ def test_the_list_shows_templates_with_description_and_variables(
         "files:\n  - path: a.txt\n    template: a\n"
     )
     api(server, "POST", "/templates", json={"path": str(later), "replace": True})
-    expect(page.locator('tr[data-template="later-one"]')).to_contain_text("registered while watched")
+    expect(page.locator('tr[data-template="later-one"]')).to_contain_text(
+        "registered while watched"
+    )
     row.get_by_role("link", name=demo_template).click()
     expect(page).to_have_url(f"{dashboard.url}/templates/{demo_template}")
     expect(page.get_by_role("status")).to_have_text("live")

@@ -4,26 +4,36 @@
 one of them (id, id prefix or name). ``pane:SESSION/WINDOW/PANE``: a pane's text (each
 part URL-encoded, so names may hold ``/``; an empty WINDOW or PANE means the active one).
 
-tmux is asked at most once a second, however many pages watch: the session list is one
-``list-panes`` shared by every watcher (reconciling with the records only when they
-disagree, so an idle page writes nothing), and each watched pane is one ``capture-pane``
-a second, sent on only when its text changed. All tmux and database calls run in
-threads; nothing runs while nobody watches.
+tmux is asked at most once a second per page: the session list is one ``list-panes``
+shared by every watcher (reconciling with the records only when they disagree, so an
+idle page writes nothing); a watched pane is one tmux call a second that lists its
+session's panes and captures its text, sent on only when the text changed, and the
+session's own watch uses that list instead of asking again. All tmux and database calls
+run in threads; nothing runs while nobody watches.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from gaia.errors import ConflictError, GaiaError, NotFoundError
+from gaia.errors import ConflictError, GaiaError, NoServerError, NotFoundError
 from gaia.live.base import LiveEvent, Watch, WatchError, changes
 from gaia.runtime import Runtime
-from gaia.sessions.live import PANE_OPTION, LivePane, LiveSession, LiveWindow, snapshot
+from gaia.sessions.live import (
+    PANE_OPTION,
+    PANES_FORMAT,
+    LivePane,
+    LiveSession,
+    LiveWindow,
+    parse,
+    snapshot,
+)
 from gaia.sessions.manager import SessionManager
 from gaia.sessions.reconcile import reconcile
 from gaia.sessions.records import SessionRecord
@@ -31,7 +41,14 @@ from gaia.sessions.targets import pick
 from gaia.sessions.tmux import FIELD_SEPARATOR
 from gaia.sessions.views import session_view
 
-__all__ = ["PREVIEW_HISTORY", "WATCHES", "PanePreview", "session_states"]
+__all__ = [
+    "PREVIEW_HISTORY",
+    "WATCHES",
+    "PanePreview",
+    "SessionState",
+    "parse_pane_argument",
+    "session_states",
+]
 
 TMUX_INTERVAL = 1.0  # seconds: at most one list-panes, and one capture per pane, this often
 PREVIEW_HISTORY = 200  # lines of history above the visible screen in a pane's preview
@@ -100,33 +117,115 @@ class _SharedStates:
 _shared = _SharedStates()
 
 
-def _one(states: dict[str, Any], ref: str) -> dict[str, Any]:
-    sessions = states["sessions"]
-    found = next((s for s in sessions if ref in (s["id"], s["name"])), None)
-    if found is None and len(ref) >= 4:
-        prefixed = [s for s in sessions if s["id"].startswith(ref)]
-        found = prefixed[0] if len(prefixed) == 1 else None
-    return {"ref": ref, "session": found, "problem": states["problem"]}
-
-
 async def _watch_sessions(runtime: Runtime, _argument: str) -> AsyncIterator[LiveEvent]:
     manager = runtime.sessions
     async for value in changes(lambda: _shared.get(manager), TMUX_INTERVAL):
         yield "sessions", value
 
 
+class _Snapshots:
+    """The latest ``list-panes`` of single tmux sessions, shared by a page's watches.
+
+    A session's page watches the session and a pane of it: the pane's look lists the
+    session's panes in the same tmux call as its capture, and the session's watch uses
+    that list while it is fresh instead of asking tmux again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[int, str], tuple[float, LiveSession | None]] = {}
+
+    def put(self, manager: SessionManager, tmux_id: str, live: LiveSession | None) -> None:
+        with self._lock:
+            self._items[(id(manager), tmux_id)] = (time.monotonic(), live)
+
+    def get(
+        self, manager: SessionManager, tmux_id: str, max_age: float
+    ) -> tuple[bool, LiveSession | None]:
+        """(found, the session or None if tmux did not have it)."""
+        with self._lock:
+            item = self._items.get((id(manager), tmux_id))
+            if item is None or time.monotonic() - item[0] > max_age:
+                return False, None
+            return True, item[1]
+
+
+_snapshots = _Snapshots()
+# A pane look refreshes its session's list once a second; the session's own watch takes
+# it up to this old before asking tmux itself (a new window shows within 1.5 s).
+SHARED_MAX_AGE = 1.5 * TMUX_INTERVAL
+
+
+def _untagged(live: LiveSession) -> bool:
+    return any(w.gaia_id is None or any(p.gaia_id is None for p in w.panes) for w in live.windows)
+
+
+class SessionState:
+    """One session as the API shows it, for its page: ``session`` is None once it is gone.
+
+    Costs one small indexed read and at most one ``list-panes`` of that session a second
+    (none while a pane of it is watched); reconciles only when tmux and the record disagree.
+    """
+
+    def __init__(self, manager: SessionManager, ref: str) -> None:
+        self.manager, self.ref = manager, ref
+        self._id: str | None = None
+
+    def _record(self) -> SessionRecord | None:
+        record = self.manager.store.get(self._id) if self._id else None
+        if record is None:  # first look, or gone: find it by what the page names
+            try:
+                record = self.manager.store.find(self.ref)
+            except NotFoundError:
+                return None
+        self._id = record.id
+        return record
+
+    def _live(self, record: SessionRecord) -> LiveSession | None:
+        if not record.tmux_id:
+            return None
+        found, live = _snapshots.get(self.manager, record.tmux_id, SHARED_MAX_AGE)
+        if not found:
+            try:
+                lives = snapshot(self.manager.driver, session=record.tmux_id)
+            except NotFoundError:
+                lives = []
+            live = lives[0] if lives else None
+            _snapshots.put(self.manager, record.tmux_id, live)
+        return live
+
+    def look(self) -> dict[str, Any]:
+        try:
+            record = self._record()
+            if record is None:
+                return {"ref": self.ref, "session": None, "problem": None}
+            live = self._live(record) if record.alive else None
+            if record.alive and (live is None or live.gaia_id != record.id or _untagged(live)):
+                self.manager.reconcile()  # it died, moved or grew untagged panes: catch up
+                view = self.manager.get(record.id)
+            else:
+                view = session_view(record, live)
+        except NotFoundError:
+            return {"ref": self.ref, "session": None, "problem": None}
+        except GaiaError as exc:
+            return {"ref": self.ref, "session": None, "problem": str(exc)}
+        session = view.model_dump(mode="json", exclude=_VOLATILE)
+        return {"ref": self.ref, "session": session, "problem": None}
+
+
 async def _watch_session(runtime: Runtime, argument: str) -> AsyncIterator[LiveEvent]:
     ref = unquote(argument)
     if not ref:
         raise WatchError("session:REF names a session (id, id prefix or name)")
-    manager = runtime.sessions
-    async for value in changes(lambda: _one(_shared.get(manager), ref), TMUX_INTERVAL):
+    state = SessionState(runtime.sessions, ref)
+    async for value in changes(state.look, TMUX_INTERVAL):
         yield "session", value
 
 
 @dataclass
 class _Target:
     record: SessionRecord
+    session_tmux_id: str
     window: LiveWindow
     pane: LivePane
 
@@ -142,6 +241,8 @@ class PanePreview:
         self.manager = manager
         self.session, self.window, self.pane = session, window or None, pane or None
         self._target: _Target | None = None
+        # Between the session's pane list and the capture in one tmux call's output.
+        self._marker = f"gaia-preview-{uuid.uuid4().hex}"
 
     def _resolve(self) -> _Target:
         record = self.manager.store.find(self.session)
@@ -149,7 +250,7 @@ class PanePreview:
         if live is None:
             raise ConflictError(f"session {record.name!r} is not running")
         window, pane = pick(live, self.window, self.pane)
-        return _Target(record, window, pane)
+        return _Target(record, live.tmux_id, window, pane)
 
     def look(self) -> dict[str, Any]:
         """The pane's text (``state`` ``live``), or why there is none (``gone``)."""
@@ -161,11 +262,17 @@ class PanePreview:
             fields = FIELD_SEPARATOR.join(
                 [f"#{{{PANE_OPTION}}}", "#{pane_current_command}", "#{pane_dead}"]
             )
-            lines = self.manager.driver.execute(
+            session_id = target.session_tmux_id
+            output = self.manager.driver.execute(
+                ["list-panes", "-s", "-t", session_id, "-F", PANES_FORMAT],
+                ["display-message", "-p", self._marker],
                 ["display-message", "-p", "-t", tmux_id, fields],
                 ["capture-pane", "-p", "-J", "-t", tmux_id, "-S", f"-{PREVIEW_HISTORY}"],
             )
-        except (NotFoundError, ConflictError) as exc:
+            split = output.index(self._marker) if self._marker in output else len(output)
+            listed, lines = parse(output[:split]), output[split + 1 :]
+            _snapshots.put(self.manager, session_id, listed[0] if listed else None)
+        except (NotFoundError, ConflictError, NoServerError) as exc:
             self._target = None
             return {"state": "gone", "message": str(exc), "lines": [], "text": ""}
         except GaiaError as exc:
