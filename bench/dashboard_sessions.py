@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,8 +24,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _serve import gaia_serve  # noqa: E402
+from _serve import gaia_serve
 
 BUDGET = 1.0  # % of one core, from issue 17
 

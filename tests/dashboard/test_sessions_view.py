@@ -109,6 +109,7 @@ def test_the_pane_preview_follows_the_pane_and_the_box_sends_to_it(
     window = created["windows"][0]
     first, second = window["panes"]
     wait_for_prompt(server, name, window["id"], first["id"])
+    wait_for_prompt(server, name, window["id"], second["id"])
     page = dashboard.goto(f"/sessions/{name}")
     # The active pane is selected, and the selection is written into the URL.
     expect(page).to_have_url(re.compile(rf"\?window={window['id']}&pane="))

@@ -155,3 +155,28 @@ def test_a_bad_variable_or_directory_is_shown_at_its_field(
     expect(page.locator("#err-path")).to_contain_text("absolute")
     expect(page.locator("#err-service_name")).to_have_text("")
     assert not (tmp_path / "never").exists()
+
+
+def test_a_path_that_would_leave_the_directory_is_refused_and_shown(
+    dashboard: Dashboard, server: Server, tmp_path: Path
+) -> None:
+    """The engine refuses a file outside the named directory; the page shows where."""
+    source = tmp_path / "loose"
+    source.mkdir()
+    (source / "template.yaml").write_text(
+        "name: loose\n"
+        "variables:\n  - name: folder\n    required: true\n"
+        "files:\n  - path: '{{ folder }}/escaped.txt'\n    template: out\n"
+    )
+    api(server, "POST", "/templates", json={"path": str(source), "replace": True})
+    target = tmp_path / "project"
+    page = dashboard.goto("/templates/loose")
+    page.get_by_label("folder").fill("../..")
+    page.get_by_label("Directory").fill(str(target))
+    page.get_by_role("button", name="Preview").click()
+    problems = page.get_by_role("list", name="Problems")
+    expect(problems).to_contain_text("leaves the project directory")
+    expect(problems).to_contain_text("template.yaml:6:")
+    expect(page.get_by_role("button", name="Generate")).to_be_disabled()
+    assert not target.exists()
+    assert not (tmp_path.parent / "escaped.txt").exists()
