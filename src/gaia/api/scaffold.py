@@ -63,6 +63,9 @@ class ScaffoldRequest(BaseModel):
     force: bool = False
     run_hooks: bool = True
     trust: bool = False
+    contents: bool = Field(
+        default=False, description="with dry_run: each file's rendered text (a preview)"
+    )
 
 
 def _absolute(value: str, field: str) -> Path:
@@ -112,7 +115,7 @@ def generate(body: ScaffoldRequest, scaffold: ScaffoldDep, response: Response) -
     result = scaffold.generate(body.template, path, variables, name=body.name, options=options)
     if body.dry_run:
         response.status_code = 200
-    return generate_view(result)
+    return generate_view(result, contents=body.contents)
 
 
 @router.get("/scaffold/validate", response_model=ValidationView)

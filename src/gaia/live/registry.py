@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gaia.live import agents, overview, run, services, sessions, workflows
+from gaia.live import agents, overview, run, services, sessions, templates, workflows
 from gaia.live.base import Watch
 
 __all__ = ["WATCHES"]
@@ -14,4 +14,5 @@ WATCHES: dict[str, Watch] = {
     **services.WATCHES,
     **sessions.WATCHES,
     **agents.WATCHES,
+    **templates.WATCHES,
 }

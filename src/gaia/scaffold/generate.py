@@ -56,6 +56,8 @@ class GenerateResult:
     skipped: list[str]
     dry_run: bool
     hooks: list[str] = field(default_factory=list)  # the hooks that ran
+    # A dry run's rendered files: path to text (None: not UTF-8 text), for a preview.
+    contents: dict[str, str | None] = field(default_factory=dict)
 
 
 def resolve_all(
@@ -136,6 +138,7 @@ def generate_project(
         dry_run=options.dry_run,
     )
     if options.dry_run:
+        result.contents = {f.path: _text(f.content) for f in plan.files}
         if options.run_hooks:
             result.hooks = [*hooks["pre_generate"], *hooks["post_generate"]]
         return result
@@ -188,6 +191,13 @@ def generate_project(
         finally:
             _record_checksums(target, plan, answers)
     return result
+
+
+def _text(content: bytes) -> str | None:
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _record_checksums(target: Path, plan: Plan, answers: dict[str, Any]) -> None:

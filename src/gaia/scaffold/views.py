@@ -56,6 +56,8 @@ class GenerateView(BaseModel):
     skipped: list[str]
     hooks: list[str]
     variables: dict[str, Any]
+    # with a dry run asked for contents: each file's rendered text (null: not UTF-8 text)
+    contents: dict[str, str | None] | None = None
 
 
 class ValidationView(BaseModel):
@@ -101,7 +103,7 @@ def template_view(template: Template) -> TemplateView:
     )
 
 
-def generate_view(result: GenerateResult) -> GenerateView:
+def generate_view(result: GenerateResult, *, contents: bool = False) -> GenerateView:
     return GenerateView(
         template=result.template,
         path=str(result.path),
@@ -111,6 +113,7 @@ def generate_view(result: GenerateResult) -> GenerateView:
         skipped=result.skipped,
         hooks=result.hooks,
         variables=result.variables,
+        contents=result.contents if contents and result.dry_run else None,
     )
 
 
