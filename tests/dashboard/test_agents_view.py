@@ -16,10 +16,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.agents.support import agent_processes, git
-from tests.api.test_workflows_api import Server
-from tests.dashboard.conftest import Dashboard, api
+from tests.agents.model_stub import ModelStub, claude_env, directive
+from tests.agents.support import agent_processes, git, kill_leftover_agents
+from tests.api.test_workflows_api import Server, gaia_env, start_server, stop_server_checked
+from tests.dashboard.conftest import ROOT, Dashboard, api
 from tests.helpers import wait_until
+
+CLAUDE = ROOT / "tools" / "agent-clis" / "node_modules" / ".bin" / "claude"
 
 # Edits README.md, adds NOTES.md, commits on the task's branch, and says so.
 EDIT = (
@@ -42,6 +45,23 @@ AGENTS: dict[str, dict[str, Any]] = {
     "single": {"command": ["sh", "-c", WAIT_THEN_END, "{prompt}"], "max_concurrency": 1},
     "ghost": {"command": ["/nonexistent/gaia-ghost-agent", "{prompt}"]},
 }
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The module's daemon, without the caller's Claude settings (the real Claude Code
+    CLI talks to the model stub only)."""
+    home = tmp_path_factory.mktemp("agents-view") / "gaia-home"
+    home.mkdir()
+    env = gaia_env(home)
+    env = {k: v for k, v in env.items() if not k.startswith(("CLAUDE", "ANTHROPIC_"))}
+    srv = start_server(home, env)
+    try:
+        yield srv
+        stop_server_checked(srv)
+    finally:
+        srv.kill()
+        kill_leftover_agents(home)
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +103,14 @@ def task_status(server: Server, task_id: str) -> str:
     return str(api(server, "GET", f"/agents/tasks/{task_id}")["status"])
 
 
-def wait_status(server: Server, task_id: str, *statuses: str) -> dict[str, Any]:
+def wait_status(
+    server: Server, task_id: str, *statuses: str, timeout: float = 30
+) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         task: dict[str, Any] = api(server, "GET", f"/agents/tasks/{task_id}")
         return task if task["status"] in statuses else None
 
-    found: dict[str, Any] = wait_until(check, 30, 0.05, f"task {task_id} to be {statuses}")
+    found: dict[str, Any] = wait_until(check, timeout, 0.1, f"task {task_id} to be {statuses}")
     return found
 
 
@@ -238,11 +260,10 @@ def test_the_board_shows_adapters_the_queue_by_priority_and_the_tasks(
     # The status filter has its own URL and keeps the one stream.
     page.get_by_label("Show tasks of status").select_option("cancelled")
     expect(page).to_have_url(re.compile(r"/agents\?status=cancelled$"))
-    expect(page.locator("#tasks tbody tr[data-status]")).not_to_have_count(0)
-    for status in page.locator("#tasks tbody tr[data-status]").evaluate_all(
-        "rows => rows.map((r) => r.dataset.status)"
-    ):
-        assert status == "cancelled"
+    expect(page.locator('#tasks tbody tr[data-status="cancelled"]')).not_to_have_count(0)
+    expect(
+        page.locator('#tasks tbody tr[data-status]:not([data-status="cancelled"])')
+    ).to_have_count(0)
     page.locator(f'#tasks a[title="{queued["mid"]["id"]}"]').click()
     expect(page).to_have_url(re.compile(f"/agents/tasks/{queued['mid']['id']}$"))
     expect(page.locator("#task-head .badge")).to_have_text("cancelled")
@@ -283,3 +304,42 @@ def test_an_unknown_task_says_so(dashboard: Dashboard, agents: dict[str, Any]) -
     missing = str(uuid.uuid4())
     page = dashboard.goto(f"/agents/tasks/{missing}")
     expect(page.locator("#task-error")).to_contain_text(f"agent task '{missing}' not found")
+
+
+@pytest.mark.skipif(
+    not CLAUDE.exists(),
+    reason="agent CLIs not installed: run tools/agent-clis/install.sh (make test does)",
+)
+def test_a_real_claude_code_task_shows_what_it_did_and_its_cost(
+    dashboard: Dashboard, server: Server, agents: dict[str, Any], repo: Path, tmp_path: Path
+) -> None:
+    """The real Claude Code CLI, pointed at the model stub: its events said in words, its
+    tokens and cost, and the file it wrote in the diff."""
+    with ModelStub() as stub:
+        env = claude_env(stub.url, tmp_path / "claude-home")
+        table = {"kind": "claude", "command": [str(CLAUDE)], "env": env, "max_turns": 5}
+        api(server, "POST", "/agents", json={"id": "claude-stub", "replace": True, **table})
+        prompt = "Write the greeting.\n" + directive(
+            "greeting.txt", "hello from claude", "all done"
+        )
+        task = queue(server, "claude-stub", prompt, repo, task_type="code", timeout=180)
+        done = wait_status(server, task["id"], "succeeded", "failed", timeout=200)
+    assert done["status"] == "succeeded", done
+    result = done["result"]
+    assert result["cost_usd"] is not None and result["input_tokens"]
+    page = dashboard.goto(f"/agents/tasks/{task['id']}")
+    events = page.locator("#task-events")
+    expect(events).to_contain_text("tool Write(")
+    expect(events).to_contain_text("result: success")
+    expect(page.locator("#task-output")).to_be_hidden()
+    page.get_by_role("button", name="Show raw output").click()
+    expect(page.locator("#task-output")).to_contain_text('"type":"result"')
+    facts = page.locator("#task-result")
+    cost = result["cost_usd"]
+    expect(facts).to_contain_text(f"${cost:.4f}" if cost < 0.01 else f"${cost:.2f}")
+    expect(facts).to_contain_text(f"{result['input_tokens']} in · {result['output_tokens']} out")
+    expect(page.locator("#result-output")).to_have_text("all done")
+    expect(page.locator("#diff-text span.add", has_text="+hello from claude")).to_be_visible()
+    page.get_by_role("button", name="Show summary").click()
+    expect(events).to_be_visible()
+    dashboard.shot("agent-task-claude")

@@ -46,11 +46,21 @@ def _agents(bridge: AgentBridge) -> list[tuple[Any, ...]]:
 
 
 def board_version(bridge: AgentBridge) -> tuple[Any, ...]:
-    """Changes whenever the board would: a task queued, started or finished (its row's
-    ``updated_at``), an agent registered, removed, or found or lost on PATH."""
+    """What the database and the registry say that changes with the board: how many
+    tasks are queued and running, and the agents as shown (registered, removed, found or
+    lost on PATH).
+
+    Both counts come from the queue's index, so the question costs the same with a
+    thousand finished tasks or a million. A task queued, started and finished between
+    two questions changes neither count: the caller also compares the bridge's
+    in-memory figures (``AgentBridge.stats``), which count every task it finishes.
+    """
+    status = _TASKS.c.status
+    active = (TaskStatus.queued.value, TaskStatus.running.value)
+    query = select(status, func.count()).where(status.in_(active)).group_by(status)
     with bridge.store.db.read() as conn:
-        count, latest = conn.execute(select(func.count(), func.max(_TASKS.c.updated_at))).one()
-    return (count, latest, tuple(_agents(bridge)))
+        counts: dict[str, int] = dict(conn.execute(query).tuples().all())
+    return (counts, tuple(_agents(bridge)))
 
 
 def board(
@@ -65,6 +75,7 @@ def board(
 
     ``stats`` are the bridge's in-memory counters, read on its event loop by the caller.
     """
+    bridge.store.flush()  # tasks are written behind: read what the figures already count
     by_agent = {item.agent_id: dataclasses.asdict(item) for item in stats}
     agents = []
     for row in _agents(bridge):

@@ -2,8 +2,9 @@
 
 - ``agents`` (or ``agents:STATUS``): the board, as ``agents`` events: every adapter with
   its availability, slots and figures, the queue best first, the latest tasks (of one
-  status). Each poll asks one cheap question (the tasks' count and latest ``updated_at``,
-  the registry as shown); the board is read again only when the answer changes.
+  status). Each poll asks cheap questions (tasks queued and running, from the queue's
+  index; the registry as shown; the bridge's in-memory figures); the board is read
+  again only when an answer changes.
 - ``agent_task:ID``: one task, as ``task`` events (its status and result, on each
   change) and ``output`` events (``{"stream": "stdout"|"stderr", "text", "skipped"}``:
   what its agent wrote since the last one, as it is written).

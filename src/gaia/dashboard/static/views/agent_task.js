@@ -17,6 +17,18 @@ const details = h("dl", { class: "facts", id: "task-details" });
 const prompt = h("pre", { class: "prompt-text", id: "task-prompt" });
 const output = h("pre", { class: "log", id: "task-output", tabindex: "0", "aria-label": "Output" });
 const outputNote = h("p", { class: "muted small", id: "output-note" });
+// For an agent whose stdout is a JSONL event stream: what each event says, in words.
+const summary = h("ol", { class: "agent-events", id: "task-events", "aria-label": "What the agent did", hidden: true });
+let showRaw = false;
+const rawToggle = h("button", { type: "button", id: "raw-toggle", hidden: true }, "Show raw output");
+rawToggle.addEventListener("click", () => { showRaw = !showRaw; drawOutputMode(); });
+function drawOutputMode() {
+  const hasEvents = summary.childElementCount > 0;
+  rawToggle.hidden = !hasEvents;
+  rawToggle.textContent = showRaw ? "Show summary" : "Show raw output";
+  summary.hidden = !hasEvents || showRaw;
+  output.hidden = hasEvents && !showRaw;
+}
 const result = h("div", { id: "task-result" });
 const diffBox = h("div", { id: "task-diff" });
 const diffNote = h("span", { class: "muted small", id: "diff-note" });
@@ -29,8 +41,8 @@ show(view,
     h("section", { class: "panel" }, h("h2", {}, "Details"), details)),
   h("div", { class: "grid2" },
     h("section", { class: "panel", id: "output-panel" },
-      h("div", { class: "toolbar" }, h("h2", {}, "Output"), h("span", { class: "spacer" }), outputNote),
-      output),
+        h("div", { class: "toolbar" }, h("h2", {}, "Output"), h("span", { class: "spacer" }), outputNote, rawToggle),
+      summary, output),
     h("section", { class: "panel", id: "result-panel" }, h("h2", {}, "Result"), result)),
   h("section", { class: "panel", id: "diff-panel" },
     h("div", { class: "toolbar" }, h("h2", {}, "Diff"), diffNote, h("span", { class: "spacer" }),
@@ -118,6 +130,13 @@ function appendOutput(chunk) {
   }
   while (output.textContent.length > MAX_OUTPUT_CHARS && output.firstChild) output.firstChild.remove();
   if (atBottom) output.scrollTop = output.scrollHeight;
+  if (chunk.events && chunk.events.length) {
+    const follow = summary.scrollTop + summary.clientHeight >= summary.scrollHeight - 4;
+    summary.append(...chunk.events.map((text) => h("li", {}, text)));
+    while (summary.childElementCount > 5000) summary.firstChild.remove();
+    drawOutputMode();
+    if (follow) summary.scrollTop = summary.scrollHeight;
+  }
 }
 
 function diffLine(line) {
@@ -171,7 +190,7 @@ async function loadDiff(force = false) {
     if (id !== taskId) return; // another task was opened meanwhile
     if (!response.ok) {
       let message = text;
-      try { message = JSON.parse(text).message || text; } catch { /* plain text */ }
+      try { const problem = JSON.parse(text); message = problem.detail || problem.message || text; } catch { /* plain text */ }
       show(diffBox, h("p", { class: response.status === 409 ? "muted" : "error", id: "diff-problem" }, message));
     } else {
       drawDiff(text, response.headers.get("X-Gaia-Diff-Source"));
@@ -210,6 +229,9 @@ function reset() {
   show(details);
   prompt.textContent = "";
   show(output);
+  show(summary);
+  showRaw = false;
+  drawOutputMode();
   outputNote.textContent = "";
   show(result, h("p", { class: "muted" }, "Loading…"));
   show(diffBox);

@@ -231,6 +231,9 @@ function draw(data) {
 function watches() {
   const status = new URLSearchParams(location.search).get("status") || "";
   statusFilter.value = STATUSES.includes(status) ? status : "";
+  // Until the stream sends the list of the new filter, the old one is not shown as it.
+  show(tasksBody, h("tr", {}, h("td", { colspan: 7, class: "muted" }, "Loading…")));
+  tasksNote.textContent = "";
   return [statusFilter.value ? `agents:${statusFilter.value}` : "agents"];
 }
 
