@@ -36,8 +36,11 @@ WAIT = (
     'echo "first line"; while [ ! -e "$0" ]; do sleep 0.05; done; echo "second line"; exec sleep 60'
 )
 
-# The same, but it ends once the flag is there.
-WAIT_THEN_END = 'echo "waiting"; while [ ! -e "$0" ]; do sleep 0.05; done; echo "went on"'
+# Waits for the flag file named by its prompt's last line, then ends.
+WAIT_THEN_END = (
+    'flag=$(printf "%s" "$0" | tail -n 1); echo "waiting for $flag"; '
+    'while [ ! -e "$flag" ]; do sleep 0.05; done; echo "went on"'
+)
 
 AGENTS: dict[str, dict[str, Any]] = {
     "editor": {"command": ["sh", "-c", EDIT, "{prompt}"]},
@@ -222,18 +225,28 @@ def test_the_board_shows_adapters_the_queue_by_priority_and_the_tasks(
     expect(single.locator("td[data-slots]")).to_have_attribute("data-slots", "0/1")
 
     # A concurrency-1 agent busy: what is queued behind it waits in priority order.
-    busy = queue(server, "single", str(flags / "busy"), flags, isolation="none")
+    busy = queue(server, "single", f"Run the test suite\n{flags / 'busy'}", flags)
     cleanup.append(busy["id"])
     expect(single.locator("td[data-slots]")).to_have_attribute("data-slots", "1/1")
-    labels = [("low-1", 1), ("high-1", 5), ("mid", 3), ("high-2", 5), ("low-2", 1)]
+    labels = {
+        "low-1": (1, "Tidy the changelog"),
+        "high-1": (5, "Fix the failing login test"),
+        "mid": (3, "Review the storage layer"),
+        "high-2": (5, "Fix the crash on empty input"),
+        "low-2": (1, "Rename the helpers module"),
+    }
     queued = {}
-    for label, priority in labels:
-        queued[label] = queue(server, "single", str(flags / label), flags, priority=priority)
+    for label, (priority, what) in labels.items():
+        prompt = f"{what} ({label})\n{flags / label}"
+        queued[label] = queue(server, "single", prompt, flags, priority=priority)
         cleanup.append(queued[label]["id"])
     rows = page.locator("#queue tbody tr")
     expected = ["high-1", "high-2", "mid", "low-1", "low-2"]
     expect(rows).to_have_count(len(expected))
-    expect(rows.locator("td.prompt")).to_have_text([str(flags / label) for label in expected])
+    in_order = [
+        re.compile(re.escape(f"{labels[label][1]} ({label}) {flags}")) for label in expected
+    ]
+    expect(rows.locator("td.prompt")).to_have_text(in_order)
     expect(rows.locator("td:nth-child(2)")).to_have_text(["5", "5", "3", "1", "1"])
     expect(page.locator("#queue-note")).to_have_text("5 queued.")
     expect(single.locator("td").nth(3)).to_have_text("5")  # its queued column
@@ -254,7 +267,7 @@ def test_the_board_shows_adapters_the_queue_by_priority_and_the_tasks(
     # Releasing the busy task starts the best queued one: high-1.
     (flags / "busy").touch()
     expect(rows).to_have_count(3)
-    expect(rows.first.locator("td.prompt")).to_have_text(str(flags / "high-2"))
+    expect(rows.first.locator("td.prompt")).to_contain_text("(high-2)")
     assert task_status(server, queued["high-1"]["id"]) == "running"
 
     # The status filter has its own URL and keeps the one stream.

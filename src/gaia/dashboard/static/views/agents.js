@@ -95,17 +95,17 @@ function drawAdapters(board) {
     const s = agent.stats;
     const state = agent.available ? "available" : "unavailable";
     return h("tr", { "data-agent": agent.id, class: agent.available ? null : "unavailable" },
-      h("th", { scope: "row" }, agent.id, agent.registered ? null : h("span", { class: "muted" }, " (not registered)")),
-      h("td", {}, agent.kind, h("div", { class: "muted mono small", title: agent.command.join(" ") }, agent.executable || agent.command[0] || "")),
-      h("td", {}, badge(state), agent.reason ? h("div", { class: "reason" }, agent.reason) : null),
+      h("th", { scope: "row", title: agent.registered ? `${agent.source} agent` : "built-in, not registered" }, agent.id),
+      h("td", {}, agent.kind, " ", h("span", { class: "muted mono small exe", title: agent.command.join(" ") }, agent.executable || agent.command[0] || "")),
+      h("td", {}, badge(state), agent.reason ? h("span", { class: "reason" }, agent.reason) : null),
       slots(agent),
       h("td", { class: "num" }, s ? s.queued : 0),
-      h("td", { class: "num" }, s && s.success_rate !== null ? `${Math.round(100 * s.success_rate)}%` : "-",
-        s && s.total ? h("div", { class: "muted small" }, `${s.succeeded}/${s.succeeded + s.failed}`) : null),
+      h("td", { class: "num", title: s ? `${s.succeeded} succeeded of ${s.succeeded + s.failed} decided` : null },
+        s && s.success_rate !== null ? `${Math.round(100 * s.success_rate)}%` : "-"),
       h("td", { class: "num" }, s && s.mean_duration_ms !== null ? duration(s.mean_duration_ms / 1000) : "-"),
       h("td", { class: "num" }, s ? `${tokens(s.input_tokens)} / ${tokens(s.output_tokens)}` : "-"),
       h("td", { class: "num" }, s && s.cost_usd ? money(s.cost_usd) : "-"),
-      h("td", { class: "small" }, agent.capabilities.join(", ")));
+      h("td", { class: "small takes" }, agent.capabilities.join(", ")));
   }));
 }
 
@@ -124,7 +124,7 @@ function drawQueue(board) {
         h("td", { class: "num" }, task.priority),
         h("td", {}, taskLink(task.id)),
         h("td", {}, task.agent),
-        h("td", { class: "prompt" }, task.prompt),
+        h("td", { class: "prompt", title: task.prompt }, task.prompt),
         h("td", { title: when(task.created_at) }, h("span", { "data-ago": task.created_at }, ago(task.created_at))),
         h("td", {}, button("Cancel", () => cancel(task.id), { class: "danger small", "aria-label": `Cancel task ${shortId(task.id)}` })))));
   }
@@ -150,7 +150,8 @@ function drawTasks(board) {
         h("td", {}, taskLink(task.id)),
         h("td", {}, badge(task.status)),
         h("td", {}, task.agent),
-        h("td", { class: "prompt" }, task.prompt, task.error ? h("div", { class: "error small" }, task.error) : null),
+        h("td", { class: "prompt", title: task.error ? `${task.prompt}\n${task.error}` : task.prompt }, task.prompt,
+          task.error ? h("div", { class: "error small" }, task.error) : null),
         h("td", { title: when(task.created_at) }, h("span", { "data-ago": task.created_at }, ago(task.created_at))),
         h("td", { class: "num" }, taskDuration(task)),
         h("td", { class: "num" }, task.cost_usd ? money(task.cost_usd) : "-"))));
