@@ -39,6 +39,10 @@ _COMMANDS = {
         "gaia.cli.doctor:doctor",
         "Check what gaia needs: tmux, Node.js, agent CLIs, containment, the daemon.",
     ),
+    "open": (
+        "gaia.cli.browse:open_dashboard",
+        "Open the web dashboard, signed in by a single-use code (starts the daemon).",
+    ),
     "scaffold": (
         "gaia.cli.scaffold:scaffold",
         "Generate projects from YAML templates (safely, atomically) and validate them.",

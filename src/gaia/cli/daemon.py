@@ -193,6 +193,7 @@ def status() -> None:
     # Paths and URLs are printed whole (no wrapping, no highlighting) so they can be copied.
     lines = [
         f"gaia daemon running: pid {info.pid}, {info.url}",
+        f"  dashboard:   {info.url}/  (`gaia open` signs a browser in)",
         f"  API:         {info.url}/api/orchestration  (docs {info.url}/docs)",
         f"  token file:  {home.token_file}  (send 'Authorization: Bearer <token>')",
         f"  database:    {database}",

@@ -27,15 +27,16 @@ VIEWS = (
     ("Agents", "/agents"),
     ("Templates", "/templates"),
 )
-# No script, style or font from anywhere else; no framing; the token-bearing URL of a
-# sign-in never leaves in a Referer.
+# No script, style or font from anywhere else; no framing; no Referer to other hosts
+# ("no-referrer" would also make the browser send "Origin: null" with the page's own
+# forms, which the same-origin check must then refuse).
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
         "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     ),
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",

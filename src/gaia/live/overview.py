@@ -121,12 +121,12 @@ def _item(
 
 
 async def _watch_summary(runtime: Runtime, _argument: str) -> AsyncIterator[LiveEvent]:
-    async for value in changes(lambda: summary(runtime)):
+    async for value in changes(lambda: summary(runtime), generation=runtime.db.generation):
         yield "summary", value
 
 
 async def _watch_activity(runtime: Runtime, _argument: str) -> AsyncIterator[LiveEvent]:
-    async for value in changes(lambda: activity(runtime)):
+    async for value in changes(lambda: activity(runtime), generation=runtime.db.generation):
         yield "activity", value
 
 

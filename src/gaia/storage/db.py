@@ -9,7 +9,9 @@ once with SQLITE_BUSY when another process wrote in between, instead of waiting.
 from __future__ import annotations
 
 import functools
+import itertools
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +51,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url_text = url
         self.sqlite_file = sqlite_file_of(url)
+        self._writes = itertools.count()  # commits through write() in this process
+        self._write_count = 0
+        self._probe: sqlite3.Connection | None = None
+        self._probe_lock = threading.Lock()
         if self.sqlite_file is None:
             _ = self.engine  # anything else is checked, and reported, now
 
@@ -100,6 +106,28 @@ class Database:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
                 yield conn
+        self._write_count = next(self._writes) + 1
+
+    def generation(self) -> tuple[int, int] | None:
+        """A value that changes whenever anything commits to the database, cheaply (no
+        query): what live views check before they query again. None when it cannot be
+        known (a server database written by other processes): then always query.
+
+        For a SQLite file, ``PRAGMA data_version`` on a connection of its own that never
+        writes changes with every commit of any other connection, of any process.
+        """
+        if self.sqlite_file is None:
+            return None
+        with self._probe_lock:
+            try:
+                if self._probe is None:
+                    self._probe = sqlite3.connect(
+                        self.sqlite_file, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
+                    )
+                version = int(self._probe.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                return None
+        return self._write_count, version
 
     @contextmanager
     def sqlite_read(self) -> Iterator[sqlite3.Connection]:
@@ -133,6 +161,10 @@ class Database:
             raise StorageError(f"database error ({where}): {reason}") from exc
 
     def dispose(self) -> None:
+        with self._probe_lock:
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
         if "engine" in vars(self):  # never made: nothing to dispose of
             self.engine.dispose()
 
