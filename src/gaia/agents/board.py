@@ -1,7 +1,8 @@
 """The agents board: every adapter with its slots and figures, the queue, the latest tasks.
 
 What the dashboard's Agents page shows, read in one go (blocking: run it in a thread).
-``board_version`` is the cheap question asked each poll: has anything changed?
+``task_counts``, ``registry_identity`` and ``agents_shown`` are the cheap questions a
+watch asks before it reads the board again: has anything changed?
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from gaia.agents.task import TaskStatus
 from gaia.agents.views import agent_view
 from gaia.storage.models import agent_results_table, agent_tasks_table
 
-__all__ = ["QUEUE_LIMIT", "TASKS_LIMIT", "board", "board_version", "excerpt"]
+__all__ = [
+    "QUEUE_LIMIT",
+    "TASKS_LIMIT",
+    "agents_shown",
+    "board",
+    "excerpt",
+    "registry_identity",
+    "task_counts",
+]
 
 QUEUE_LIMIT = 200
 TASKS_LIMIT = 100
@@ -37,7 +46,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _agents(bridge: AgentBridge) -> list[tuple[Any, ...]]:
+def agents_shown(bridge: AgentBridge) -> list[tuple[Any, ...]]:
     """What is shown of the registry, as a comparable value (looks at PATH)."""
     registry = bridge.registry
     rows = [agent_view(agent) for agent in registry.agents()]
@@ -45,22 +54,26 @@ def _agents(bridge: AgentBridge) -> list[tuple[Any, ...]]:
     return [tuple(sorted(row.model_dump().items(), key=lambda kv: kv[0])) for row in rows]
 
 
-def board_version(bridge: AgentBridge) -> tuple[Any, ...]:
-    """What the database and the registry say that changes with the board: how many
-    tasks are queued and running, and the agents as shown (registered, removed, found or
-    lost on PATH).
+def registry_identity(bridge: AgentBridge) -> tuple[int, ...]:
+    """Changes when an agent is registered, replaced or removed (no look at PATH)."""
+    registry = bridge.registry
+    return (id(registry), *(id(agent) for agent in registry.agents()))
 
-    Both counts come from the queue's index, so the question costs the same with a
-    thousand finished tasks or a million. A task queued, started and finished between
-    two questions changes neither count: the caller also compares the bridge's
-    in-memory figures (``AgentBridge.stats``), which count every task it finishes.
+
+def task_counts(bridge: AgentBridge) -> dict[str, int]:
+    """How many tasks are queued and running, from the queue's index: the same cost with
+    a thousand finished tasks or a million.
+
+    A task queued, started and finished between two looks changes neither count: a
+    caller also compares the bridge's in-memory figures (``AgentBridge.stats``), which
+    count every task it finishes.
     """
     status = _TASKS.c.status
     active = (TaskStatus.queued.value, TaskStatus.running.value)
     query = select(status, func.count()).where(status.in_(active)).group_by(status)
     with bridge.store.db.read() as conn:
         counts: dict[str, int] = dict(conn.execute(query).tuples().all())
-    return (counts, tuple(_agents(bridge)))
+    return counts
 
 
 def board(
@@ -78,7 +91,7 @@ def board(
     bridge.store.flush()  # tasks are written behind: read what the figures already count
     by_agent = {item.agent_id: dataclasses.asdict(item) for item in stats}
     agents = []
-    for row in _agents(bridge):
+    for row in agents_shown(bridge):
         view = dict(row)
         view["stats"] = by_agent.pop(view["id"], None)
         agents.append(view)

@@ -46,6 +46,8 @@ class OutputFollower:
         for name, path in paths.items():
             stream = self.streams[name]
             try:
+                if path.stat().st_size == stream.offset:
+                    continue  # nothing new: a stat, no open
                 with path.open("rb") as handle:
                     size = os.fstat(handle.fileno()).st_size
                     skipped = 0
@@ -58,7 +60,7 @@ class OutputFollower:
                         continue
                     handle.seek(stream.offset)
                     data = handle.read(min(CHUNK, size - stream.offset))
-            except (FileNotFoundError, IsADirectoryError, PermissionError):
+            except OSError:  # not there yet, or gone
                 continue
             stream.offset += len(data)
             text = stream.decoder.decode(data)

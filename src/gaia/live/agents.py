@@ -2,29 +2,33 @@
 
 - ``agents`` (or ``agents:STATUS``): the board, as ``agents`` events: every adapter with
   its availability, slots and figures, the queue best first, the latest tasks (of one
-  status). Each poll asks cheap questions (tasks queued and running, from the queue's
-  index; the registry as shown; the bridge's in-memory figures); the board is read
-  again only when an answer changes.
+  status).
 - ``agent_task:ID``: one task, as ``task`` events (its status and result, on each
-  change) and ``output`` events (``{"stream": "stdout"|"stderr", "text", "skipped"}``:
-  what its agent wrote since the last one, as it is written).
+  change) and ``output`` events (``{"stream": "stdout"|"stderr", "text", "skipped",
+  "events"}``: what its agent wrote since the last one, as it is written).
+
+Each poll asks cheap questions before it reads anything: has anything committed to the
+database (``Database.generation``, no query), and only then the small indexed query of
+what this view shows; the bridge's in-memory figures; the registry's identity (its PATH
+look is repeated every ``RECHECK_SECONDS``). A page left open costs the daemon little.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
-from gaia.agents.board import board, board_version
+from gaia.agents.board import agents_shown, board, registry_identity, task_counts
 from gaia.agents.bridge import AgentBridge
 from gaia.agents.task import TaskStatus
 from gaia.agents.views import task_view
 from gaia.live.agent_output import OutputFollower
-from gaia.live.base import POLL_INTERVAL, LiveEvent, Watch, WatchError
+from gaia.live.base import POLL_INTERVAL, RECHECK_SECONDS, LiveEvent, Watch, WatchError
 from gaia.runtime import Runtime
 from gaia.storage.models import agent_executions_table, agent_results_table, agent_tasks_table
 
@@ -39,16 +43,35 @@ async def _bridge(runtime: Runtime) -> AgentBridge:
     return await asyncio.to_thread(lambda: runtime.agents)
 
 
+class _Cached:
+    """``read()`` again only when ``key()`` changed, or ``RECHECK_SECONDS`` passed (for
+    what the key cannot see); else the last value. ``key`` returning None: always read."""
+
+    def __init__(self, read: Callable[[], Any], key: Callable[[], object]) -> None:
+        self.read, self.key = read, key
+        self._key: object = None
+        self._value: Any = None
+        self._at = -RECHECK_SECONDS
+
+    def __call__(self) -> Any:
+        key, now = self.key(), time.monotonic()
+        if key is None or key != self._key or now - self._at >= RECHECK_SECONDS:
+            self._value, self._key, self._at = self.read(), key, now
+        return self._value
+
+
 async def _watch_board(runtime: Runtime, argument: str) -> AsyncIterator[LiveEvent]:
     status = argument or None
     if status is not None and status not in TaskStatus.__members__:
         known = ", ".join(TaskStatus.__members__)
         raise WatchError(f"agents:{status}: unknown task status (known: {known})")
     bridge = await _bridge(runtime)
+    counts = _Cached(lambda: task_counts(bridge), bridge.store.db.generation)
+    shown = _Cached(lambda: agents_shown(bridge), lambda: registry_identity(bridge))
     last: Any = None
     while True:
         stats = bridge.stats()  # in-memory counters of the loop: read on the loop
-        key = (await asyncio.to_thread(board_version, bridge), stats)
+        key = (await asyncio.to_thread(lambda: (counts(), shown())), stats)
         if key != last:
             last = key
             yield "agents", await asyncio.to_thread(board, bridge, stats, status=status)
@@ -70,14 +93,15 @@ async def _watch_task(runtime: Runtime, argument: str) -> AsyncIterator[LiveEven
         raise WatchError("agent_task needs a task id: agent_task:ID")
     bridge = await _bridge(runtime)
     task_id = await asyncio.to_thread(bridge.resolve_task, argument)
+    version = _Cached(lambda: _task_version(bridge, task_id), bridge.store.db.generation)
     follower = OutputFollower()
     paths: dict[str, Path] = {}
     last: Any = None
     finished = False
     while True:
-        version = await asyncio.to_thread(_task_version, bridge, task_id)
-        if version != last:
-            last = version
+        current = await asyncio.to_thread(version)
+        if current != last:
+            last = current
             view = task_view(await asyncio.to_thread(bridge.get_task, task_id))
             finished = TaskStatus(view.status).finished
             if view.log_path:
