@@ -122,7 +122,17 @@ function drawResult(t) {
     r.output ? h("pre", { class: "result-output", id: "result-output" }, r.output) : h("p", { class: "muted" }, "(no output)"));
 }
 
+// While the agent works, what it writes says it is changing things: the diff is fetched
+// again after new output, at most every DIFF_EVERY ms (a fetch on news, never a poll).
+const DIFF_EVERY = 5000;
+let diffTimer = null;
+function diffSoon() {
+  if (diffTimer || !task || task.status !== "running" || task.isolation !== "worktree") return;
+  diffTimer = setTimeout(() => { diffTimer = null; loadDiff(true); }, DIFF_EVERY);
+}
+
 function appendOutput(chunk) {
+  diffSoon();
   const atBottom = output.scrollTop + output.clientHeight >= output.scrollHeight - 4;
   if (chunk.skipped) outputNote.textContent = `The first ${chunk.skipped.toLocaleString()} bytes are left out: the log is long.`;
   if (chunk.text) {
@@ -222,6 +232,8 @@ function showError(data) {
 }
 
 function reset() {
+  clearTimeout(diffTimer);
+  diffTimer = null;
   task = null;
   diffFor = null;
   show(head);
