@@ -10,6 +10,7 @@ const taskIdFromUrl = () => decodeURIComponent(location.pathname.split("/").pop(
 let taskId = main.dataset.task || taskIdFromUrl();
 let task = null;
 let diffFor = null; // the status the diff was last fetched for
+let outputChars = 0; // in the output box, counted rather than measured on each chunk
 
 const head = h("div", { class: "toolbar", id: "task-head" });
 const notice = h("div", { id: "task-notice" });
@@ -137,8 +138,12 @@ function appendOutput(chunk) {
   if (chunk.skipped) outputNote.textContent = `The first ${chunk.skipped.toLocaleString()} bytes are left out: the log is long.`;
   if (chunk.text) {
     output.append(chunk.stream === "stderr" ? h("span", { class: "stderr" }, chunk.text) : document.createTextNode(chunk.text));
+    outputChars += chunk.text.length;
   }
-  while (output.textContent.length > MAX_OUTPUT_CHARS && output.firstChild) output.firstChild.remove();
+  while (outputChars > MAX_OUTPUT_CHARS && output.firstChild) {
+    outputChars -= output.firstChild.textContent.length;
+    output.firstChild.remove();
+  }
   if (atBottom) output.scrollTop = output.scrollHeight;
   if (chunk.events && chunk.events.length) {
     const follow = summary.scrollTop + summary.clientHeight >= summary.scrollHeight - 4;
@@ -241,6 +246,7 @@ function reset() {
   show(details);
   prompt.textContent = "";
   show(output);
+  outputChars = 0;
   show(summary);
   showRaw = false;
   drawOutputMode();
