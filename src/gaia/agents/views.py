@@ -74,6 +74,7 @@ class TaskView(BaseModel):
     finished_at: datetime | None
     log_path: str | None
     worktree: str | None
+    retry_of: str | None = Field(default=None, description="the task this one retries")
     result: ResultView | None
 
 
@@ -118,5 +119,6 @@ def task_view(stored: StoredTask) -> TaskView:
         finished_at=stored.finished_at,
         log_path=stored.log_path,
         worktree=stored.worktree,
+        retry_of=task.meta.get("retry_of"),
         result=None if stored.result is None else ResultView.of(stored.result),
     )

@@ -31,7 +31,10 @@ async def prepare_workspace(task: AgentTask, worktrees_dir: Path) -> Workspace:
     if repo is None:
         return Workspace(cwd=work_dir, meta={"isolation": "none: not a git repository"})
     worktree = await asyncio.to_thread(create_worktree, repo, work_dir, worktrees_dir, task.id)
-    return Workspace(cwd=worktree.work_dir, worktree=worktree, meta={"repo": str(repo)})
+    # The base commit and branch are recorded when the task starts (the execution's
+    # metadata), so that the diff of a task still running can be shown against its base.
+    meta = {"repo": str(repo), "base_commit": worktree.base_commit, "branch": worktree.branch}
+    return Workspace(cwd=worktree.work_dir, worktree=worktree, meta=meta)
 
 
 async def commit_workspace(worktree: Worktree, task: AgentTask, result: AgentResult) -> None:

@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gaia._fields import Duration, NoNul
 from gaia.agents.bridge import AgentBridge
+from gaia.agents.diff import task_diff
 from gaia.agents.registry import build_agent, spec_from_settings
+from gaia.agents.retry import retry_of
 from gaia.agents.stats import AgentStats
 from gaia.agents.task import AUTO_AGENT, AgentTask, Isolation, TaskStatus, TaskType
 from gaia.agents.views import AgentView, TaskView, agent_view, task_view
@@ -192,6 +195,43 @@ async def cancel_task(task_id: str, bridge: BridgeDep) -> TaskView:
     await bridge.cancel(task_id)
     await asyncio.to_thread(bridge.store.flush)
     return await asyncio.to_thread(_view, bridge, task_id)
+
+
+@router.get(
+    "/tasks/{task_id}/diff",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}, "description": "a unified diff"}},
+)
+def get_task_diff(task_id: str, bridge: BridgeDep) -> PlainTextResponse:
+    """The task's work as a unified diff against the commit its worktree started from.
+
+    While the worktree exists (the task runs, or it is kept for ``worktree_retention``),
+    uncommitted and untracked files are included; after, it is the diff of the commit
+    gaia made on the task's branch. 409 when the task has no worktree (isolation
+    ``none``, not started yet). Headers: ``X-Gaia-Base-Commit``, ``X-Gaia-Diff-Source``
+    (``worktree`` or ``branch``), ``X-Gaia-Diff-Truncated``.
+    """
+    found = task_diff(bridge.store, bridge.get_task(task_id))
+    headers = {
+        "X-Gaia-Base-Commit": found.base_commit,
+        "X-Gaia-Diff-Source": found.source,
+        "X-Gaia-Diff-Truncated": "true" if found.truncated else "false",
+    }
+    return PlainTextResponse(found.text, headers=headers)
+
+
+@router.post("/tasks/{task_id}/retry", response_model=TaskView, status_code=201)
+async def retry_task(task_id: str, bridge: BridgeDep) -> TaskView:
+    """Queue a new task with the same request as a finished one; answer with the new task.
+
+    The new task's ``retry_of`` names the old one. 409 while the old one is queued or
+    running (cancel it first).
+    """
+    stored = await asyncio.to_thread(bridge.get_task, task_id)
+    task = retry_of(stored)
+    bridge.submit(task)
+    await asyncio.to_thread(bridge.store.flush)
+    return await asyncio.to_thread(_view, bridge, task.id)
 
 
 @router.get("/{agent_id}", response_model=AgentView)
