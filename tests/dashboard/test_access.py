@@ -244,7 +244,7 @@ def test_the_overview_shows_counts_and_events_live(
     dashboard.shot("overview")
 
 
-LIVE_VIEWS = ["/"]
+LIVE_VIEWS = VIEW_PATHS
 
 
 @pytest.mark.parametrize("path", LIVE_VIEWS)
@@ -253,7 +253,7 @@ def test_every_view_keeps_one_event_stream(dashboard: Dashboard, path: str) -> N
     dashboard.page.goto("about:blank")  # the sign-in's page and its stream are gone
     dashboard.guard.requests.clear()
     page = dashboard.goto(path)
-    expect(page.get_by_role("status")).to_have_text("live")
+    expect(page.get_by_role("status", name="live updates")).to_have_text("live")
     streams = [u for u in dashboard.guard.requests if "/api/orchestration/events" in u]
     assert len(streams) == 1, streams
     assert all(u.startswith(dashboard.url) for u in dashboard.guard.requests)

@@ -5,14 +5,13 @@ button, and a 2,000-task run."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.dashboard.conftest import CHROMIUM, Dashboard, api
+from tests.dashboard.conftest import Dashboard, api
 from tests.dashboard.run_support import create_run, wait_run, wide_dag
 
 USABLE_BOUND_MS = 30_000  # a generous bound for a big page on a loaded machine, not a target
@@ -38,27 +37,6 @@ RELEASE = """
         dependencies: [package]
       - {id: publish, command: 'echo published', dependencies: [package, e2e]}
 """
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    """This module's own Playwright, stopped at its end: a session's would keep its event
-    loop running in this process, and asyncio tests run after it here would fail."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"the dashboard tests need Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-    )
-    try:
-        yield browser
-    finally:
-        browser.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ export const view = document.getElementById("view");
 /** An API error: the problem document's status, code, message and details. */
 export class ApiError extends Error {
   constructor(status, problem) {
-    super(problem?.message || problem?.detail || `HTTP ${status}`);
+    super(problem?.error?.message || problem?.message || problem?.detail || `HTTP ${status}`);
     this.status = status;
     this.problem = problem || {};
   }
@@ -175,7 +175,10 @@ export function title(text) {
 
 /** Problems of a 422 as "line:column message" lines. */
 export function problems(error) {
-  const details = Array.isArray(error?.problem?.details) ? error.problem.details : [];
+  // gaia's problem documents carry them as error.details (a validation error of FastAPI's
+  // own as well); accept a bare details list too.
+  const raw = error?.problem?.error?.details ?? error?.problem?.details;
+  const details = Array.isArray(raw) ? raw : [];
   if (!details.length) return [error.message];
   return details.map((p) => {
     const where = p.line ? `line ${p.line}${p.column ? `:${p.column}` : ""}` : (p.path || p.loc?.join(".") || "");
