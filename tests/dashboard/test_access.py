@@ -241,7 +241,6 @@ def test_the_overview_shows_counts_and_events_live(
     link = activity.get_by_role("link", name="workflow waits-for-go is completed")
     assert link.first.get_attribute("href") == f"/workflows/{run_id}"
     assert api(server, "GET", f"/workflows/{run_id}")["status"] == "completed"
-    dashboard.shot("overview")
 
 
 LIVE_VIEWS = VIEW_PATHS
@@ -271,3 +270,61 @@ def test_no_file_of_the_dashboard_names_another_host() -> None:
                     offenders.append(f"{path.relative_to(root)}: {scheme}")
     assert not offenders, offenders
     assert os.path.isdir(root / "static")
+
+
+FAILING_RUN = """
+name: nightly-report
+tasks:
+  - {id: fetch, command: "echo fetched"}
+  - {id: crunch, command: "echo crunching; exit 2", dependencies: [fetch]}
+"""
+
+
+def test_the_overview_counts_every_component(
+    dashboard: Dashboard, server: Server, tmp_path: Path
+) -> None:
+    """A failed run, a running service, a session and an agent task, each counted."""
+    headers = {"Content-Type": "application/yaml"}
+    params = {"base_dir": str(tmp_path), "start": "true"}
+    with server.client() as client:
+        failed = client.post(
+            "/api/orchestration/workflows", content=FAILING_RUN, headers=headers, params=params
+        )
+        assert failed.status_code == 201, failed.text
+    service = {"name": "ticker", "command": "while true; do echo tick; sleep 1; done"}
+    api(server, "POST", "/services", json=service)
+    api(server, "POST", "/services/ticker/start")
+    api(server, "POST", "/sessions", json={"session_name": "overview", "windows": [{}]})
+    agent = {"id": "summariser", "command": ["sh", "-c", "echo summary of: $0", "{prompt}"]}
+    api(server, "POST", "/agents", json=agent)
+    task = api(
+        server,
+        "POST",
+        "/agents/execute",
+        json={
+            "agent": "summariser",
+            "instruction": "summarise the changelog",
+            "work_dir": str(tmp_path),
+            "task_type": "review",
+            "isolation": "none",
+        },
+    )
+    assert task["status"] == "succeeded", task
+    try:
+        page = dashboard.goto("/")
+        expect(page.locator('[data-card="Failed runs"] .figure')).to_have_text("1")
+        expect(page.locator('[data-card="Services"] .figure')).to_have_text("1")
+        expect(page.locator('[data-card="Services"]')).to_contain_text("1 running")
+        expect(page.locator('[data-card="Sessions"] .figure')).to_have_text("1")
+        activity = page.get_by_role("list", name="Latest events")
+        expect(activity).to_contain_text("workflow nightly-report is failed")
+        expect(activity).to_contain_text("service ticker")
+        expect(activity).to_contain_text("session overview is alive")
+        expect(activity).to_contain_text("(summariser) is succeeded: summarise the changelog")
+        dashboard.shot("overview")
+        # An event's link opens its page.
+        activity.get_by_role("link", name="workflow nightly-report is failed").click()
+        expect(page).to_have_url(f"{server.url}/workflows/{failed.json()['id']}")
+    finally:
+        api(server, "POST", "/services/ticker/stop", json={"graceful": False})
+        api(server, "DELETE", "/sessions/overview")

@@ -24,14 +24,20 @@ function describe(counts) {
   return parts.length ? parts.join(", ") : "none";
 }
 
+function total(counts) {
+  return Object.values(counts || {}).reduce((sum, n) => sum + n, 0);
+}
+
 function drawSummary(s) {
+  const runs = total(s.runs.by_status);
+  const tasks = s.agents.by_status || {};
   show(cards,
-    card("Running runs", s.runs.running, `${s.runs.failed} failed · ${describe(s.runs.by_status)}`, "/workflows?status=running"),
-    card("Failed runs", s.runs.failed, "runs that failed", "/workflows?status=failed"),
+    card("Running runs", s.runs.running, `of ${runs} runs: ${describe(s.runs.by_status)}`, "/workflows?status=running"),
+    card("Failed runs", s.runs.failed, s.runs.failed ? "open them to retry or resume" : "no run failed", "/workflows?status=failed"),
     card("Services", s.services.total, `${describe(s.services.by_state)} · health: ${describe(s.services.by_health)}`, "/services"),
-    card("Sessions", s.sessions.alive, `alive · ${describe(s.sessions.by_status)}`, "/sessions"),
-    card("Agent tasks queued", s.agents.queued, `${s.agents.running} running`, "/agents"),
-    card("Agent tasks running", s.agents.running, describe(s.agents.by_status), "/agents"));
+    card("Sessions", s.sessions.alive, `alive · ${s.sessions.by_status?.dead || 0} dead`, "/sessions"),
+    card("Agent tasks queued", s.agents.queued, "waiting for a slot", "/agents"),
+    card("Agent tasks running", s.agents.running, `${tasks.succeeded || 0} succeeded · ${tasks.failed || 0} failed in all`, "/agents"));
 }
 
 function drawActivity(items) {
