@@ -70,6 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/hostile_inputs.py
 	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/dashboard_idle.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
