@@ -140,59 +140,42 @@ async def sign_out(request: Request) -> Response:
     return _with_headers(response)
 
 
-@router.get("/", response_class=HTMLResponse)
-async def overview_page(request: Request) -> Response:
-    return _page(request, "overview", "Overview")
+# Each page: (its path, its view's script, its title; "{}" is the path's one parameter,
+# which the view reads from ``data-<key>`` on <main>, and its key).
+PAGES: tuple[tuple[str, str, str, str | None], ...] = (
+    ("/", "overview", "Overview", None),
+    ("/workflows", "workflows", "Workflows", None),
+    ("/workflows/{ident}", "run", "Run {}", "run"),
+    ("/services", "services", "Services", None),
+    ("/services/{ident}", "service", "Service {}", "service"),
+    ("/sessions", "sessions", "Sessions", None),
+    ("/sessions/{ident}", "session", "Session {}", "session"),
+    ("/agents", "agents", "Agents", None),
+    ("/agents/tasks/{ident}", "agent_task", "Agent task {}", "task"),
+    ("/templates", "templates", "Templates", None),
+    ("/templates/{ident}", "template", "Template {}", "template"),
+)
+SHORT_IDS = frozenset({"run", "task"})  # ids shown by their first 8 characters
 
 
-@router.get("/workflows", response_class=HTMLResponse)
-async def workflows_page(request: Request) -> Response:
-    return _page(request, "workflows", "Workflows")
+def _add_page(path: str, view: str, title: str, key: str | None) -> None:
+    if key is None:
+
+        async def page(request: Request) -> Response:
+            return _page(request, view, title)
+
+    else:
+
+        async def page(request: Request) -> Response:
+            ident = request.path_params["ident"]
+            shown = ident[:8] if key in SHORT_IDS else ident
+            return _page(request, view, title.format(shown), **{key: ident})
+
+    router.add_api_route(path, page, methods=["GET"], response_class=HTMLResponse, name=view)
 
 
-@router.get("/workflows/{run_id}", response_class=HTMLResponse)
-async def run_page(request: Request, run_id: str) -> Response:
-    return _page(request, "run", f"Run {run_id[:8]}", run=run_id)
-
-
-@router.get("/services", response_class=HTMLResponse)
-async def services_page(request: Request) -> Response:
-    return _page(request, "services", "Services")
-
-
-@router.get("/services/{name}", response_class=HTMLResponse)
-async def service_page(request: Request, name: str) -> Response:
-    return _page(request, "service", f"Service {name}", service=name)
-
-
-@router.get("/sessions", response_class=HTMLResponse)
-async def sessions_page(request: Request) -> Response:
-    return _page(request, "sessions", "Sessions")
-
-
-@router.get("/sessions/{name}", response_class=HTMLResponse)
-async def session_page(request: Request, name: str) -> Response:
-    return _page(request, "session", f"Session {name}", session=name)
-
-
-@router.get("/agents", response_class=HTMLResponse)
-async def agents_page(request: Request) -> Response:
-    return _page(request, "agents", "Agents")
-
-
-@router.get("/agents/tasks/{task_id}", response_class=HTMLResponse)
-async def agent_task_page(request: Request, task_id: str) -> Response:
-    return _page(request, "agent_task", f"Agent task {task_id[:8]}", task=task_id)
-
-
-@router.get("/templates", response_class=HTMLResponse)
-async def templates_page(request: Request) -> Response:
-    return _page(request, "templates", "Templates")
-
-
-@router.get("/templates/{name}", response_class=HTMLResponse)
-async def template_page(request: Request, name: str) -> Response:
-    return _page(request, "template", f"Template {name}", template=name)
+for _path, _view, _title, _key in PAGES:
+    _add_page(_path, _view, _title, _key)
 
 
 def install_dashboard(app: FastAPI) -> None:
