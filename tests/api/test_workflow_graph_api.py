@@ -4,6 +4,7 @@ retrying one failed task, and the run's live watches on the events stream."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,3 +140,23 @@ def test_the_run_and_log_watches_send_the_state(client: httpx.Client, workdir: P
     assert log["text"] == "trying\n"  # type: ignore[index]
     bad = read_events(client, ["log:nothing"], {"error"})
     assert "log:RUN_ID/TASK_ID" in bad["error"]["message"]  # type: ignore[index]
+
+
+def test_a_large_run_is_laid_out_when_it_is_created(
+    server: Server, client: httpx.Client, workdir: Path
+) -> None:
+    """Its page then finds the layout made: the daemon's log says so before anyone asks."""
+    tasks = "\n".join(
+        f"  - {{id: t{i}, command: 'true'" + (f", dependencies: [t{i - 1}]" if i % 10 else "") + "}"
+        for i in range(600)
+    )
+    run = create(client, f"name: wide\ntasks:\n{tasks}\n", workdir)
+    log = server.home / "logs" / "workflows.log"
+    needle = f"laid out the graph of {run['id']} (600 tasks)"
+    deadline = time.monotonic() + 60
+    while needle not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, "the graph was not laid out after the run's creation"
+        time.sleep(0.1)
+    graph = client.get(f"{WF}/{run['id']}/graph")
+    assert graph.status_code == 200 and len(graph.json()["nodes"]) == 600
+    assert log.read_text().count(needle) == 1  # the page got the layout made then

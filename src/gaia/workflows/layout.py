@@ -11,7 +11,9 @@ allows.
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,9 @@ LAYER_GAP = 228  # from one column's left edge to the next one's
 ROW_GAP = 36  # from one node's top to the next one's, in a column
 MARGIN = 20
 SWEEPS = 4  # down, up, down, up: past a few, crossings hardly drop further
+
+
+log = logging.getLogger("gaia.workflows")
 
 
 def layout_graph(tasks: Sequence[tuple[str, Sequence[str]]]) -> dict[str, Any]:
@@ -147,7 +152,15 @@ class GraphLayouts:
             with self._lock:
                 if run_id in self._cache:
                     return self._cache[run_id]
-            data = json.dumps(layout_graph(self._load(run_id)), separators=(",", ":")).encode()
+            started = time.monotonic()
+            tasks = self._load(run_id)
+            data = json.dumps(layout_graph(tasks), separators=(",", ":")).encode()
+            log.info(
+                "laid out the graph of %s (%d tasks) in %.2f s",
+                run_id,
+                len(tasks),
+                time.monotonic() - started,
+            )
             with self._lock:
                 self._cache[run_id] = data
                 self._computing.pop(run_id, None)
