@@ -78,13 +78,13 @@ def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
 _DIFF = ("diff", "--no-color", "--no-ext-diff", "--find-renames")
 
 
-def _worktree_diff(path: Path, base: str) -> str:
+def _worktree_diff(path: Path, base: str, extra: tuple[str, ...] = ()) -> str:
     """``path``'s files now (tracked, changed, untracked) against ``base``."""
     with tempfile.TemporaryDirectory(prefix="gaia-diff-") as scratch:
         env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
         _git(path, "read-tree", "HEAD", env=env)
         _git(path, "add", "--all", env=env)
-        return _git(path, *_DIFF, "--cached", base, env=env)
+        return _git(path, *_DIFF, *extra, "--cached", base, env=env)
 
 
 def _no_worktree(stored: StoredTask, why: str) -> ConflictError:
@@ -94,8 +94,14 @@ def _no_worktree(stored: StoredTask, why: str) -> ConflictError:
     )
 
 
-def task_diff(store: AgentStore, stored: StoredTask, max_chars: int = MAX_DIFF_CHARS) -> TaskDiff:
-    """The diff of ``stored``'s work (blocking: runs git). ConflictError when there is none."""
+def task_diff(
+    store: AgentStore, stored: StoredTask, max_chars: int = MAX_DIFF_CHARS, *, stat: bool = False
+) -> TaskDiff:
+    """The diff of ``stored``'s work (blocking: runs git). ConflictError when there is none.
+
+    ``stat``: git's ``--stat`` summary (a line per file, then the totals) instead.
+    """
+    extra = ("--stat=200",) if stat else ()
     task = stored.task
     if task.effective_isolation is Isolation.none:
         where = f" in {task.work_dir}" if task.work_dir else ""
@@ -114,7 +120,7 @@ def task_diff(store: AgentStore, stored: StoredTask, max_chars: int = MAX_DIFF_C
         # A task started before base commits were recorded has not committed yet while it
         # runs, so its worktree's HEAD is still the base.
         base = base or _git(path, "rev-parse", "HEAD").strip()
-        text, source = _worktree_diff(path, str(base)), "worktree"
+        text, source = _worktree_diff(path, str(base), extra), "worktree"
     else:
         repo = Path(str(meta.get("repo") or ""))
         if result is None or not base:
@@ -127,7 +133,7 @@ def task_diff(store: AgentStore, stored: StoredTask, max_chars: int = MAX_DIFF_C
         elif not repo.is_dir():
             raise _no_worktree(stored, f"its worktree and its repository {repo} are gone")
         else:
-            text = _git(repo, *_DIFF, str(base), tip)
+            text = _git(repo, *_DIFF, *extra, str(base), tip)
         source = "branch"
     truncated = len(text) > max_chars
     if truncated:

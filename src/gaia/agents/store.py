@@ -68,6 +68,7 @@ class StoredTask:
     result: AgentResult | None
     log_path: str | None
     worktree: str | None
+    review: str | None = None  # "merged" or "discarded" (gaia.agents.merge), else None
 
 
 def task_from_row(row: Row[Any]) -> AgentTask:
@@ -109,6 +110,11 @@ def result_from_row(row: Row[Any], status: TaskStatus) -> AgentResult:
 
 
 MIN_PREFIX = 4  # shortest id prefix taken for a task id, as for workflow run ids
+
+
+def _review_of(execution: Row[Any] | None) -> str | None:
+    review = (execution.metadata or {}).get("review") if execution is not None else None
+    return str(review["state"]) if isinstance(review, dict) and "state" in review else None
 
 
 class AgentStore:
@@ -393,6 +399,7 @@ class AgentStore:
                     result=None if result is None else result_from_row(result, status),
                     log_path=None if latest is None else latest.log_path,
                     worktree=None if latest is None else latest.worktree,
+                    review=_review_of(latest),
                 )
             )
         return stored

@@ -75,6 +75,9 @@ class TaskView(BaseModel):
     log_path: str | None
     worktree: str | None
     retry_of: str | None = Field(default=None, description="the task this one retries")
+    review: str | None = Field(
+        default=None, description="merged or discarded once its branch was; else null"
+    )
     result: ResultView | None
 
 
@@ -120,5 +123,6 @@ def task_view(stored: StoredTask) -> TaskView:
         log_path=stored.log_path,
         worktree=stored.worktree,
         retry_of=task.meta.get("retry_of"),
+        review=stored.review,
         result=None if stored.result is None else ResultView.of(stored.result),
     )

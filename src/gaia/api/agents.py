@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gaia._fields import Duration, NoNul
 from gaia.agents.bridge import AgentBridge
 from gaia.agents.diff import task_diff
+from gaia.agents.merge import MergeOutcome, discard_task, merge_task
 from gaia.agents.registry import build_agent, spec_from_settings
 from gaia.agents.retry import retry_of
 from gaia.agents.stats import AgentStats
@@ -202,7 +203,11 @@ async def cancel_task(task_id: str, bridge: BridgeDep) -> TaskView:
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {}}, "description": "a unified diff"}},
 )
-def get_task_diff(task_id: str, bridge: BridgeDep) -> PlainTextResponse:
+def get_task_diff(
+    task_id: str,
+    bridge: BridgeDep,
+    stat: Annotated[bool, Query(description="git's --stat summary instead of the patch")] = False,
+) -> PlainTextResponse:
     """The task's work as a unified diff against the commit its worktree started from.
 
     While the worktree exists (the task runs, or it is kept for ``worktree_retention``),
@@ -211,7 +216,7 @@ def get_task_diff(task_id: str, bridge: BridgeDep) -> PlainTextResponse:
     ``none``, not started yet). Headers: ``X-Gaia-Base-Commit``, ``X-Gaia-Diff-Source``
     (``worktree`` or ``branch``), ``X-Gaia-Diff-Truncated``.
     """
-    found = task_diff(bridge.store, bridge.get_task(task_id))
+    found = task_diff(bridge.store, bridge.get_task(task_id), stat=stat)
     headers = {
         "X-Gaia-Base-Commit": found.base_commit,
         "X-Gaia-Diff-Source": found.source,
@@ -232,6 +237,75 @@ async def retry_task(task_id: str, bridge: BridgeDep) -> TaskView:
     bridge.submit(task)
     await asyncio.to_thread(bridge.store.flush)
     return await asyncio.to_thread(_view, bridge, task.id)
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    squash: bool = Field(default=False, description="one new commit on the target, no merge")
+    into: str | None = Field(
+        default=None, min_length=1, description="the branch to merge into; default: the current"
+    )
+
+
+class ReviewResponse(BaseModel):
+    """What a merge or a discard did, and the task after it."""
+
+    review: str = Field(description="merged or discarded")
+    branch: str
+    into: str | None
+    commit: str | None = Field(description="the target branch's new tip (merge)")
+    fast_forward: bool
+    squash: bool
+    branch_deleted: bool
+    worktree_removed: bool
+    task: TaskView
+
+
+@router.post(
+    "/tasks/{task_id}/merge",
+    response_model=ReviewResponse,
+    status_code=201,
+    responses=problem_responses(409),
+)
+def merge_task_branch(task_id: str, body: MergeRequest, bridge: BridgeDep) -> ReviewResponse:
+    """Merge a finished task's branch into ``into`` (default: the repository's current branch).
+
+    The merge is computed without touching any working tree; 409, with nothing changed,
+    when the task is not finished or has no branch, when the target's working tree has
+    uncommitted changes, or when the merge conflicts (``details.files`` names the files).
+    On success the task's worktree is removed, its branch deleted once the target holds
+    it (a squash keeps it), and the task's ``review`` is ``merged``.
+    """
+    stored = bridge.get_task(task_id)
+    outcome = merge_task(bridge.store, stored, squash=body.squash, into=body.into)
+    return _review_response(bridge, outcome)
+
+
+@router.post(
+    "/tasks/{task_id}/discard", response_model=ReviewResponse, responses=problem_responses(409)
+)
+def discard_task_branch(task_id: str, bridge: BridgeDep) -> ReviewResponse:
+    """Remove a finished task's worktree and delete its branch; its ``review`` is ``discarded``.
+
+    409 when the task is not finished, has no branch, or was merged or discarded already.
+    """
+    outcome = discard_task(bridge.store, bridge.get_task(task_id))
+    return _review_response(bridge, outcome)
+
+
+def _review_response(bridge: AgentBridge, outcome: MergeOutcome) -> ReviewResponse:
+    return ReviewResponse(
+        review=outcome.review,
+        branch=outcome.branch,
+        into=outcome.into,
+        commit=outcome.commit,
+        fast_forward=outcome.fast_forward,
+        squash=outcome.squash,
+        branch_deleted=outcome.branch_deleted,
+        worktree_removed=outcome.worktree_removed,
+        task=_view(bridge, outcome.task_id),
+    )
 
 
 @router.get("/{agent_id}", response_model=AgentView)
