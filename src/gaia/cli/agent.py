@@ -318,3 +318,13 @@ def tasks(status: str | None, limit: int) -> None:
             esc(row["instruction"][:60]),
         )
     console.print(table)
+
+
+def _add_review_commands() -> None:
+    from gaia.cli.agent_review import REVIEW_COMMANDS
+
+    for command in REVIEW_COMMANDS:
+        agent.add_command(command)
+
+
+_add_review_commands()
