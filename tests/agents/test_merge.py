@@ -144,7 +144,7 @@ async def test_a_conflict_names_the_files_and_nothing_changes(harness: Harness) 
     git(repo, "commit", "--quiet", "-am", "the user's edit")
     before = snapshot(repo)
 
-    with pytest.raises(ConflictError, match="conflicts in README.md, notes.md") as caught:
+    with pytest.raises(ConflictError, match=r"conflicts in README\.md, notes\.md") as caught:
         await asyncio.to_thread(merge_task, bridge.store, bridge.get_task(task_id))
     assert caught.value.details["files"] == ["README.md", "notes.md"]
     assert snapshot(repo) == before
