@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gaia.agents import AgentBridge, TaskStatus, TaskType
+from gaia.agents.diff import task_diff
 from gaia.agents.merge import discard_task, merge_task
 from gaia.agents.views import task_view
 from gaia.errors import ConflictError
@@ -64,6 +65,9 @@ async def test_a_clean_merge_fast_forwards_the_current_branch_and_removes_the_wo
     assert not worktree.exists() and done.worktree_removed
     assert done.branch_deleted and f"gaia/{task_id}" not in branches(repo)
     assert task_view(bridge.get_task(task_id)).review == "merged"
+    # Its branch is gone, its diff is not: the commit it had is in main now.
+    shown = await asyncio.to_thread(task_diff, bridge.store, bridge.get_task(task_id))
+    assert shown.source == "branch" and "+from the agent" in shown.text
 
     with pytest.raises(ConflictError, match="was already merged"):
         merge_task(bridge.store, bridge.get_task(task_id))
@@ -164,6 +168,8 @@ async def test_discard_removes_the_worktree_and_the_branch(harness: Harness) -> 
     assert branches(repo) == ["main"]
     assert git(repo, "rev-parse", "main").strip() == main_before
     assert task_view(bridge.get_task(task_id)).review == "discarded"
+    with pytest.raises(ConflictError, match="it was discarded"):
+        task_diff(bridge.store, bridge.get_task(task_id))
     with pytest.raises(ConflictError, match="was already discarded"):
         merge_task(bridge.store, bridge.get_task(task_id))
 

@@ -128,6 +128,11 @@ def task_diff(
         # The branch, not gaia's commit: an agent that committed its work itself leaves
         # gaia nothing to commit (result.commit is None) but its commits on the branch.
         tip = result.branch or result.commit
+        review = meta.get("review") or {}
+        if review.get("state") == "discarded":
+            raise _no_worktree(stored, "it was discarded (its worktree and branch are deleted)")
+        if review.get("branch_deleted") and review.get("tip"):
+            tip = str(review["tip"])  # merged: the branch is gone, its commits are in the target
         if tip is None:
             text = ""
         elif not repo.is_dir():

@@ -292,7 +292,7 @@ def merge_task(
         branch_deleted=deleted,
         worktree_removed=worktree_removed,
     )
-    _record(store, work, _review(outcome))
+    _record(store, work, {**_review(outcome), "tip": tip})
     return outcome
 
 
@@ -308,7 +308,8 @@ def discard_task(store: AgentStore, stored: StoredTask) -> MergeOutcome:
     work = _work_of(store, stored, "discarded")
     removed = _remove_worktree(work)
     deleted = False
-    if _rev(work.repo, f"refs/heads/{work.branch}") is not None:
+    tip = _rev(work.repo, f"refs/heads/{work.branch}")
+    if tip is not None:
         _git(work.repo, "branch", "-D", work.branch)
         deleted = True
     outcome = MergeOutcome(
@@ -318,7 +319,7 @@ def discard_task(store: AgentStore, stored: StoredTask) -> MergeOutcome:
         branch_deleted=deleted,
         worktree_removed=removed,
     )
-    _record(store, work, _review(outcome))
+    _record(store, work, {**_review(outcome), "tip": tip})
     return outcome
 
 
