@@ -3,6 +3,7 @@ with a command agent whose edits gaia commits on the task's branch."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -168,3 +169,38 @@ def test_shell_tmux_opens_a_window_at_the_worktree(server: Server, repo: Path) -
     finally:
         with server.client() as client:
             client.delete("/api/orchestration/sessions/gaia-agents")
+
+
+def discard_on_a_terminal(server: Server, repo: Path, task_id: str, answer: str) -> tuple[int, str]:
+    """`gaia agent discard TASK_ID` with a pseudo-terminal as its stdin, answering ``answer``."""
+    controller, terminal = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [str(GAIA), "agent", "discard", task_id],
+            env=server.env,
+            cwd=repo,
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        os.write(controller, answer.encode())
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    return proc.returncode, out
+
+
+def test_discard_on_a_terminal_asks_first(server: Server, repo: Path) -> None:
+    task_id = task_in(server, repo, "ask me")
+    branch = f"gaia/{task_id}"
+    code, out = discard_on_a_terminal(server, repo, task_id, "n\n")
+    assert code == 1, out
+    assert f"Discard task {task_id}: delete {branch} and its worktree?" in out
+    assert branch in git(repo, "branch", "--format=%(refname:short)")
+
+    code, out = discard_on_a_terminal(server, repo, task_id, "y\n")
+    assert code == 0, out
+    assert f"task {task_id}: discarded" in out
+    assert branch not in git(repo, "branch", "--format=%(refname:short)")
