@@ -185,3 +185,26 @@ async def test_a_running_task_cannot_be_merged_or_discarded(harness: Harness) ->
             action(bridge.store, bridge.get_task(task.id))
     harness.release("busy")
     await asyncio.wait_for(future, 30)
+
+
+async def test_work_left_in_the_worktree_or_an_untracked_file_in_the_way_is_refused(
+    harness: Harness,
+) -> None:
+    repo = make_repo(harness.tmp / "repo")
+    bridge = await harness.bridge()
+    task_id = await run_task(harness, bridge, repo, "left", "@write added.txt agent")
+    worktree = harness.worktrees / task_id
+    (worktree / "later.txt").write_text("written after the task\n")
+    before = snapshot(repo)
+    with pytest.raises(ConflictError, match=r"its worktree .* has uncommitted changes \(later"):
+        await asyncio.to_thread(merge_task, bridge.store, bridge.get_task(task_id))
+    assert snapshot(repo) == before and (worktree / "later.txt").exists()
+
+    (worktree / "later.txt").unlink()
+    (repo / "added.txt").write_text("the user's, untracked\n")
+    before = snapshot(repo)
+    with pytest.raises(ConflictError, match="untracked working tree files would be overwritten"):
+        await asyncio.to_thread(merge_task, bridge.store, bridge.get_task(task_id))
+    assert snapshot(repo) == before
+    assert (repo / "added.txt").read_text() == "the user's, untracked\n"
+    assert task_view(bridge.get_task(task_id)).review is None

@@ -267,15 +267,15 @@ def merge_task(
                     details={"task_id": task_id, "into": into, "worktree": str(checked_out)},
                 )
         else:
-            _git(
-                work.repo,
-                "update-ref",
-                "-m",
-                f"gaia: merge {work.branch}",
-                f"refs/heads/{into}",
-                new,
-                target,
-            )
+            # Compare-and-swap: a branch moved since it was read is left as it is now.
+            reason = f"gaia: merge {work.branch}"
+            done = _run(work.repo, "update-ref", "-m", reason, f"refs/heads/{into}", new, target)
+            if done.returncode != 0:
+                raise ConflictError(
+                    f"cannot merge agent task {task_id} into {into}: the branch moved while "
+                    "merging; try again",
+                    details={"task_id": task_id, "into": into},
+                )
     worktree_removed = _remove_worktree(work)
     # The branch goes only when the target holds its commits (a squash holds their content,
     # not the commits: the branch stays, for the record).
