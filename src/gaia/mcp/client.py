@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from gaia.errors import GaiaError, NoServerError, ProcessError
+from gaia.errors import GaiaError, NoServerError, Problem, ProcessError
 from gaia.home import GaiaHome, default_home
 
 __all__ = ["DaemonApi", "ToolFailure", "problem_message"]
@@ -97,11 +97,14 @@ def problem_message(status: int, body: bytes) -> str:
         text = body.decode(errors="replace").strip()[:500]
         return f"gaia daemon error {status}: {text}"
     if isinstance(details, list):
+        fields = Problem.__dataclass_fields__
         lines = []
         for item in details:
             if isinstance(item, dict) and "message" in item:
-                where = item.get("path") or item.get("source")
-                lines.append(f"  {where}: {item['message']}" if where else f"  {item['message']}")
+                problem = Problem(**{k: v for k, v in item.items() if k in fields})
+                # Where in the input: file:line:column, then the field's path if any.
+                where = f" at {problem.path}" if problem.path else ""
+                lines.append(f"  {problem}{where}")
         if lines:
             message = "\n".join([message or "invalid request", *lines])
     return message or f"gaia daemon error {status}"
