@@ -5,6 +5,8 @@ which drives a real daemon (`gaia serve`), and each effect is checked through th
 from __future__ import annotations
 
 import json
+import os
+import signal
 import textwrap
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -12,12 +14,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
+import psutil
 import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.api.test_workflows_api import GAIA_BIN, Server, serving
+from tests.api.test_workflows_api import GAIA_BIN, Server, gaia_env, serving
+from tests.helpers import proc_gone, wait_until
 
 API = "/api/orchestration"
 TOOLS = {
@@ -96,8 +101,6 @@ async def poll(
     session: ClientSession, tool: str, done: Any, /, timeout: float = 30.0, **args: Any
 ) -> Any:
     """Call ``tool`` until ``done(answer)``; fail after ``timeout`` with the last answer."""
-    import anyio
-
     deadline = time.monotonic() + timeout
     while True:
         answer = await call_json(session, tool, **args)
@@ -274,11 +277,18 @@ async def test_an_agent_task_is_queued_and_its_result_read(
 async def test_the_overview_counts_what_the_daemon_has(
     daemon: Server, rest: httpx.Client, tmp_path: Path
 ) -> None:
+    for name in ("one", "two"):
+        spec = {"name": name, "command": "exec sleep 300"}
+        assert rest.post(f"{API}/services", content=json.dumps(spec)).status_code == 201
     async with mcp_session(daemon, tmp_path) as session:
-        overview = await call_json(session, "overview")
-    assert overview == rest.get(f"{API}/overview").json() or set(overview) == set(
-        rest.get(f"{API}/overview").json()
-    )
+        before = await call_json(session, "overview")
+        await call_json(session, "service_start", name="one")
+        after = await call_json(session, "overview")
+        await call_json(session, "service_stop", name="one")
+    assert before["summary"]["services"]["total"] == 2
+    assert before["summary"]["services"]["by_state"].get("running", 0) == 0
+    assert after["summary"]["services"]["by_state"]["running"] == 1
+    assert set(after) == set(rest.get(f"{API}/overview").json())
 
 
 async def test_bad_arguments_are_clear_tool_errors(daemon: Server, tmp_path: Path) -> None:
@@ -297,3 +307,37 @@ async def test_bad_arguments_are_clear_tool_errors(daemon: Server, tmp_path: Pat
         assert "nosuchservice" in unknown
         # The server still answers after the errors.
         assert isinstance(await call_json(session, "service_list"), list)
+
+
+async def test_with_no_daemon_running_the_first_call_starts_one(tmp_path: Path) -> None:
+    """As `gaia service` commands do: the daemon is started in the background, once."""
+    home = tmp_path / "gaia-home"
+    home.mkdir()
+    env = {**gaia_env(home), "GAIA_PORT": "0"}  # never the default port, which may be taken
+    params = StdioServerParameters(command=str(GAIA_BIN), args=["mcp"], env=env, cwd=tmp_path)
+    pid = 0
+    try:
+        with (tmp_path / "gaia-mcp.stderr").open("w") as errlog:
+            async with (
+                stdio_client(params, errlog=errlog) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                overview = await call_json(session, "overview")
+                pid = json.loads((home / "daemon.json").read_text())["pid"]
+                assert psutil.pid_exists(pid)
+                assert "summary" in overview
+                # The second call uses the same daemon.
+                await call_json(session, "service_list")
+                assert json.loads((home / "daemon.json").read_text())["pid"] == pid
+        # The daemon outlives the MCP server, as it outlives a `gaia service` command.
+        assert not proc_gone(psutil.Process(pid))
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            wait_until(
+                lambda: proc_gone(psutil.Process(pid)) if psutil.pid_exists(pid) else True,
+                timeout=30,
+                what="the daemon started by gaia mcp to exit",
+            )
+    assert "Traceback" not in (tmp_path / "gaia-mcp.stderr").read_text()
