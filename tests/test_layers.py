@@ -1,7 +1,8 @@
 """The import rules of docs/architecture.md, checked on the source (no import is run).
 
-Faces (cli, api, dashboard) never import one another, except where the daemon is put
-together (gaia.server builds the app from api and dashboard; cli/serve.py runs it);
+Faces (cli, api, dashboard, mcp) never import one another, except where the daemon is
+put together (gaia.server builds the app from api and dashboard; cli/serve.py runs it)
+and where `gaia mcp` runs the MCP server (cli/mcp.py);
 engines and the live read-models never import a face; shared modules and storage never
 import an engine; and there are no import cycles.
 """
@@ -12,10 +13,15 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-FACES = ("gaia.cli", "gaia.api", "gaia.dashboard")
+FACES = ("gaia.cli", "gaia.api", "gaia.dashboard", "gaia.mcp")
 ENGINES = ("gaia.workflows", "gaia.agents", "gaia.services", "gaia.sessions", "gaia.scaffold")
 # The composition root of the daemon's web app: it alone imports two faces.
-COMPOSITION = {"gaia.server": {"gaia.api", "gaia.dashboard"}, "gaia.cli.serve": {"gaia.server"}}
+COMPOSITION = {
+    "gaia.server": {"gaia.api", "gaia.dashboard"},
+    "gaia.cli.serve": {"gaia.server"},
+    # `gaia mcp` runs the MCP face, as `gaia serve` runs the daemon's web app.
+    "gaia.cli.mcp": {"gaia.mcp"},
+}
 ENTRY_POINT = "gaia.__main__"  # `python -m gaia` runs the CLI
 
 

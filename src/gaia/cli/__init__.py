@@ -39,6 +39,10 @@ _COMMANDS = {
         "gaia.cli.doctor:doctor",
         "Check what gaia needs: tmux, Node.js, agent CLIs, containment, the daemon.",
     ),
+    "mcp": (
+        "gaia.cli.mcp:mcp",
+        "Serve gaia to MCP clients (Claude Code, Gemini CLI) over stdio.",
+    ),
     "open": (
         "gaia.cli.browse:open_dashboard",
         "Open the web dashboard, signed in by a single-use code (starts the daemon).",
