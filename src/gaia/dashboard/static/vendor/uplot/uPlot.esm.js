@@ -1100,7 +1100,7 @@ function genTimeStuffs(ms) {
 			let minDate = tzDate(scaleMin);
 			let minDateTs = roundDec(minDate * ms, 3);
 
-			// get ts of 12am (this lands us at or before the original scaleMin)
+			// get ts of 12am (this lands us at or before the incoming scaleMin)
 			let minMin = mkDate(minDate.getFullYear(), isYr ? 0 : minDate.getMonth(), isMo || isYr ? 1 : minDate.getDate());
 			let minMinTs = roundDec(minMin * ms, 3);
 
